@@ -1,0 +1,344 @@
+//! The command line: clap definitions, and for each command the step from
+//! arguments to one library call. Prints results; owns no logic of its own.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result, exit};
+use crate::inventory::Inventory;
+use crate::model::{self, Cluster, Role, Sources};
+use crate::passwords::{self, Filled};
+use crate::render::{self, Secrets};
+use crate::settings::Catalog;
+
+#[derive(Debug, Parser)]
+#[command(name = "cephalo", version, about = "Deploy and operate Ceph clusters over SSH from a kolla-style inventory")]
+pub struct Cli {
+    /// Print more detail (notes about ignored keys, every file written).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fill in passwords.yml: the cluster fsid and every missing cephx key.
+    /// Values already there are never changed.
+    Genpwd(GenpwdArgs),
+    /// Render every host's ceph.conf, keyrings and container specs into a
+    /// folder for review, without touching any host.
+    Render(RenderArgs),
+    /// Show the resolved hosts, roles and effective variables.
+    Inventory(InventoryArgs),
+}
+
+/// The input files and overrides every cluster command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Inventory file (Ansible INI or YAML).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// globals.yml (default: next to the inventory, else /etc/cephalo/).
+    #[arg(long, value_name = "FILE")]
+    pub globals: Option<PathBuf>,
+    /// passwords.yml (default: next to the inventory, else /etc/cephalo/).
+    #[arg(long, value_name = "FILE")]
+    pub passwords: Option<PathBuf>,
+    /// Only these hosts or groups (`ceph1,mons`, `ceph*`, `!ceph3`).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Set a variable, highest precedence (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "KEY=VALUE")]
+    pub extra_vars: Vec<String>,
+}
+
+impl Target {
+    fn sources(&self) -> Sources {
+        Sources {
+            inventory: self.inventory.clone(),
+            globals: self.globals.clone(),
+            passwords: self.passwords.clone(),
+            extra_vars: self.extra_vars.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GenpwdArgs {
+    /// The passwords file to fill in (created when missing).
+    #[arg(long, value_name = "FILE")]
+    pub passwords: Option<PathBuf>,
+    /// Inventory, to find passwords.yml and globals.yml next to it.
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Option<PathBuf>,
+    /// globals.yml, for ceph_release and cephx_key_type.
+    #[arg(long, value_name = "FILE")]
+    pub globals: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Folder to write `<host>/...` into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write the real cephx keys into the keyrings (default: `<redacted>`).
+    #[arg(long)]
+    pub with_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// JSON of groups, hosts, roles and variables (the default).
+    #[arg(long, conflicts_with = "graph")]
+    pub list: bool,
+    /// The group tree.
+    #[arg(long)]
+    pub graph: bool,
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let verbose = cli.verbose;
+    let result = match cli.command {
+        Command::Genpwd(a) => genpwd(a),
+        Command::Render(a) => render_cmd(a, verbose),
+        Command::Inventory(a) => inventory_cmd(a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn print_warnings(cluster: &Cluster, verbose: u8) {
+    for w in cluster.warnings.warnings() {
+        eprintln!("{w}");
+    }
+    if verbose > 0 {
+        for n in cluster.warnings.notes() {
+            eprintln!("{n}");
+        }
+    }
+}
+
+/// Loads the model and the hosts `--limit` selects.
+fn load(target: &Target) -> Result<(Cluster, Vec<String>)> {
+    let cluster = model::load(&target.sources())?;
+    let selected: Vec<String> = match &target.limit {
+        None => cluster.hosts.iter().map(|h| h.name.clone()).collect(),
+        Some(pattern) => {
+            let inv = Inventory::load(&target.inventory)?;
+            let names = inv.select(pattern).map_err(Error::Usage)?;
+            cluster
+                .hosts
+                .iter()
+                .filter(|h| names.contains(&h.name))
+                .map(|h| h.name.clone())
+                .collect()
+        }
+    };
+    Ok((cluster, selected))
+}
+
+fn genpwd(a: GenpwdArgs) -> Result<()> {
+    let path = match (&a.passwords, &a.inventory) {
+        (Some(p), _) => p.clone(),
+        (None, Some(inv)) => model::find_file(None, inv, "passwords.yml"),
+        (None, None) => {
+            return Err(Error::Usage(
+                "say which file to fill in: --passwords FILE, or -i INVENTORY to use passwords.yml next to it".into(),
+            ));
+        }
+    };
+    let globals = match (&a.globals, &a.inventory) {
+        (Some(g), _) => Some(g.clone()),
+        (None, Some(inv)) => Some(model::find_file(None, inv, "globals.yml")).filter(|p| p.exists()),
+        (None, None) => Some(path.with_file_name("globals.yml")).filter(|p| p.exists()),
+    };
+    let kind = secret_kind_for(globals.as_deref())?;
+    let report = passwords::genpwd(&path, kind)?;
+    let generated: Vec<&str> = report
+        .iter()
+        .filter_map(|f| match f {
+            Filled::Generated(k) => Some(k.as_str()),
+            Filled::Kept(_) => None,
+        })
+        .collect();
+    if generated.is_empty() {
+        println!("{}: nothing to fill in; {} values kept", path.display(), report.len());
+    } else {
+        println!(
+            "{}: generated {} ({}); {} kept; mode 0600",
+            path.display(),
+            generated.join(", "),
+            kind.name(),
+            report.len() - generated.len()
+        );
+    }
+    Ok(())
+}
+
+/// The secret kind genpwd makes: from ceph_release and cephx_key_type in the
+/// globals when there are globals, else the defaults.
+fn secret_kind_for(globals: Option<&Path>) -> Result<crate::cephx::SecretKind> {
+    let catalog = Catalog::builtin();
+    let mut vars = match globals {
+        Some(g) => model::read_globals(g)?,
+        None => Default::default(),
+    };
+    vars.retain(|k, _| k == "ceph_release" || k == "cephx_key_type");
+    let layer = crate::settings::merge(&[&catalog.defaults, &vars]);
+    let text = |k: &str| match &layer[k].value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut problems = crate::error::Problems::default();
+    let release_text = text("ceph_release");
+    let Some(release) = crate::release::Release::parse(&release_text) else {
+        return Err(Error::invalid(
+            layer["ceph_release"].origin.clone(),
+            format!("unknown Ceph release `{release_text}`; known: {}", crate::release::known_names()),
+        ));
+    };
+    match model::secret_kind(&text("cephx_key_type"), release, &layer["cephx_key_type"].origin, &mut problems) {
+        Some(k) => Ok(k),
+        None => Err(Error::Invalid { problems }),
+    }
+}
+
+fn render_cmd(a: RenderArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let secrets = if a.with_secrets { Secrets::Include } else { Secrets::Redact };
+    let renders = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| render::render_host(&cluster, h, secrets))
+        .collect::<Result<Vec<_>>>()?;
+    let written = render::write_tree(&a.out, &renders)?;
+    if verbose > 0 {
+        for p in &written {
+            println!("{}", p.display());
+        }
+    }
+    println!(
+        "rendered {} host(s), {} file(s) into {}{}",
+        renders.len(),
+        written.len(),
+        a.out.display(),
+        if a.with_secrets { "" } else { " (keys redacted; --with-secrets to include them)" }
+    );
+    Ok(())
+}
+
+/// Variable names whose values are never printed.
+pub fn is_secret_var(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k.contains("password") || k.contains("passwd") || k.ends_with("_pass") || k.contains("secret") || k.ends_with("_key")
+}
+
+fn inventory_cmd(a: InventoryArgs) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, 0);
+    let inv = Inventory::load(&a.target.inventory)?;
+    if a.graph {
+        print!("{}", graph(&inv, "all", 0, &selected));
+        return Ok(());
+    }
+    let mut hostvars = Map::new();
+    for h in cluster.hosts.iter().filter(|h| selected.contains(&h.name)) {
+        let mut vars = Map::new();
+        for (k, v) in &h.vars {
+            let value = if is_secret_var(k) { Value::String(render::REDACTED.into()) } else { v.value.clone() };
+            vars.insert(k.clone(), value);
+        }
+        vars.insert("cephalo_roles".into(), json!(h.roles.iter().map(|r| r.name()).collect::<Vec<_>>()));
+        vars.insert("cephalo_connection".into(), serde_json::to_value(&h.connection).unwrap_or(Value::Null));
+        hostvars.insert(h.name.clone(), Value::Object(vars));
+    }
+    let mut out = Map::new();
+    out.insert("_meta".into(), json!({ "hostvars": hostvars }));
+    for (name, g) in &inv.groups {
+        let hosts: Vec<&String> = g.hosts.iter().filter(|h| selected.contains(h)).collect();
+        let children: Vec<&String> = g.children.iter().map(|(c, _)| c).collect();
+        let mut entry = Map::new();
+        if !hosts.is_empty() {
+            entry.insert("hosts".into(), json!(hosts));
+        }
+        if !children.is_empty() {
+            entry.insert("children".into(), json!(children));
+        }
+        if !entry.is_empty() || name == "all" {
+            out.insert(name.clone(), Value::Object(entry));
+        }
+    }
+    let mut roles = Map::new();
+    for role in Role::ALL {
+        let hosts: Vec<&str> = cluster
+            .hosts_with(role)
+            .filter(|h| selected.contains(&h.name))
+            .map(|h| h.name.as_str())
+            .collect();
+        roles.insert(role.name().into(), json!(hosts));
+    }
+    out.insert(
+        "cephalo".into(),
+        json!({
+            "cluster": cluster.name,
+            "release": cluster.release.name(),
+            "image": cluster.image,
+            "public_network": cluster.public_network.to_string(),
+            "roles": roles,
+        }),
+    );
+    println!("{}", serde_json::to_string_pretty(&Value::Object(out)).map_err(|e| Error::Usage(e.to_string()))?);
+    Ok(())
+}
+
+fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> String {
+    let indent = "  |".repeat(depth);
+    let mut out = if depth == 0 {
+        format!("@{group}:\n")
+    } else {
+        format!("{indent}--@{group}:\n")
+    };
+    let Some(g) = inv.groups.get(group) else { return out };
+    let mut children: Vec<&str> = g.children.iter().map(|(c, _)| c.as_str()).collect();
+    if group == "all" {
+        // Top-level groups are the children of all, as ansible-inventory shows.
+        let nested: Vec<&str> = inv.groups.values().flat_map(|g| g.children.iter().map(|(c, _)| c.as_str())).collect();
+        children = inv
+            .groups
+            .keys()
+            .map(String::as_str)
+            .filter(|n| *n != "all" && !nested.contains(n))
+            .filter(|n| !inv.hosts_of(n).is_empty() || inv.groups[*n].children.is_empty())
+            .collect();
+        children.retain(|n| !inv.hosts_of(n).is_empty());
+    }
+    for c in children {
+        if inv.hosts_of(c).iter().any(|h| selected.contains(h)) {
+            out.push_str(&graph(inv, c, depth + 1, selected));
+        }
+    }
+    if group != "all" {
+        for h in g.hosts.iter().filter(|h| selected.contains(h)) {
+            out.push_str(&format!("{}  |--{h}\n", indent));
+        }
+    }
+    out
+}
+
+/// The exit code clap uses for bad arguments is the bad-input code.
+pub const _ASSERT_USAGE_CODE: () = assert!(exit::BAD_INPUT == 2);

@@ -1,0 +1,204 @@
+//! Error types a user sees, and the exit code each kind of failure maps to.
+//! Problems found in input files are collected, never thrown one at a time.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// Exit codes, one per kind of failure, so scripts can tell them apart.
+pub mod exit {
+    /// Something unexpected: an I/O error on the machine running cephalo.
+    pub const FAILURE: i32 = 1;
+    /// Bad input: a malformed or inconsistent inventory, globals, passwords
+    /// or override file, or bad command-line arguments.
+    pub const BAD_INPUT: i32 = 2;
+}
+
+/// Where a value or a problem comes from: a file and, when known, a line and
+/// the key path inside the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+    pub key: Option<String>,
+}
+
+impl Origin {
+    pub fn file(file: impl Into<PathBuf>) -> Self {
+        Origin {
+            file: file.into(),
+            line: None,
+            key: None,
+        }
+    }
+
+    pub fn at_line(file: impl Into<PathBuf>, line: u64) -> Self {
+        Origin {
+            file: file.into(),
+            line: Some(line),
+            key: None,
+        }
+    }
+
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    pub fn with_line(mut self, line: Option<u64>) -> Self {
+        self.line = line.filter(|l| *l > 0);
+        self
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(key) = &self.key {
+            write!(f, " (key `{key}`)")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Worth knowing, not wrong (keys read past). Shown with -v.
+    Note,
+    Warning,
+    Error,
+}
+
+/// One thing wrong (or suspicious) in the input, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub origin: Origin,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn error(origin: Origin, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            origin,
+            message: message.into(),
+        }
+    }
+
+    pub fn warning(origin: Origin, message: impl Into<String>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            origin,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.severity {
+            Severity::Note => "note",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        };
+        write!(f, "{level}: {}: {}", self.origin, self.message)
+    }
+}
+
+/// Problems collected while loading and validating the input files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Problems(pub Vec<Problem>);
+
+impl Problems {
+    pub fn push(&mut self, p: Problem) {
+        self.0.push(p);
+    }
+    pub fn error(&mut self, origin: Origin, message: impl Into<String>) {
+        self.0.push(Problem::error(origin, message));
+    }
+    pub fn warning(&mut self, origin: Origin, message: impl Into<String>) {
+        self.0.push(Problem::warning(origin, message));
+    }
+    pub fn extend(&mut self, other: Problems) {
+        self.0.extend(other.0);
+    }
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(|p| p.severity == Severity::Error)
+    }
+    pub fn errors(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.severity == Severity::Error)
+    }
+    pub fn warnings(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.severity == Severity::Warning)
+    }
+    pub fn note(&mut self, origin: Origin, message: impl Into<String>) {
+        self.0.push(Problem {
+            severity: Severity::Note,
+            origin,
+            message: message.into(),
+        });
+    }
+    pub fn notes(&self) -> impl Iterator<Item = &Problem> {
+        self.0.iter().filter(|p| p.severity == Severity::Note)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for Problems {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every failure of the library, with the context a user needs to act.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{problems}\n{count} error(s) in the input; nothing was changed", count = problems.errors().count())]
+    Invalid { problems: Problems },
+
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Invalid { .. } | Error::Usage(_) | Error::Read { .. } => exit::BAD_INPUT,
+            Error::Write { .. } => exit::FAILURE,
+        }
+    }
+
+    /// One problem in one file, as an error.
+    pub fn invalid(origin: Origin, message: impl Into<String>) -> Self {
+        Error::Invalid {
+            problems: Problems(vec![Problem::error(origin, message)]),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

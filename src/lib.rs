@@ -1,0 +1,29 @@
+//! cephalo deploys and operates Ceph clusters over SSH from a kolla-style
+//! inventory.
+//!
+//! The way through the program, for `render -i inventory/multinode`:
+//!
+//! ```text
+//! cli (args -> options)
+//!   -> inventory  (INI / YAML files -> hosts, groups, vars)
+//!   -> settings   (role defaults < globals < group vars < host vars < -e)
+//!   -> passwords  (fsid, cephx secrets; genpwd fills them in)
+//!   -> model      (one validated Cluster: every problem reported at once)
+//!   -> render     (ceph.conf, keyrings, container specs per host)
+//! ```
+//!
+//! `release` holds everything that differs between Ceph releases; `cephx`
+//! makes and reads secrets; `error` maps failures to exit codes.
+
+pub mod cephx;
+pub mod cli;
+pub mod error;
+pub mod inventory;
+pub mod model;
+pub mod passwords;
+pub mod release;
+pub mod render;
+pub mod settings;
+pub mod yamlfile;
+
+pub use error::{Error, Result};

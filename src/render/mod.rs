@@ -1,0 +1,320 @@
+//! What each host gets: ceph.conf (template + overrides), keyrings and one
+//! container spec per daemon, computed from the model. Pure: no file or
+//! network access, except `write_tree`, which writes a review copy.
+
+pub mod ceph_conf;
+mod containers;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Error, Origin, Result};
+use crate::model::{Cluster, Host, Role};
+pub use ceph_conf::CephConf;
+pub use containers::{ContainerSpec, container_spec};
+
+const CEPH_CONF_TEMPLATE: &str = include_str!("../../templates/ceph.conf.j2");
+const KEYRING_TEMPLATE: &str = include_str!("../../templates/keyring.j2");
+
+/// Placeholder written instead of a secret when secrets are not wanted.
+pub const REDACTED: &str = "<redacted>";
+
+/// A file for a host: where it goes, its mode, its content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedFile {
+    pub path: String,
+    pub mode: u32,
+    pub content: String,
+    /// Holds a secret: never shown in logs or diffs.
+    pub secret: bool,
+}
+
+/// Everything one host gets.
+#[derive(Debug, Clone)]
+pub struct HostRender {
+    pub host: String,
+    pub files: Vec<RenderedFile>,
+    pub containers: Vec<ContainerSpec>,
+}
+
+/// Whether keyrings carry the real secrets or a placeholder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    Include,
+    Redact,
+}
+
+fn template_error(what: &str, e: tera::Error) -> Error {
+    use std::error::Error as _;
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    Error::invalid(Origin::file(what), format!("template error: {msg}"))
+}
+
+fn render_template(name: &str, template: &str, ctx: &impl Serialize) -> Result<String> {
+    let ctx = tera::Context::from_serialize(ctx).map_err(|e| template_error(name, e))?;
+    tera::Tera::one_off(template, &ctx, false).map_err(|e| template_error(name, e))
+}
+
+#[derive(Serialize)]
+struct ConfContext<'a> {
+    host: &'a str,
+    fsid: String,
+    mon_initial_members: Vec<&'a str>,
+    mon_host: Vec<String>,
+    public_network: String,
+    cluster_network: Option<String>,
+    pool: Pool,
+    debug_off: Vec<&'a str>,
+    osd: Osd,
+    rgws: Vec<Rgw>,
+}
+
+#[derive(Serialize)]
+struct Pool {
+    size: u64,
+    min_size: u64,
+    pg_num: u64,
+}
+
+#[derive(Serialize)]
+struct Osd {
+    objectstore: &'static str,
+    memory_target: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Rgw {
+    id: String,
+    port: u64,
+}
+
+/// The address list of the mons, as `mon_host` wants it for the release.
+pub fn mon_addresses(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .hosts_with(Role::Mon)
+        .filter_map(|h| h.public_address)
+        .map(|ip| {
+            let ip = match ip {
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+                v4 => v4.to_string(),
+            };
+            if cluster.release.has_msgr2() {
+                format!("[v2:{ip}:3300,v1:{ip}:6789]")
+            } else {
+                format!("{ip}:6789")
+            }
+        })
+        .collect()
+}
+
+/// The ceph.conf of one host: the template, then ceph_conf_overrides, then
+/// config/ceph.conf, then config/<host>/ceph.conf.
+pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
+    let s = &cluster.settings;
+    let ctx = ConfContext {
+        host: &host.name,
+        fsid: cluster.fsid.to_string(),
+        mon_initial_members: cluster.hosts_with(Role::Mon).map(|h| h.name.as_str()).collect(),
+        mon_host: mon_addresses(cluster),
+        public_network: cluster.public_network.to_string(),
+        cluster_network: cluster.cluster_network.map(|n| n.to_string()),
+        pool: Pool {
+            size: s.osd_pool_default_size,
+            min_size: s.osd_pool_default_min_size,
+            pg_num: s.osd_pool_default_pg_num,
+        },
+        debug_off: if s.ceph_debug_off {
+            s.ceph_debug_subsystems.iter().map(String::as_str).collect()
+        } else {
+            Vec::new()
+        },
+        osd: Osd {
+            objectstore: match host.object_store {
+                crate::model::ObjectStore::Bluestore => "bluestore",
+                crate::model::ObjectStore::Filestore => "filestore",
+            },
+            memory_target: cluster
+                .release
+                .has_osd_memory_target()
+                .then_some(host.settings.osd_memory_target),
+        },
+        rgws: cluster
+            .hosts_with(Role::Rgw)
+            .map(|h| Rgw {
+                id: h.name.clone(),
+                port: h.settings.ceph_rgw_port,
+            })
+            .collect(),
+    };
+    let text = render_template("templates/ceph.conf.j2", CEPH_CONF_TEMPLATE, &ctx)?;
+    // The template's own comment block is kept as the header.
+    let header: String = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let mut problems = crate::error::Problems::default();
+    let mut conf = CephConf::parse(Path::new("templates/ceph.conf.j2"), &text, &mut problems);
+    if problems.has_errors() {
+        return Err(Error::Invalid { problems });
+    }
+    let mut from_globals = CephConf::default();
+    for (section, options) in &s.ceph_conf_overrides {
+        for (k, v) in options {
+            from_globals.set(section, k, &v.0);
+        }
+    }
+    conf.merge(&from_globals);
+    if let Some(global) = &cluster.conf_overrides.global {
+        conf.merge(global);
+    }
+    if let Some(per_host) = cluster.conf_overrides.per_host.get(&host.name) {
+        conf.merge(per_host);
+    }
+    Ok(conf.to_text(&header))
+}
+
+#[derive(Serialize)]
+struct KeyringEntity {
+    name: String,
+    key: String,
+    caps: Vec<(&'static str, String)>,
+}
+
+/// The caps each bootstrap identity gets, as ceph-deploy gave them.
+fn caps_of(cluster: &Cluster, entity: &str) -> Vec<(&'static str, String)> {
+    match entity {
+        "mon." => vec![("mon", "allow *".into())],
+        "client.admin" => {
+            let mut caps = vec![("mds", "allow *".to_string())];
+            if cluster.release.has_mgr() {
+                caps.push(("mgr", "allow *".into()));
+            }
+            caps.push(("mon", "allow *".into()));
+            caps.push(("osd", "allow *".into()));
+            caps
+        }
+        other => {
+            let kind = other.trim_start_matches("client.bootstrap-");
+            vec![("mon", format!("allow profile bootstrap-{kind}"))]
+        }
+    }
+}
+
+fn keyring(cluster: &Cluster, entities: &[&str], secrets: Secrets) -> Result<String> {
+    let list: Vec<KeyringEntity> = entities
+        .iter()
+        .map(|e| KeyringEntity {
+            name: e.to_string(),
+            key: match (secrets, cluster.secrets.get(*e)) {
+                (Secrets::Include, Some(s)) => s.expose().to_string(),
+                _ => REDACTED.to_string(),
+            },
+            caps: caps_of(cluster, e),
+        })
+        .collect();
+    #[derive(Serialize)]
+    struct Ctx {
+        entities: Vec<KeyringEntity>,
+    }
+    render_template("templates/keyring.j2", KEYRING_TEMPLATE, &Ctx { entities: list })
+}
+
+/// Keyrings a host needs, by its roles.
+pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<RenderedFile>> {
+    let c = &cluster.name;
+    let mut out = Vec::new();
+    let mut add = |path: String, entities: &[&str]| -> Result<()> {
+        out.push(RenderedFile {
+            path,
+            mode: 0o600,
+            content: keyring(cluster, entities, secrets)?,
+            secret: true,
+        });
+        Ok(())
+    };
+    if host.has(Role::Mon) {
+        add(format!("/etc/ceph/{c}.client.admin.keyring"), &["client.admin"])?;
+        add(format!("/etc/ceph/{c}.mon.keyring"), &["mon.", "client.admin"])?;
+    }
+    let bootstrap = [
+        (Role::Osd, "osd"),
+        (Role::Mds, "mds"),
+        (Role::Rgw, "rgw"),
+        (Role::Mgr, "mgr"),
+    ];
+    for (role, kind) in bootstrap {
+        if host.has(role) && (role != Role::Mgr || cluster.release.has_mgr()) {
+            add(
+                format!("/var/lib/ceph/bootstrap-{kind}/{c}.keyring"),
+                &[&format!("client.bootstrap-{kind}")],
+            )?;
+        }
+    }
+    Ok(out)
+}
+
+/// Everything one host gets. OSD containers are made per OSD id at deploy;
+/// here the spec is shown for the id `ID`.
+pub fn render_host(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<HostRender> {
+    let mut files = vec![RenderedFile {
+        path: format!("/etc/ceph/{}.conf", cluster.name),
+        mode: 0o644,
+        content: ceph_conf(cluster, host)?,
+        secret: false,
+    }];
+    files.extend(keyrings(cluster, host, secrets)?);
+    let mut containers = Vec::new();
+    for role in [Role::Mon, Role::Mgr, Role::Osd, Role::Mds, Role::Rgw] {
+        if host.has(role) && (role != Role::Mgr || cluster.release.has_mgr()) {
+            let id = if role == Role::Osd { "ID" } else { host.name.as_str() };
+            containers.push(container_spec(cluster, host, role, id)?);
+        }
+    }
+    Ok(HostRender {
+        host: host.name.clone(),
+        files,
+        containers,
+    })
+}
+
+/// Writes each host's files under `dir/<host>/<path on the host>` and its
+/// container specs under `dir/<host>/containers/<name>.json`, for review.
+/// Returns the files written.
+pub fn write_tree(dir: &Path, renders: &[HostRender]) -> Result<Vec<PathBuf>> {
+    let werr = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Write { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(werr(dir))?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(werr(dir))?;
+    let mut written = Vec::new();
+    for r in renders {
+        let base = dir.join(&r.host);
+        let mut items: Vec<(PathBuf, u32, String)> = r
+            .files
+            .iter()
+            .map(|f| (base.join(f.path.trim_start_matches('/')), f.mode, f.content.clone()))
+            .collect();
+        for c in &r.containers {
+            let json = serde_json::to_string_pretty(c).map_err(|e| Error::Usage(e.to_string()))?;
+            items.push((base.join("containers").join(format!("{}.json", c.name)), 0o644, json + "\n"));
+        }
+        for (path, mode, content) in items {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(werr(parent))?;
+            }
+            std::fs::write(&path, content).map_err(werr(&path))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(werr(&path))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
