@@ -43,7 +43,9 @@ impl Secret {
     pub fn generate(kind: SecretKind) -> Result<Secret, getrandom::Error> {
         let mut key = vec![0u8; kind.key_len()];
         getrandom::fill(&mut key)?;
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         let mut raw = Vec::with_capacity(12 + key.len());
         raw.extend_from_slice(&kind.type_id().to_le_bytes());
         raw.extend_from_slice(&(now.as_secs() as u32).to_le_bytes());
@@ -63,14 +65,21 @@ impl Secret {
             .decode(text.trim())
             .map_err(|_| "not valid base64".to_string())?;
         if raw.len() < 12 {
-            return Err(format!("too short for a cephx secret ({} bytes)", raw.len()));
+            return Err(format!(
+                "too short for a cephx secret ({} bytes)",
+                raw.len()
+            ));
         }
         let type_id = u16::from_le_bytes([raw[0], raw[1]]);
         let len = u16::from_le_bytes([raw[10], raw[11]]) as usize;
         let kind = match type_id {
             1 => SecretKind::Aes,
             2 => SecretKind::Aes256,
-            other => return Err(format!("unknown cephx secret type {other} (expected 1 or 2)")),
+            other => {
+                return Err(format!(
+                    "unknown cephx secret type {other} (expected 1 or 2)"
+                ));
+            }
         };
         if len != kind.key_len() || raw.len() != 12 + len {
             return Err(format!(

@@ -14,7 +14,11 @@ use crate::render::{self, Secrets};
 use crate::settings::Catalog;
 
 #[derive(Debug, Parser)]
-#[command(name = "cephalo", version, about = "Deploy and operate Ceph clusters over SSH from a kolla-style inventory")]
+#[command(
+    name = "cephalo",
+    version,
+    about = "Deploy and operate Ceph clusters over SSH from a kolla-style inventory"
+)]
 pub struct Cli {
     /// Print more detail (notes about ignored keys, every file written).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
@@ -162,7 +166,9 @@ fn genpwd(a: GenpwdArgs) -> Result<()> {
     };
     let globals = match (&a.globals, &a.inventory) {
         (Some(g), _) => Some(g.clone()),
-        (None, Some(inv)) => Some(model::find_file(None, inv, "globals.yml")).filter(|p| p.exists()),
+        (None, Some(inv)) => {
+            Some(model::find_file(None, inv, "globals.yml")).filter(|p| p.exists())
+        }
         (None, None) => Some(path.with_file_name("globals.yml")).filter(|p| p.exists()),
     };
     let kind = secret_kind_for(globals.as_deref())?;
@@ -175,7 +181,11 @@ fn genpwd(a: GenpwdArgs) -> Result<()> {
         })
         .collect();
     if generated.is_empty() {
-        println!("{}: nothing to fill in; {} values kept", path.display(), report.len());
+        println!(
+            "{}: nothing to fill in; {} values kept",
+            path.display(),
+            report.len()
+        );
     } else {
         println!(
             "{}: generated {} ({}); {} kept; mode 0600",
@@ -207,10 +217,18 @@ fn secret_kind_for(globals: Option<&Path>) -> Result<crate::cephx::SecretKind> {
     let Some(release) = crate::release::Release::parse(&release_text) else {
         return Err(Error::invalid(
             layer["ceph_release"].origin.clone(),
-            format!("unknown Ceph release `{release_text}`; known: {}", crate::release::known_names()),
+            format!(
+                "unknown Ceph release `{release_text}`; known: {}",
+                crate::release::known_names()
+            ),
         ));
     };
-    match model::secret_kind(&text("cephx_key_type"), release, &layer["cephx_key_type"].origin, &mut problems) {
+    match model::secret_kind(
+        &text("cephx_key_type"),
+        release,
+        &layer["cephx_key_type"].origin,
+        &mut problems,
+    ) {
         Some(k) => Ok(k),
         None => Err(Error::Invalid { problems }),
     }
@@ -219,7 +237,11 @@ fn secret_kind_for(globals: Option<&Path>) -> Result<crate::cephx::SecretKind> {
 fn render_cmd(a: RenderArgs, verbose: u8) -> Result<()> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
-    let secrets = if a.with_secrets { Secrets::Include } else { Secrets::Redact };
+    let secrets = if a.with_secrets {
+        Secrets::Include
+    } else {
+        Secrets::Redact
+    };
     let renders = cluster
         .hosts
         .iter()
@@ -237,7 +259,11 @@ fn render_cmd(a: RenderArgs, verbose: u8) -> Result<()> {
         renders.len(),
         written.len(),
         a.out.display(),
-        if a.with_secrets { "" } else { " (keys redacted; --with-secrets to include them)" }
+        if a.with_secrets {
+            ""
+        } else {
+            " (keys redacted; --with-secrets to include them)"
+        }
     );
     Ok(())
 }
@@ -245,7 +271,11 @@ fn render_cmd(a: RenderArgs, verbose: u8) -> Result<()> {
 /// Variable names whose values are never printed.
 pub fn is_secret_var(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("password") || k.contains("passwd") || k.ends_with("_pass") || k.contains("secret") || k.ends_with("_key")
+    k.contains("password")
+        || k.contains("passwd")
+        || k.ends_with("_pass")
+        || k.contains("secret")
+        || k.ends_with("_key")
 }
 
 fn inventory_cmd(a: InventoryArgs) -> Result<()> {
@@ -260,11 +290,21 @@ fn inventory_cmd(a: InventoryArgs) -> Result<()> {
     for h in cluster.hosts.iter().filter(|h| selected.contains(&h.name)) {
         let mut vars = Map::new();
         for (k, v) in &h.vars {
-            let value = if is_secret_var(k) { Value::String(render::REDACTED.into()) } else { v.value.clone() };
+            let value = if is_secret_var(k) {
+                Value::String(render::REDACTED.into())
+            } else {
+                v.value.clone()
+            };
             vars.insert(k.clone(), value);
         }
-        vars.insert("cephalo_roles".into(), json!(h.roles.iter().map(|r| r.name()).collect::<Vec<_>>()));
-        vars.insert("cephalo_connection".into(), serde_json::to_value(&h.connection).unwrap_or(Value::Null));
+        vars.insert(
+            "cephalo_roles".into(),
+            json!(h.roles.iter().map(|r| r.name()).collect::<Vec<_>>()),
+        );
+        vars.insert(
+            "cephalo_connection".into(),
+            serde_json::to_value(&h.connection).unwrap_or(Value::Null),
+        );
         hostvars.insert(h.name.clone(), Value::Object(vars));
     }
     let mut out = Map::new();
@@ -302,7 +342,11 @@ fn inventory_cmd(a: InventoryArgs) -> Result<()> {
             "roles": roles,
         }),
     );
-    println!("{}", serde_json::to_string_pretty(&Value::Object(out)).map_err(|e| Error::Usage(e.to_string()))?);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&Value::Object(out))
+            .map_err(|e| Error::Usage(e.to_string()))?
+    );
     Ok(())
 }
 
@@ -313,11 +357,17 @@ fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> Str
     } else {
         format!("{indent}--@{group}:\n")
     };
-    let Some(g) = inv.groups.get(group) else { return out };
+    let Some(g) = inv.groups.get(group) else {
+        return out;
+    };
     let mut children: Vec<&str> = g.children.iter().map(|(c, _)| c.as_str()).collect();
     if group == "all" {
         // Top-level groups are the children of all, as ansible-inventory shows.
-        let nested: Vec<&str> = inv.groups.values().flat_map(|g| g.children.iter().map(|(c, _)| c.as_str())).collect();
+        let nested: Vec<&str> = inv
+            .groups
+            .values()
+            .flat_map(|g| g.children.iter().map(|(c, _)| c.as_str()))
+            .collect();
         children = inv
             .groups
             .keys()

@@ -113,17 +113,22 @@ impl fmt::Display for Problem {
 pub struct Problems(pub Vec<Problem>);
 
 impl Problems {
+    /// Adds a problem; the same problem found again (once per host) is kept once.
     pub fn push(&mut self, p: Problem) {
-        self.0.push(p);
+        if !self.0.contains(&p) {
+            self.0.push(p);
+        }
     }
     pub fn error(&mut self, origin: Origin, message: impl Into<String>) {
-        self.0.push(Problem::error(origin, message));
+        self.push(Problem::error(origin, message));
     }
     pub fn warning(&mut self, origin: Origin, message: impl Into<String>) {
-        self.0.push(Problem::warning(origin, message));
+        self.push(Problem::warning(origin, message));
     }
     pub fn extend(&mut self, other: Problems) {
-        self.0.extend(other.0);
+        for p in other.0 {
+            self.push(p);
+        }
     }
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|p| p.severity == Severity::Error)
@@ -135,7 +140,7 @@ impl Problems {
         self.0.iter().filter(|p| p.severity == Severity::Warning)
     }
     pub fn note(&mut self, origin: Origin, message: impl Into<String>) {
-        self.0.push(Problem {
+        self.push(Problem {
             severity: Severity::Note,
             origin,
             message: message.into(),

@@ -32,7 +32,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Mon, Role::Mgr, Role::Osd, Role::Mds, Role::Rgw, Role::Client];
+    pub const ALL: [Role; 6] = [
+        Role::Mon,
+        Role::Mgr,
+        Role::Osd,
+        Role::Mds,
+        Role::Rgw,
+        Role::Client,
+    ];
 
     /// Inventory groups that give this role: ceph-ansible's name, kolla's,
     /// and the `storage-*` names of older kolla talks.
@@ -157,12 +164,19 @@ pub struct ConfOverrides {
 
 impl ConfOverrides {
     /// Reads the override files that exist; parse problems go to `problems`.
-    pub fn load(config_dir: &Path, hosts: impl Iterator<Item = String>, problems: &mut Problems) -> Result<Self> {
+    pub fn load(
+        config_dir: &Path,
+        hosts: impl Iterator<Item = String>,
+        problems: &mut Problems,
+    ) -> Result<Self> {
         let read = |path: PathBuf, problems: &mut Problems| -> Result<Option<CephConf>> {
             if !path.is_file() {
                 return Ok(None);
             }
-            let bytes = std::fs::read(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+            let bytes = std::fs::read(&path).map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
             let text = crate::inventory::decode_text(&path, &bytes)?;
             Ok(Some(CephConf::parse(&path, &text, problems)))
         };
@@ -244,13 +258,27 @@ pub fn parse_extra_vars(items: &[String], problems: &mut Problems) -> Vars {
 /// Loads every input file and builds the validated model, or returns every
 /// problem found.
 pub fn load(sources: &Sources) -> Result<Cluster> {
-    let inventory = Inventory::load(&sources.inventory)?;
-    let globals_path = find_file(sources.globals.as_deref(), &sources.inventory, "globals.yml");
-    let passwords_path = find_file(sources.passwords.as_deref(), &sources.inventory, "passwords.yml");
+    let globals_path = find_file(
+        sources.globals.as_deref(),
+        &sources.inventory,
+        "globals.yml",
+    );
+    let passwords_path = find_file(
+        sources.passwords.as_deref(),
+        &sources.inventory,
+        "passwords.yml",
+    );
     let mut problems = Problems::default();
-    let globals = read_globals(&globals_path)?;
+    // Each file is read even when an earlier one is malformed, so that one
+    // run reports the problems of all of them.
+    let inventory = collect(Inventory::load(&sources.inventory), &mut problems)?;
+    let globals = collect(read_globals(&globals_path), &mut problems)?.unwrap_or_default();
     let passwords = if passwords_path.exists() {
-        Passwords::load(&passwords_path, &mut problems)?
+        collect(
+            Passwords::load(&passwords_path, &mut problems),
+            &mut problems,
+        )?
+        .unwrap_or_default()
     } else {
         problems.error(
             Origin::file(&passwords_path),
@@ -259,14 +287,37 @@ pub fn load(sources: &Sources) -> Result<Cluster> {
         Passwords::default()
     };
     let extra = parse_extra_vars(&sources.extra_vars, &mut problems);
+    // The model is only built from files that all parsed: otherwise its
+    // checks would report the consequences of the malformed file as well.
+    let Some(inventory) = inventory.filter(|_| !problems.has_errors()) else {
+        return Err(Error::Invalid { problems });
+    };
     let files = Files {
         inventory: sources.inventory.clone(),
         config_dir: settings::config_dir(&globals_path),
         globals: globals_path,
         passwords: passwords_path,
     };
-    let overrides = ConfOverrides::load(&files.config_dir, inventory.hosts.keys().cloned(), &mut problems)?;
-    resolve(files, &inventory, &globals, &passwords, &extra, overrides, problems)
+    let overrides = ConfOverrides::load(
+        &files.config_dir,
+        inventory.hosts.keys().cloned(),
+        &mut problems,
+    )?;
+    resolve(
+        files, &inventory, &globals, &passwords, &extra, overrides, problems,
+    )
+}
+
+/// Keeps going after an input problem: it is added to the others.
+fn collect<T>(r: Result<T>, problems: &mut Problems) -> Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Invalid { problems: p }) => {
+            problems.extend(p);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Reads globals.yml into vars with their lines.
@@ -280,7 +331,13 @@ pub fn read_globals(path: &Path) -> Result<Vars> {
         .into_iter()
         .map(|k| {
             let origin = Origin::at_line(path, k.line).with_key(&k.key);
-            (k.key, Var { value: k.value, origin })
+            (
+                k.key,
+                Var {
+                    value: k.value,
+                    origin,
+                },
+            )
         })
         .collect())
 }
@@ -297,9 +354,16 @@ pub fn resolve(
 ) -> Result<Cluster> {
     let catalog = Catalog::builtin();
     let mut ignored = Vec::new();
-    let globals_layer =
-        settings::classify_layer(&catalog, globals, true, "globals", &mut problems, &mut ignored);
-    let extra_layer = settings::classify_layer(&catalog, extra, true, "-e", &mut problems, &mut ignored);
+    let globals_layer = settings::classify_layer(
+        &catalog,
+        globals,
+        true,
+        "globals",
+        &mut problems,
+        &mut ignored,
+    );
+    let extra_layer =
+        settings::classify_layer(&catalog, extra, true, "-e", &mut problems, &mut ignored);
 
     // Cluster-wide settings: defaults < globals < -e.
     let cluster_layer = settings::merge(&[&catalog.defaults, &globals_layer, &extra_layer]);
@@ -335,7 +399,10 @@ pub fn resolve(
         }
         role_hosts.insert(role, hosts);
     }
-    let mgr_group_defined = Role::Mgr.groups().iter().any(|g| inventory.groups.contains_key(*g));
+    let mgr_group_defined = Role::Mgr
+        .groups()
+        .iter()
+        .any(|g| inventory.groups.contains_key(*g));
     let inv_origin = Origin::file(&inventory.path);
     if !mgr_group_defined {
         let mons = role_hosts[&Role::Mon].clone();
@@ -378,9 +445,12 @@ pub fn resolve(
     if role_hosts[&Role::Mon].is_empty() {
         problems.error(
             inv_origin.clone(),
-            format!("no monitor: put at least one host in one of the groups {}", Role::Mon.groups().join(", ")),
+            format!(
+                "no monitor: put at least one host in one of the groups {}",
+                Role::Mon.groups().join(", ")
+            ),
         );
-    } else if role_hosts[&Role::Mon].len() % 2 == 0 {
+    } else if role_hosts[&Role::Mon].len().is_multiple_of(2) {
         problems.warning(
             inv_origin.clone(),
             format!(
@@ -390,8 +460,12 @@ pub fn resolve(
         );
     }
 
-    // Cluster-wide values.
-    let origin_of = |key: &str| cluster_layer.get(key).map(|v| v.origin.clone()).unwrap_or_default();
+    // Cluster-wide values. A problem with a value that is still the role
+    // default is reported against the globals file, where it is fixed.
+    let origin_of = |key: &str| match cluster_layer.get(key) {
+        Some(v) if !v.origin.file.starts_with("roles") => v.origin.clone(),
+        _ => Origin::file(&files.globals).with_key(key),
+    };
     let release = cs.and_then(|c| {
         let r = Release::parse(&c.ceph_release);
         if r.is_none() {
@@ -424,7 +498,12 @@ pub fn resolve(
         if c.cluster_network.trim().is_empty() {
             None
         } else {
-            parse_network(&c.cluster_network, "cluster_network", &origin_of("cluster_network"), &mut problems)
+            parse_network(
+                &c.cluster_network,
+                "cluster_network",
+                &origin_of("cluster_network"),
+                &mut problems,
+            )
         }
     });
     if let Some(c) = cs {
@@ -438,22 +517,36 @@ pub fn resolve(
             );
         }
         if c.osd_pool_default_size == 0 {
-            problems.error(origin_of("osd_pool_default_size"), "osd_pool_default_size must be at least 1");
+            problems.error(
+                origin_of("osd_pool_default_size"),
+                "osd_pool_default_size must be at least 1",
+            );
         }
         if !valid_cluster_name(&c.cluster_name) {
             problems.error(
                 origin_of("cluster_name"),
-                format!("cluster_name `{}` must be letters, digits, `-` or `_`", c.cluster_name),
+                format!(
+                    "cluster_name `{}` must be letters, digits, `-` or `_`",
+                    c.cluster_name
+                ),
             );
         }
         for (section, options) in &c.ceph_conf_overrides {
             if section.trim().is_empty() || options.keys().any(|k| k.trim().is_empty()) {
-                problems.error(origin_of("ceph_conf_overrides"), "ceph_conf_overrides has an empty section or option name");
+                problems.error(
+                    origin_of("ceph_conf_overrides"),
+                    "ceph_conf_overrides has an empty section or option name",
+                );
             }
         }
     }
     let key_kind = match (cs, release) {
-        (Some(c), Some(r)) => secret_kind(&c.cephx_key_type, r, &origin_of("cephx_key_type"), &mut problems),
+        (Some(c), Some(r)) => secret_kind(
+            &c.cephx_key_type,
+            r,
+            &origin_of("cephx_key_type"),
+            &mut problems,
+        ),
         _ => None,
     };
 
@@ -486,7 +579,9 @@ pub fn resolve(
         layers.push(&host_layer);
         layers.push(&extra_layer);
         let merged = settings::merge(&layers);
-        let Some(hs) = settings::extract::<HostSettings>(&catalog, &merged, Scope::Host, &mut problems) else {
+        let Some(hs) =
+            settings::extract::<HostSettings>(&catalog, &merged, Scope::Host, &mut problems)
+        else {
             continue;
         };
         let connection = connection_of(name, &merged, &mut problems);
@@ -512,7 +607,10 @@ pub fn resolve(
             "docker" => Engine::Docker,
             "podman" => Engine::Podman,
             other => {
-                problems.error(o("container_engine"), format!("container_engine must be docker or podman, found `{other}`"));
+                problems.error(
+                    o("container_engine"),
+                    format!("container_engine must be docker or podman, found `{other}`"),
+                );
                 Engine::Docker
             }
         };
@@ -531,7 +629,10 @@ pub fn resolve(
                 ObjectStore::Filestore
             }
             other => {
-                problems.error(o("ceph_osd_store_type"), format!("ceph_osd_store_type must be bluestore or filestore, found `{other}`"));
+                problems.error(
+                    o("ceph_osd_store_type"),
+                    format!("ceph_osd_store_type must be bluestore or filestore, found `{other}`"),
+                );
                 ObjectStore::Bluestore
             }
         };
@@ -546,11 +647,22 @@ pub fn resolve(
             }
             for d in &hs.ceph_osd_devices {
                 if !d.starts_with("/dev/") {
-                    problems.error(o("ceph_osd_devices"), format!("OSD device `{d}` of host `{name}` is not a /dev/ path"));
+                    problems.error(
+                        o("ceph_osd_devices"),
+                        format!("OSD device `{d}` of host `{name}` is not a /dev/ path"),
+                    );
                 }
             }
         }
-        let public_address = public_address_of(name, &hs, &connection, &roles, public_network, &merged, &mut problems);
+        let public_address = public_address_of(
+            (name, &decl.origin),
+            &hs,
+            &connection,
+            &roles,
+            public_network,
+            &merged,
+            &mut problems,
+        );
         hosts.push(Host {
             name: name.clone(),
             connection,
@@ -609,7 +721,11 @@ pub fn resolve(
                 "{} kolla-ansible or Ansible key(s) not used by cephalo were ignored ({}{})",
                 names.len(),
                 shown.join(", "),
-                if names.len() > shown.len() { ", ..." } else { "" }
+                if names.len() > shown.len() {
+                    ", ..."
+                } else {
+                    ""
+                }
             ),
         );
     }
@@ -617,7 +733,8 @@ pub fn resolve(
     if problems.has_errors() {
         return Err(Error::Invalid { problems });
     }
-    let (Some(c), Some(release), Some(public_network), Some(fsid)) = (cluster_settings, release, public_network, fsid)
+    let (Some(c), Some(release), Some(public_network), Some(fsid)) =
+        (cluster_settings, release, public_network, fsid)
     else {
         return Err(Error::Invalid { problems });
     };
@@ -640,7 +757,11 @@ pub fn resolve(
 
 /// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the release.
 pub fn image_name(c: &ClusterSettings, release: Release) -> String {
-    let tag = if c.ceph_image_tag.is_empty() { release.name() } else { &c.ceph_image_tag };
+    let tag = if c.ceph_image_tag.is_empty() {
+        release.name()
+    } else {
+        &c.ceph_image_tag
+    };
     let mut parts: Vec<&str> = Vec::new();
     if !c.ceph_image_registry.is_empty() {
         parts.push(&c.ceph_image_registry);
@@ -653,24 +774,40 @@ pub fn image_name(c: &ClusterSettings, release: Release) -> String {
 }
 
 /// The kind of secret genpwd makes for this release and setting.
-pub fn secret_kind(setting: &str, release: Release, origin: &Origin, problems: &mut Problems) -> Option<SecretKind> {
+pub fn secret_kind(
+    setting: &str,
+    release: Release,
+    origin: &Origin,
+    problems: &mut Problems,
+) -> Option<SecretKind> {
     match setting {
         "auto" => Some(release.info().generated_secret),
         "aes" => Some(SecretKind::Aes),
         "aes256" if release.info().accepts_aes256 => Some(SecretKind::Aes256),
         "aes256" => {
-            problems.error(origin.clone(), format!("cephx_key_type aes256 (type 2) is not accepted by {release}; use aes or auto"));
+            problems.error(
+                origin.clone(),
+                format!(
+                    "cephx_key_type aes256 (type 2) is not accepted by {release}; use aes or auto"
+                ),
+            );
             None
         }
         other => {
-            problems.error(origin.clone(), format!("cephx_key_type must be auto, aes or aes256, found `{other}`"));
+            problems.error(
+                origin.clone(),
+                format!("cephx_key_type must be auto, aes or aes256, found `{other}`"),
+            );
             None
         }
     }
 }
 
 fn valid_cluster_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 fn parse_network(text: &str, key: &str, origin: &Origin, problems: &mut Problems) -> Option<IpNet> {
@@ -707,18 +844,27 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
         Some((s, origin)) => match s.trim().parse::<u16>() {
             Ok(p) if p > 0 => p,
             _ => {
-                problems.error(origin, format!("ansible_port `{s}` is not a port number from 1 to 65535"));
+                problems.error(
+                    origin,
+                    format!("ansible_port `{s}` is not a port number from 1 to 65535"),
+                );
                 22
             }
         },
     };
     let user = var_str(layer, &["ansible_user", "ansible_ssh_user"]).map(|(s, _)| s);
-    let private_key_file =
-        var_str(layer, &["ansible_ssh_private_key_file", "ansible_private_key_file"]).map(|(s, _)| PathBuf::from(s));
+    let private_key_file = var_str(
+        layer,
+        &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+    )
+    .map(|(s, _)| PathBuf::from(s));
     let become_root = match var_str(layer, &["ansible_become"]) {
         None => false,
         Some((s, origin)) => settings::de::parse_bool(&s).unwrap_or_else(|| {
-            problems.error(origin, format!("ansible_become must be yes/no or true/false, found `{s}`"));
+            problems.error(
+                origin,
+                format!("ansible_become must be yes/no or true/false, found `{s}`"),
+            );
             false
         }),
     };
@@ -727,7 +873,10 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
         Some((s, _)) if s == "local" => true,
         Some((s, _)) if s == "ssh" || s == "smart" || s == "paramiko" => false,
         Some((s, origin)) => {
-            problems.error(origin, format!("ansible_connection `{s}` is not supported; use ssh or local"));
+            problems.error(
+                origin,
+                format!("ansible_connection `{s}` is not supported; use ssh or local"),
+            );
             false
         }
     };
@@ -741,8 +890,9 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
     }
 }
 
+/// This host's address on the public network; mons must have one inside it.
 fn public_address_of(
-    name: &str,
+    (name, declared): (&str, &Origin),
     hs: &HostSettings,
     conn: &Connection,
     roles: &BTreeSet<Role>,
@@ -750,14 +900,22 @@ fn public_address_of(
     layer: &Layer,
     problems: &mut Problems,
 ) -> Option<IpAddr> {
-    let origin = |k: &str| layer.get(k).map(|v| v.origin.clone()).unwrap_or_default();
+    let origin = |k: &str| {
+        layer
+            .get(k)
+            .map(|v| v.origin.clone())
+            .unwrap_or_else(|| declared.clone())
+    };
     let (addr, from) = if !hs.public_address.is_empty() {
         match hs.public_address.parse::<IpAddr>() {
             Ok(a) => (Some(a), "public_address"),
             Err(_) => {
                 problems.error(
                     origin("public_address"),
-                    format!("public_address `{}` of host `{name}` is not an IP address", hs.public_address),
+                    format!(
+                        "public_address `{}` of host `{name}` is not an IP address",
+                        hs.public_address
+                    ),
                 );
                 return None;
             }

@@ -58,7 +58,10 @@ impl Passwords {
                 Value::String(s) => s.trim().to_string(),
                 other => {
                     if k.key == FSID_KEY || IDENTITIES.iter().any(|(key, _)| *key == k.key) {
-                        problems.error(origin, format!("expected text, found {}", yamlfile::kind(other)));
+                        problems.error(
+                            origin,
+                            format!("expected text, found {}", yamlfile::kind(other)),
+                        );
                     }
                     continue;
                 }
@@ -79,7 +82,10 @@ impl Passwords {
                     Err(why) => problems.error(origin, format!("not a cephx secret: {why}")),
                 }
             } else if let Some(close) = near_miss(&k.key) {
-                problems.error(origin, format!("unknown key `{}` (did you mean `{close}`?)", k.key));
+                problems.error(
+                    origin,
+                    format!("unknown key `{}` (did you mean `{close}`?)", k.key),
+                );
             }
         }
         Ok(out)
@@ -164,7 +170,10 @@ pub fn genpwd(path: &Path, kind: SecretKind) -> Result<Vec<Filled>> {
     }
     if existing.is_empty() {
         lines.push("---".to_string());
-        lines.push("# Secrets of the Ceph cluster, made by `cephalo genpwd`. Keep this file 0600.".to_string());
+        lines.push(
+            "# Secrets of the Ceph cluster, made by `cephalo genpwd`. Keep this file 0600."
+                .to_string(),
+        );
     }
     lines.extend(appended);
     let mut text = lines.join("\n");

@@ -48,9 +48,21 @@ const TABLE: &[ReleaseInfo] = &[
     info(Release::Kraken, "kraken", 11, None, None),
     info(Release::Luminous, "luminous", 12, None, None),
     info(Release::Mimic, "mimic", 13, None, None),
-    info(Release::Nautilus, "nautilus", 14, Some("bullseye"), Some("14.2.21")),
+    info(
+        Release::Nautilus,
+        "nautilus",
+        14,
+        Some("bullseye"),
+        Some("14.2.21"),
+    ),
     info(Release::Octopus, "octopus", 15, None, None),
-    info(Release::Pacific, "pacific", 16, Some("bookworm"), Some("16.2.15")),
+    info(
+        Release::Pacific,
+        "pacific",
+        16,
+        Some("bookworm"),
+        Some("16.2.15"),
+    ),
     info(Release::Quincy, "quincy", 17, None, None),
     info(Release::Reef, "reef", 18, Some("trixie"), Some("18.2.7")),
     info(Release::Squid, "squid", 19, None, None),
@@ -60,7 +72,13 @@ const TABLE: &[ReleaseInfo] = &[
         // type 2 by default. Squid is unverified and kept at type 1.
         generated_secret: SecretKind::Aes256,
         accepts_aes256: true,
-        ..info(Release::Tentacle, "tentacle", 20, Some("sid"), Some("20.2.4"))
+        ..info(
+            Release::Tentacle,
+            "tentacle",
+            20,
+            Some("sid"),
+            Some("20.2.4"),
+        )
     },
 ];
 

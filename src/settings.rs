@@ -16,13 +16,34 @@ use crate::yamlfile;
 /// Role data compiled into the binary, so cephalo works from any directory.
 /// The paths are the files in the repository's `roles/` folder.
 pub const ROLE_DEFAULTS: &[(&str, &str)] = &[
-    ("roles/cluster/defaults.yml", include_str!("../roles/cluster/defaults.yml")),
-    ("roles/common/defaults.yml", include_str!("../roles/common/defaults.yml")),
-    ("roles/mon/defaults.yml", include_str!("../roles/mon/defaults.yml")),
-    ("roles/mgr/defaults.yml", include_str!("../roles/mgr/defaults.yml")),
-    ("roles/osd/defaults.yml", include_str!("../roles/osd/defaults.yml")),
-    ("roles/mds/defaults.yml", include_str!("../roles/mds/defaults.yml")),
-    ("roles/rgw/defaults.yml", include_str!("../roles/rgw/defaults.yml")),
+    (
+        "roles/cluster/defaults.yml",
+        include_str!("../roles/cluster/defaults.yml"),
+    ),
+    (
+        "roles/common/defaults.yml",
+        include_str!("../roles/common/defaults.yml"),
+    ),
+    (
+        "roles/mon/defaults.yml",
+        include_str!("../roles/mon/defaults.yml"),
+    ),
+    (
+        "roles/mgr/defaults.yml",
+        include_str!("../roles/mgr/defaults.yml"),
+    ),
+    (
+        "roles/osd/defaults.yml",
+        include_str!("../roles/osd/defaults.yml"),
+    ),
+    (
+        "roles/mds/defaults.yml",
+        include_str!("../roles/mds/defaults.yml"),
+    ),
+    (
+        "roles/rgw/defaults.yml",
+        include_str!("../roles/rgw/defaults.yml"),
+    ),
 ];
 const IGNORED_KEYS: &str = include_str!("../roles/ignored-keys.yml");
 const CLUSTER_DEFAULTS: &str = "roles/cluster/defaults.yml";
@@ -69,9 +90,17 @@ impl Catalog {
         for (path, text) in ROLE_DEFAULTS {
             let keys = yamlfile::parse_top_mapping(Path::new(path), text)
                 .unwrap_or_else(|e| panic!("built-in {path} is invalid: {e}"));
-            let scope = if *path == CLUSTER_DEFAULTS { Scope::Cluster } else { Scope::Host };
+            let scope = if *path == CLUSTER_DEFAULTS {
+                Scope::Cluster
+            } else {
+                Scope::Host
+            };
             for k in keys {
-                assert!(!scopes.contains_key(&k.key), "{} is defined twice in roles/", k.key);
+                assert!(
+                    !scopes.contains_key(&k.key),
+                    "{} is defined twice in roles/",
+                    k.key
+                );
                 scopes.insert(k.key.clone(), scope);
                 defaults.insert(
                     k.key.clone(),
@@ -119,7 +148,11 @@ impl Catalog {
         if close.is_some() {
             return KeyClass::Unknown(close);
         }
-        if self.ignored_prefixes.iter().any(|p| key.starts_with(p.as_str())) {
+        if self
+            .ignored_prefixes
+            .iter()
+            .any(|p| key.starts_with(p.as_str()))
+        {
             return KeyClass::Ignored;
         }
         KeyClass::Unknown(None)
@@ -221,12 +254,20 @@ pub fn extract<T: for<'de> Deserialize<'de>>(
         Ok(t) => Some(t),
         Err(e) => {
             let path = e.path().to_string();
-            let top = path.split(['.', '[']).next().unwrap_or_default().to_string();
+            let top = path
+                .split(['.', '['])
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let origin = merged
                 .get(&top)
                 .map(|v| v.origin.clone())
                 .unwrap_or_else(|| Origin::file("<settings>").with_key(&path));
-            let origin = if path != top { origin.with_key(path) } else { origin };
+            let origin = if path != top {
+                origin.with_key(path)
+            } else {
+                origin
+            };
             problems.error(origin, format!("invalid value: {}", e.into_inner()));
             None
         }
@@ -272,6 +313,7 @@ pub struct ClusterSettings {
     pub cephx_key_type: String,
     #[serde(deserialize_with = "de::bool")]
     pub ceph_debug_off: bool,
+    #[serde(deserialize_with = "de::string_list")]
     pub ceph_debug_subsystems: Vec<String>,
     pub ceph_conf_overrides: IndexMap<String, IndexMap<String, ConfValue>>,
 }
@@ -303,6 +345,7 @@ pub struct HostSettings {
     pub osd_memory_target: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_tcmalloc_max_total_thread_cache_bytes: u64,
+    #[serde(deserialize_with = "de::string_list")]
     pub ceph_osd_devices: Vec<String>,
     #[serde(deserialize_with = "de::bool")]
     pub ceph_osd_bootstrap_labels: bool,
@@ -365,7 +408,9 @@ pub mod de {
         match Value::deserialize(d)? {
             Value::Bool(b) => Ok(b),
             Value::String(s) => parse_bool(&s).ok_or_else(|| {
-                D::Error::custom(format!("expected yes/no, true/false or on/off, found `{s}`"))
+                D::Error::custom(format!(
+                    "expected yes/no, true/false or on/off, found `{s}`"
+                ))
             }),
             Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
             Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
@@ -378,14 +423,48 @@ pub mod de {
 
     pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         match Value::deserialize(d)? {
-            Value::Number(n) => n
-                .as_u64()
-                .ok_or_else(|| D::Error::custom(format!("expected a whole number of 0 or more, found {n}"))),
+            Value::Number(n) => n.as_u64().ok_or_else(|| {
+                D::Error::custom(format!("expected a whole number of 0 or more, found {n}"))
+            }),
             Value::String(s) => s.trim().parse::<u64>().map_err(|_| {
                 D::Error::custom(format!("expected a whole number of 0 or more, found `{s}`"))
             }),
             other => Err(D::Error::custom(format!(
                 "expected a whole number, found {}",
+                crate::yamlfile::kind(&other)
+            ))),
+        }
+    }
+
+    /// A list, or text as INI files give it: `[a, b]` or `a,b`.
+    pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+        let item = |v: Value| match v {
+            Value::String(s) => Ok(s),
+            Value::Number(n) => Ok(n.to_string()),
+            other => Err(D::Error::custom(format!(
+                "expected a list of text, found {} in it",
+                crate::yamlfile::kind(&other)
+            ))),
+        };
+        match Value::deserialize(d)? {
+            Value::Array(items) => items.into_iter().map(item).collect(),
+            Value::Null => Ok(Vec::new()),
+            Value::String(s) if s.trim().starts_with('[') => {
+                match serde_saphyr::from_str::<Value>(&s) {
+                    Ok(Value::Array(items)) => items.into_iter().map(item).collect(),
+                    _ => Err(D::Error::custom(format!(
+                        "expected a list like [a, b], found `{s}`"
+                    ))),
+                }
+            }
+            Value::String(s) => Ok(s
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()),
+            other => Err(D::Error::custom(format!(
+                "expected a list, found {}",
                 crate::yamlfile::kind(&other)
             ))),
         }

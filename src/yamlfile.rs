@@ -48,7 +48,10 @@ pub fn parse_top_mapping(path: &Path, text: &str) -> Result<Vec<TopKey>> {
                 }
                 return Err(Error::invalid(
                     Origin::file(path),
-                    format!("expected a mapping of `key: value` at the top, found {}", kind(&v)),
+                    format!(
+                        "expected a mapping of `key: value` at the top, found {}",
+                        kind(&v)
+                    ),
                 ));
             }
             Err(syntax_error(path, &e))
@@ -66,7 +69,10 @@ impl<'de> Deserialize<'de> for TopMapping {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a mapping of `key: value`")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<TopMapping, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<TopMapping, A::Error> {
                 let mut out = Vec::new();
                 while let Some(key) = map.next_key::<Spanned<String>>()? {
                     let value: Value = map.next_value()?;
@@ -88,8 +94,23 @@ fn syntax_error(path: &Path, e: &serde_saphyr::Error) -> Error {
     // The crate's message carries a snippet; keep its first line, the
     // location is ours to print.
     let msg = e.to_string();
-    let first = msg.lines().next().unwrap_or("invalid YAML").trim().to_string();
-    Error::invalid(Origin::file(path).with_line(line), format!("invalid YAML: {first}"))
+    let mut first = msg.lines().next().unwrap_or("invalid YAML").trim();
+    first = first.strip_prefix("error: ").unwrap_or(first);
+    // "line 3 column 1: duplicate mapping key: x, set DuplicateKeyPolicy ..."
+    if first.starts_with("line ")
+        && let Some((_, rest)) = first.split_once(": ")
+    {
+        first = rest;
+    }
+    let first = first
+        .split(", set DuplicateKeyPolicy")
+        .next()
+        .unwrap_or(first)
+        .to_string();
+    Error::invalid(
+        Origin::file(path).with_line(line),
+        format!("invalid YAML: {first}"),
+    )
 }
 
 /// A word for the kind of a value, for messages.
@@ -116,14 +137,20 @@ mod tests {
         assert_eq!(m[1].value, Value::Bool(false));
         assert_eq!(m[2].value, Value::String("yes".into()));
         assert_eq!(m[2].line, 3);
-        let e = parse_top_mapping(p, "a: 1\nb: 2\na: 3\n").unwrap_err().to_string();
+        let e = parse_top_mapping(p, "a: 1\nb: 2\na: 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("g.yml:3"), "{e}");
         assert!(e.to_lowercase().contains("duplicate"), "{e}");
     }
 
     #[test]
     fn merge_keys() {
-        let v = parse_value(Path::new("x.yml"), "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n").unwrap();
+        let v = parse_value(
+            Path::new("x.yml"),
+            "base: &b {x: 1}\nother:\n  <<: *b\n  y: 2\n",
+        )
+        .unwrap();
         assert_eq!(v["other"]["x"], Value::from(1));
     }
 }

@@ -53,15 +53,23 @@ fn expand_range(body: &str) -> Result<Vec<String>, String> {
     let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     let alpha = |s: &str| s.len() == 1 && s.bytes().all(|b| b.is_ascii_alphabetic());
     if numeric(start) && numeric(end) {
-        let a: u64 = start.parse().map_err(|_| format!("range start `{start}` is too large"))?;
-        let b: u64 = end.parse().map_err(|_| format!("range end `{end}` is too large"))?;
+        let a: u64 = start
+            .parse()
+            .map_err(|_| format!("range start `{start}` is too large"))?;
+        let b: u64 = end
+            .parse()
+            .map_err(|_| format!("range end `{end}` is too large"))?;
         if b < a {
             return Err(format!("range `[{body}]` ends before it starts"));
         }
         if (b - a) / stride as u64 > 100_000 {
             return Err(format!("range `[{body}]` names more than 100000 hosts"));
         }
-        let width = if start.len() > 1 && start.starts_with('0') { start.len() } else { 0 };
+        let width = if start.len() > 1 && start.starts_with('0') {
+            start.len()
+        } else {
+            0
+        };
         Ok((a..=b)
             .step_by(stride)
             .map(|n| format!("{n:0width$}"))

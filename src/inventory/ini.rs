@@ -52,12 +52,16 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory> {
                 if line.split_whitespace().count() != 1 || !valid_group_name(child) {
                     b.problems.error(
                         origin,
-                        format!("expected one group name per line in [{group}:children], found `{line}`"),
+                        format!(
+                            "expected one group name per line in [{group}:children], found `{line}`"
+                        ),
                     );
                     continue;
                 }
                 let group = group.clone();
-                b.group(&group, &origin).children.push((child.to_string(), origin.clone()));
+                b.group(&group, &origin)
+                    .children
+                    .push((child.to_string(), origin.clone()));
             }
             Section::Vars(group) => match parse_var_assignment(line) {
                 Ok((key, value)) => {
@@ -68,7 +72,9 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory> {
                     };
                     b.group(&group, &origin).vars.insert(key, var);
                 }
-                Err(msg) => b.problems.error(origin, format!("in [{group}:vars]: {msg}")),
+                Err(msg) => b
+                    .problems
+                    .error(origin, format!("in [{group}:vars]: {msg}")),
             },
         }
     }
@@ -151,10 +157,8 @@ fn parse_host_line(b: &mut Builder, group: &str, line: &str, origin: &Origin) {
         }
     };
     if let Some(bad) = names.iter().find(|n| !valid_host_name(n)) {
-        b.problems.error(
-            origin.clone(),
-            format!("`{bad}` is not a valid host name"),
-        );
+        b.problems
+            .error(origin.clone(), format!("`{bad}` is not a valid host name"));
         return;
     }
     let mut vars = Vars::new();
@@ -213,7 +217,11 @@ fn split_words(line: &str) -> Option<Vec<String>> {
     let mut out = Vec::new();
     for w in lexer.by_ref() {
         if w.starts_with('#') {
-            return if line_has_unclosed_quote(line) { None } else { Some(out) };
+            return if line_has_unclosed_quote(line) {
+                None
+            } else {
+                Some(out)
+            };
         }
         out.push(w);
     }
@@ -240,13 +248,15 @@ fn inline_value(raw: &str) -> Value {
 
 /// `host:2222` -> (`host`, Some("2222")); a colon inside brackets is a range.
 fn split_port(pattern: &str) -> (&str, Option<&str>) {
-    let after_brackets = pattern.rfind(']').map(|i| i + 1).unwrap_or(0);
-    match pattern[after_brackets..].rfind(':') {
-        Some(i) if pattern.matches(':').count() == pattern[..after_brackets].matches(':').count() + 1 => {
-            let at = after_brackets + i;
-            (&pattern[..at], Some(&pattern[at + 1..]))
-        }
-        _ => (pattern, None),
+    let Some(at) = pattern.rfind(':') else {
+        return (pattern, None);
+    };
+    let before = &pattern[..at];
+    let inside_brackets = before.matches('[').count() > before.matches(']').count();
+    if inside_brackets || pattern[at + 1..].contains(']') {
+        (pattern, None)
+    } else {
+        (before, Some(&pattern[at + 1..]))
     }
 }
 

@@ -62,7 +62,10 @@ impl Inventory {
             }
         }
         if out.is_empty() {
-            Err(format!("`{part}` in --limit matches no host or group of {}", self.path.display()))
+            Err(format!(
+                "`{part}` in --limit matches no host or group of {}",
+                self.path.display()
+            ))
         } else {
             Ok(out)
         }
@@ -74,7 +77,9 @@ fn glob(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
         Some((head, rest)) => {
-            let Some(after) = name.strip_prefix(head) else { return false };
+            let Some(after) = name.strip_prefix(head) else {
+                return false;
+            };
             (0..=after.len()).any(|i| after.is_char_boundary(i) && glob(rest, &after[i..]))
         }
     }

@@ -167,10 +167,8 @@ impl Builder {
             );
         }
         if self.hosts.is_empty() && !self.problems.has_errors() {
-            self.problems.error(
-                Origin::file(&self.path),
-                "the inventory declares no host",
-            );
+            self.problems
+                .error(Origin::file(&self.path), "the inventory declares no host");
         }
         if self.problems.has_errors() {
             return Err(Error::Invalid {
@@ -305,7 +303,12 @@ impl Inventory {
         out.into_keys().collect()
     }
 
-    fn collect_hosts(&self, group: &str, out: &mut IndexMap<String, ()>, seen: &mut BTreeSet<String>) {
+    fn collect_hosts(
+        &self,
+        group: &str,
+        out: &mut IndexMap<String, ()>,
+        seen: &mut BTreeSet<String>,
+    ) {
         if !seen.insert(group.to_string()) {
             return;
         }

@@ -127,7 +127,10 @@ fn vars_of(b: &mut Builder, value: &Value, keypath: &str) -> Option<Vars> {
         other => {
             b.problems.error(
                 Origin::file(&b.path).with_key(keypath),
-                format!("expected a mapping of variables, found {}", yamlfile::kind(other)),
+                format!(
+                    "expected a mapping of variables, found {}",
+                    yamlfile::kind(other)
+                ),
             );
             None
         }

@@ -52,7 +52,10 @@ impl CephConf {
                     Some(name) if !name.trim().is_empty() => {
                         current = Some(conf.section_index(name.trim()));
                     }
-                    _ => problems.error(origin, format!("section header `{line}` must look like `[global]`")),
+                    _ => problems.error(
+                        origin,
+                        format!("section header `{line}` must look like `[global]`"),
+                    ),
                 }
                 continue;
             }
@@ -66,7 +69,10 @@ impl CephConf {
                 continue;
             }
             let Some(idx) = current else {
-                problems.error(origin, format!("option `{key}` comes before any section; put it under [global]"));
+                problems.error(
+                    origin,
+                    format!("option `{key}` comes before any section; put it under [global]"),
+                );
                 continue;
             };
             let value = strip_comment(value.trim());
@@ -133,7 +139,11 @@ impl CephConf {
 impl Section {
     fn set(&mut self, key: &str, value: &str) {
         let want = normalize_key(key);
-        match self.options.iter_mut().find(|(k, _)| normalize_key(k) == want) {
+        match self
+            .options
+            .iter_mut()
+            .find(|(k, _)| normalize_key(k) == want)
+        {
             Some(slot) => *slot = (key.to_string(), value.to_string()),
             None => self.options.push((key.to_string(), value.to_string())),
         }
@@ -157,8 +167,16 @@ mod tests {
     #[test]
     fn equivalent_spellings_are_one_key() {
         let mut p = Problems::default();
-        let mut a = CephConf::parse(Path::new("a"), "[osd]\nosd_memory_target = 1\n[global]\nx = 1\n", &mut p);
-        let b = CephConf::parse(Path::new("b"), "[osd]\nosd memory target = 2 # two\n[mon]\ny-z = 3\n", &mut p);
+        let mut a = CephConf::parse(
+            Path::new("a"),
+            "[osd]\nosd_memory_target = 1\n[global]\nx = 1\n",
+            &mut p,
+        );
+        let b = CephConf::parse(
+            Path::new("b"),
+            "[osd]\nosd memory target = 2 # two\n[mon]\ny-z = 3\n",
+            &mut p,
+        );
         assert!(p.is_empty());
         a.merge(&b);
         assert_eq!(a.get("osd", "osd-memory-target"), Some("2"));
@@ -170,10 +188,20 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let mut p = Problems::default();
-        CephConf::parse(Path::new("c.conf"), "x = 1\n[global\n[global]\nnovalue\n", &mut p);
+        CephConf::parse(
+            Path::new("c.conf"),
+            "x = 1\n[global\n[global]\nnovalue\n",
+            &mut p,
+        );
         let text = p.to_string();
-        assert!(text.contains("c.conf:1: option `x` comes before any section"), "{text}");
+        assert!(
+            text.contains("c.conf:1: option `x` comes before any section"),
+            "{text}"
+        );
         assert!(text.contains("c.conf:2: section header"), "{text}");
-        assert!(text.contains("c.conf:4: expected `option = value`"), "{text}");
+        assert!(
+            text.contains("c.conf:4: expected `option = value`"),
+            "{text}"
+        );
     }
 }

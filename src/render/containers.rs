@@ -9,11 +9,31 @@ use crate::model::{Cluster, Host, Role};
 use crate::settings::Privileges;
 
 const ROLE_CONTAINERS: &[(Role, &str, &str)] = &[
-    (Role::Mon, "roles/mon/container.yml", include_str!("../../roles/mon/container.yml")),
-    (Role::Mgr, "roles/mgr/container.yml", include_str!("../../roles/mgr/container.yml")),
-    (Role::Osd, "roles/osd/container.yml", include_str!("../../roles/osd/container.yml")),
-    (Role::Mds, "roles/mds/container.yml", include_str!("../../roles/mds/container.yml")),
-    (Role::Rgw, "roles/rgw/container.yml", include_str!("../../roles/rgw/container.yml")),
+    (
+        Role::Mon,
+        "roles/mon/container.yml",
+        include_str!("../../roles/mon/container.yml"),
+    ),
+    (
+        Role::Mgr,
+        "roles/mgr/container.yml",
+        include_str!("../../roles/mgr/container.yml"),
+    ),
+    (
+        Role::Osd,
+        "roles/osd/container.yml",
+        include_str!("../../roles/osd/container.yml"),
+    ),
+    (
+        Role::Mds,
+        "roles/mds/container.yml",
+        include_str!("../../roles/mds/container.yml"),
+    ),
+    (
+        Role::Rgw,
+        "roles/rgw/container.yml",
+        include_str!("../../roles/rgw/container.yml"),
+    ),
 ];
 
 /// A role's container as written in its role data, before values are filled.
@@ -46,13 +66,24 @@ fn fill(template: &str, ctx: &tera::Context, file: &str) -> Result<String> {
     }
     tera::Tera::one_off(template, ctx, false).map_err(|e| {
         use std::error::Error as _;
-        let why = e.source().map(|s| s.to_string()).unwrap_or_else(|| e.to_string());
-        Error::invalid(Origin::file(file), format!("cannot fill `{template}`: {why}"))
+        let why = e
+            .source()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| e.to_string());
+        Error::invalid(
+            Origin::file(file),
+            format!("cannot fill `{template}`: {why}"),
+        )
     })
 }
 
 /// The spec of `role`'s container with daemon id `id` on `host`.
-pub fn container_spec(cluster: &Cluster, host: &Host, role: Role, id: &str) -> Result<ContainerSpec> {
+pub fn container_spec(
+    cluster: &Cluster,
+    host: &Host,
+    role: Role,
+    id: &str,
+) -> Result<ContainerSpec> {
     let (_, file, text) = ROLE_CONTAINERS
         .iter()
         .find(|(r, _, _)| *r == role)

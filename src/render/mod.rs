@@ -121,7 +121,10 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
     let ctx = ConfContext {
         host: &host.name,
         fsid: cluster.fsid.to_string(),
-        mon_initial_members: cluster.hosts_with(Role::Mon).map(|h| h.name.as_str()).collect(),
+        mon_initial_members: cluster
+            .hosts_with(Role::Mon)
+            .map(|h| h.name.as_str())
+            .collect(),
         mon_host: mon_addresses(cluster),
         public_network: cluster.public_network.to_string(),
         cluster_network: cluster.cluster_network.map(|n| n.to_string()),
@@ -224,7 +227,11 @@ fn keyring(cluster: &Cluster, entities: &[&str], secrets: Secrets) -> Result<Str
     struct Ctx {
         entities: Vec<KeyringEntity>,
     }
-    render_template("templates/keyring.j2", KEYRING_TEMPLATE, &Ctx { entities: list })
+    render_template(
+        "templates/keyring.j2",
+        KEYRING_TEMPLATE,
+        &Ctx { entities: list },
+    )
 }
 
 /// Keyrings a host needs, by its roles.
@@ -241,8 +248,14 @@ pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<
         Ok(())
     };
     if host.has(Role::Mon) {
-        add(format!("/etc/ceph/{c}.client.admin.keyring"), &["client.admin"])?;
-        add(format!("/etc/ceph/{c}.mon.keyring"), &["mon.", "client.admin"])?;
+        add(
+            format!("/etc/ceph/{c}.client.admin.keyring"),
+            &["client.admin"],
+        )?;
+        add(
+            format!("/etc/ceph/{c}.mon.keyring"),
+            &["mon.", "client.admin"],
+        )?;
     }
     let bootstrap = [
         (Role::Osd, "osd"),
@@ -274,7 +287,11 @@ pub fn render_host(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<H
     let mut containers = Vec::new();
     for role in [Role::Mon, Role::Mgr, Role::Osd, Role::Mds, Role::Rgw] {
         if host.has(role) && (role != Role::Mgr || cluster.release.has_mgr()) {
-            let id = if role == Role::Osd { "ID" } else { host.name.as_str() };
+            let id = if role == Role::Osd {
+                "ID"
+            } else {
+                host.name.as_str()
+            };
             containers.push(container_spec(cluster, host, role, id)?);
         }
     }
@@ -301,18 +318,29 @@ pub fn write_tree(dir: &Path, renders: &[HostRender]) -> Result<Vec<PathBuf>> {
         let mut items: Vec<(PathBuf, u32, String)> = r
             .files
             .iter()
-            .map(|f| (base.join(f.path.trim_start_matches('/')), f.mode, f.content.clone()))
+            .map(|f| {
+                (
+                    base.join(f.path.trim_start_matches('/')),
+                    f.mode,
+                    f.content.clone(),
+                )
+            })
             .collect();
         for c in &r.containers {
             let json = serde_json::to_string_pretty(c).map_err(|e| Error::Usage(e.to_string()))?;
-            items.push((base.join("containers").join(format!("{}.json", c.name)), 0o644, json + "\n"));
+            items.push((
+                base.join("containers").join(format!("{}.json", c.name)),
+                0o644,
+                json + "\n",
+            ));
         }
         for (path, mode, content) in items {
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(werr(parent))?;
             }
             std::fs::write(&path, content).map_err(werr(&path))?;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(werr(&path))?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(werr(&path))?;
             written.push(path);
         }
     }

@@ -1,0 +1,11 @@
+//! cephalo's integration tests: one binary, one module per capability.
+
+mod cli;
+mod corpus;
+mod fuzz_ini;
+mod genpwd;
+mod inventory;
+mod precedence;
+mod readme;
+mod render;
+mod support;

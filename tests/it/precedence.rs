@@ -1,0 +1,147 @@
+//! The precedence chain, lowest first: role defaults < globals.yml < group
+//! vars (all, then parents, then children) < host vars < -e.
+
+use crate::support::{good_passwords, load, scratch};
+
+const INVENTORY: &str = "\
+[mons]
+m1 ansible_host=10.0.0.1
+m2 ansible_host=10.0.0.2 osd_memory_target=5000
+m3 ansible_host=10.0.0.3
+
+[osds:children]
+mons
+
+[all:vars]
+osd_memory_target=1000
+
+[osds:vars]
+osd_memory_target=2000
+
+[mons:vars]
+osd_memory_target=3000
+";
+
+fn target(extra: &[&str], inventory: &str, globals: &str) -> Vec<(String, u64, String)> {
+    let dir = scratch(&[("inv", inventory), ("globals.yml", globals)]);
+    let c = load(
+        &dir.path().join("inv"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        extra,
+    )
+    .unwrap();
+    c.hosts
+        .iter()
+        .map(|h| {
+            let origin = h.vars["osd_memory_target"].origin.to_string();
+            let origin = origin.rsplit('/').next().unwrap().to_string();
+            (h.name.clone(), h.settings.osd_memory_target, origin)
+        })
+        .collect()
+}
+
+#[test]
+fn each_layer_wins_over_the_ones_below() {
+    let globals = "public_network: 10.0.0.0/24\nosd_memory_target: 900\n";
+    // Role default only.
+    let t = target(
+        &[],
+        "[mons]\nm1 ansible_host=10.0.0.1\n",
+        "public_network: 10.0.0.0/24\n",
+    );
+    assert_eq!(t[0].1, 4294967296);
+    assert_eq!(t[0].2, "defaults.yml:6 (key `osd_memory_target`)");
+    // globals over defaults.
+    let t = target(&[], "[mons]\nm1 ansible_host=10.0.0.1\n", globals);
+    assert_eq!(
+        (t[0].1, t[0].2.as_str()),
+        (900, "globals.yml:2 (key `osd_memory_target`)")
+    );
+    // Group vars over globals; the child group (mons) over its parent (osds)
+    // and over all; host vars over groups.
+    let t = target(&[], INVENTORY, globals);
+    assert_eq!(
+        (t[0].1, t[0].2.as_str()),
+        (3000, "inv:16 (key `osd_memory_target`)")
+    );
+    assert_eq!(
+        (t[1].1, t[1].2.as_str()),
+        (5000, "inv:3 (key `osd_memory_target`)")
+    );
+    // -e over everything.
+    let t = target(&["osd_memory_target=7000"], INVENTORY, globals);
+    assert!(
+        t.iter()
+            .all(|(_, v, o)| *v == 7000 && o == "-e (key `osd_memory_target`)"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn booleans_in_every_ansible_spelling() {
+    for (spelling, want) in [
+        ("yes", true),
+        ("\"yes\"", true),
+        ("on", true),
+        ("true", true),
+        ("True", true),
+        ("no", false),
+        ("'no'", false),
+        ("off", false),
+        ("false", false),
+    ] {
+        let dir = scratch(&[
+            ("inv", "[mons]\nm1 ansible_host=10.0.0.1\n"),
+            (
+                "globals.yml",
+                &format!("public_network: 10.0.0.0/24\nceph_debug_off: {spelling}\n"),
+            ),
+        ]);
+        let c = load(
+            &dir.path().join("inv"),
+            &dir.path().join("globals.yml"),
+            &good_passwords(),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.settings.ceph_debug_off, want, "{spelling}");
+    }
+    // INI group vars are text; they are read the same way.
+    let dir = scratch(&[
+        (
+            "inv",
+            "[mons]\nm1 ansible_host=10.0.0.1\n\n[mons:vars]\nceph_osd_bootstrap_labels=no\n",
+        ),
+        ("globals.yml", "public_network: 10.0.0.0/24\n"),
+    ]);
+    let c = load(
+        &dir.path().join("inv"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        &["ceph_debug_off=off"],
+    )
+    .unwrap();
+    assert!(!c.hosts[0].settings.ceph_osd_bootstrap_labels);
+    assert!(!c.settings.ceph_debug_off);
+}
+
+#[test]
+fn cluster_settings_come_from_globals_and_extra_vars_only() {
+    let dir = scratch(&[
+        ("inv", "[mons]\nm1 ansible_host=10.0.0.1\n"),
+        (
+            "globals.yml",
+            "public_network: 10.0.0.0/24\nceph_release: pacific\n",
+        ),
+    ]);
+    let c = load(
+        &dir.path().join("inv"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        &["ceph_release=reef"],
+    )
+    .unwrap();
+    assert_eq!(c.release.name(), "reef");
+    assert_eq!(c.image, "cephalo/ceph:reef");
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of cephalo on a machine of the project's kind (Debian,
+# root, Rust toolchain). Installs what the tests need when it is missing:
+#   - ceph-common (ceph-authtool proves generated keys are accepted by Ceph)
+# then checks formatting and lints, and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v ceph-authtool >/dev/null || need+=(ceph-common)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+cargo fmt --check
+cargo clippy --all-targets --quiet -- -D warnings
+INSTA_UPDATE=no cargo test --quiet 2>&1
