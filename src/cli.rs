@@ -37,6 +37,50 @@ pub enum Command {
     Render(RenderArgs),
     /// Show the resolved hosts, roles and effective variables.
     Inventory(InventoryArgs),
+    /// Run one command on hosts (like `ansible -m shell`), output grouped
+    /// per host: `cephalo run -i INV [--limit PATTERN] -- CMD ARGS...`.
+    Run(RunArgs),
+}
+
+/// How cephalo connects and reports, for every command that touches hosts.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Hosts worked on at once (default: the `forks` setting, 64).
+    #[arg(long, value_name = "N")]
+    pub forks: Option<usize>,
+    /// The project known_hosts file (default: the `ssh_known_hosts_file`
+    /// setting, else `known_hosts` next to the inventory). Host keys are
+    /// always verified, against ~/.ssh/known_hosts and this file.
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record the keys of hosts not known yet in the project known_hosts
+    /// file (trust on first use). A changed key is always refused.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// One JSON event per line on stdout instead of progress and text.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for the run log (one JSON event per line).
+    #[arg(long, value_name = "DIR", default_value = "logs")]
+    pub log_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Run the command as root through `sudo -n`.
+    #[arg(short = 'b', long = "become")]
+    pub become_root: bool,
+    /// Seconds the command may take on a host (default: the
+    /// `ssh_command_timeout` setting).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 /// The input files and overrides every cluster command takes.
@@ -114,6 +158,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Genpwd(a) => genpwd(a),
         Command::Render(a) => render_cmd(a, verbose),
         Command::Inventory(a) => inventory_cmd(a),
+        Command::Run(a) => run_cmd(a, verbose),
     };
     match result {
         Ok(()) => 0,
@@ -392,3 +437,153 @@ fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> Str
 
 /// The exit code clap uses for bad arguments is the bad-input code.
 pub const _ASSERT_USAGE_CODE: () = assert!(exit::BAD_INPUT == 2);
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// The SSH transport and reporter every host command uses.
+fn connect_parts(
+    c: &ConnectArgs,
+    known_hosts: PathBuf,
+    verbose: u8,
+) -> Result<(
+    std::sync::Arc<crate::ssh::SshTransport>,
+    std::sync::Arc<crate::engine::Reporter>,
+)> {
+    let mut opts = crate::ssh::SshOptions::new(c.known_hosts.clone().unwrap_or(known_hosts));
+    opts.accept_new_host_keys = c.accept_new_host_keys;
+    let transport = crate::ssh::SshTransport::new(opts).map_err(|source| Error::Read {
+        path: PathBuf::from("known_hosts"),
+        source,
+    })?;
+    for (file, line, why) in transport.known_hosts_warnings() {
+        eprintln!("warning: {}:{line}: {why}; line skipped", file.display());
+    }
+    let mode = if c.json {
+        crate::engine::Mode::Json
+    } else {
+        crate::engine::Mode::Human {
+            verbose: verbose > 0,
+        }
+    };
+    let reporter =
+        crate::engine::Reporter::new(mode, Some(&c.log_dir)).map_err(|source| Error::Write {
+            path: c.log_dir.clone(),
+            source,
+        })?;
+    Ok((
+        std::sync::Arc::new(transport),
+        std::sync::Arc::new(reporter),
+    ))
+}
+
+fn run_cmd(a: RunArgs, verbose: u8) -> Result<()> {
+    use crate::engine::{Engine, Node, OnFailure, Plan, RunCommand, Step};
+    let targets = model::load_targets(&a.target.sources())?;
+    for w in targets.warnings.warnings() {
+        eprintln!("{w}");
+    }
+    let names: Vec<String> = match &a.target.limit {
+        Some(p) => targets.inventory.select(p).map_err(Error::Usage)?,
+        None => targets.endpoints.iter().map(|e| e.name.clone()).collect(),
+    };
+    let (transport, reporter) = connect_parts(&a.connect, targets.known_hosts.clone(), verbose)?;
+    let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
+    let command = crate::transport::Command::new(a.command.clone())
+        .become_root(a.become_root)
+        .timeout(std::time::Duration::from_secs(timeout));
+    let hosts: indexmap::IndexMap<String, crate::transport::Endpoint> = targets
+        .endpoints
+        .iter()
+        .filter(|e| names.contains(&e.name))
+        .map(|e| (e.name.clone(), e.clone()))
+        .collect();
+    let plan = Plan {
+        name: format!("run {}", command.display()),
+        root: Node::Step(Step {
+            name: command.display(),
+            hosts: hosts.keys().cloned().collect(),
+            batch: None,
+            on_failure: OnFailure::Continue,
+            action: std::sync::Arc::new(RunCommand { command }),
+        }),
+    };
+    let engine = Engine {
+        transport,
+        hosts,
+        forks: a.connect.forks.unwrap_or(targets.settings.forks as usize),
+        reporter: reporter.clone(),
+    };
+    let recap = runtime()?.block_on(engine.run(&plan));
+    if !a.connect.json {
+        for r in &recap.results {
+            print_host_output(r);
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+        if let Some(p) = reporter.log_path() {
+            eprintln!("log: {}", p.display());
+        }
+    }
+    host_failures(&recap)
+}
+
+/// `cephalo run` output, ansible style: a header line per host, then what
+/// the command printed.
+fn print_host_output(r: &crate::engine::HostResult) {
+    use crate::engine::Status;
+    let header = match (&r.status, &r.output) {
+        (Status::Unreachable(why), _) => format!("{} | UNREACHABLE | {why}", r.host),
+        (
+            Status::Failed {
+                exit_status: Some(rc),
+                ..
+            },
+            _,
+        ) => format!("{} | FAILED | rc={rc} >>", r.host),
+        (Status::Failed { message, .. }, _) => format!("{} | FAILED | {message}", r.host),
+        (_, Some(out)) => format!("{} | CHANGED | rc={} >>", r.host, out.status),
+        (s, None) => format!("{} | {}", r.host, s.word().to_uppercase()),
+    };
+    println!("{header}");
+    if let Some(out) = &r.output {
+        let stdout = out.stdout_text();
+        if !stdout.is_empty() {
+            print!("{stdout}");
+            if !stdout.ends_with('\n') {
+                println!();
+            }
+        }
+        let stderr = out.stderr_text();
+        if !stderr.is_empty() {
+            for line in stderr.lines() {
+                println!("stderr: {line}");
+            }
+        }
+    }
+}
+
+/// Failures on hosts as the command's error (and exit code).
+fn host_failures(recap: &crate::engine::Recap) -> Result<()> {
+    let count =
+        |pred: fn(&crate::engine::Counts) -> bool| recap.hosts.values().filter(|c| pred(c)).count();
+    if recap.any_host_key_refused() {
+        return Err(Error::HostKey {
+            hosts: count(|c| c.unreachable > 0),
+        });
+    }
+    if recap.any_unreachable() {
+        return Err(Error::Unreachable {
+            hosts: count(|c| c.unreachable > 0),
+        });
+    }
+    if recap.any_failed() {
+        return Err(Error::HostsFailed {
+            hosts: count(|c| c.failed > 0),
+        });
+    }
+    Ok(())
+}

@@ -11,6 +11,12 @@ pub mod exit {
     /// Bad input: a malformed or inconsistent inventory, globals, passwords
     /// or override file, or bad command-line arguments.
     pub const BAD_INPUT: i32 = 2;
+    /// A command failed on at least one host.
+    pub const HOST_FAILED: i32 = 4;
+    /// At least one host could not be reached or logged into.
+    pub const UNREACHABLE: i32 = 5;
+    /// At least one host's key was unknown, changed or revoked.
+    pub const HOST_KEY: i32 = 6;
 }
 
 /// Where a value or a problem comes from: a file and, when known, a line and
@@ -188,6 +194,15 @@ pub enum Error {
 
     #[error("{0}")]
     Usage(String),
+
+    #[error("a command failed on {hosts} host(s)")]
+    HostsFailed { hosts: usize },
+
+    #[error("{hosts} host(s) could not be reached")]
+    Unreachable { hosts: usize },
+
+    #[error("host key verification refused {hosts} host(s); nothing was run on them")]
+    HostKey { hosts: usize },
 }
 
 impl Error {
@@ -195,6 +210,9 @@ impl Error {
         match self {
             Error::Invalid { .. } | Error::Usage(_) | Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::FAILURE,
+            Error::HostsFailed { .. } => exit::HOST_FAILED,
+            Error::Unreachable { .. } => exit::UNREACHABLE,
+            Error::HostKey { .. } => exit::HOST_KEY,
         }
     }
 

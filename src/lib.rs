@@ -17,13 +17,18 @@
 
 pub mod cephx;
 pub mod cli;
+pub mod engine;
 pub mod error;
+pub mod files;
 pub mod inventory;
+pub mod local;
 pub mod model;
 pub mod passwords;
 pub mod release;
 pub mod render;
 pub mod settings;
+pub mod ssh;
+pub mod transport;
 pub mod yamlfile;
 
 pub use error::{Error, Result};

@@ -102,6 +102,25 @@ pub struct Connection {
     pub become_root: bool,
     /// `ansible_connection=local`: run on this machine without SSH.
     pub local: bool,
+    /// `ansible_password` / `ansible_ssh_pass`: used only when set.
+    #[serde(skip)]
+    pub password: Option<Password>,
+}
+
+/// A login password: never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -880,6 +899,8 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
             false
         }
     };
+    let password =
+        var_str(layer, &["ansible_password", "ansible_ssh_pass"]).map(|(s, _)| Password(s));
     Connection {
         address,
         port,
@@ -887,6 +908,7 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
         private_key_file,
         become_root,
         local,
+        password,
     }
 }
 
@@ -939,4 +961,106 @@ fn public_address_of(
         }
     }
     addr
+}
+
+/// The hosts of an inventory as places to run commands, for commands that
+/// need no Ceph roles (`cephalo run`): connection vars resolved per host,
+/// with the cluster-wide settings that govern connections.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub inventory: Inventory,
+    pub endpoints: Vec<crate::transport::Endpoint>,
+    pub settings: ClusterSettings,
+    /// The project known_hosts file.
+    pub known_hosts: PathBuf,
+    pub warnings: Problems,
+}
+
+/// Loads the inventory (and the globals when there are any) for `run`.
+pub fn load_targets(sources: &Sources) -> Result<Targets> {
+    let globals_path = find_file(
+        sources.globals.as_deref(),
+        &sources.inventory,
+        "globals.yml",
+    );
+    let mut problems = Problems::default();
+    let inventory = collect(Inventory::load(&sources.inventory), &mut problems)?;
+    let globals = if globals_path.exists() || sources.globals.is_some() {
+        collect(read_globals(&globals_path), &mut problems)?.unwrap_or_default()
+    } else {
+        Vars::new()
+    };
+    let extra = parse_extra_vars(&sources.extra_vars, &mut problems);
+    let Some(inventory) = inventory.filter(|_| !problems.has_errors()) else {
+        return Err(Error::Invalid { problems });
+    };
+    let catalog = Catalog::builtin();
+    let mut ignored = Vec::new();
+    let globals_layer = settings::classify_layer(
+        &catalog,
+        &globals,
+        true,
+        "globals",
+        &mut problems,
+        &mut ignored,
+    );
+    let extra_layer =
+        settings::classify_layer(&catalog, &extra, true, "-e", &mut problems, &mut ignored);
+    let cluster_layer = settings::merge(&[&catalog.defaults, &globals_layer, &extra_layer]);
+    let cluster: Option<ClusterSettings> =
+        settings::extract(&catalog, &cluster_layer, Scope::Cluster, &mut problems);
+    let mut endpoints = Vec::new();
+    for (name, decl) in &inventory.hosts {
+        let mut layers: Vec<Layer> = vec![globals_layer.clone()];
+        for g in inventory.groups_of(name) {
+            let vars = &inventory.groups[&g].vars;
+            layers.push(settings::classify_layer(
+                &catalog,
+                vars,
+                false,
+                &format!("the vars of group `{g}`"),
+                &mut problems,
+                &mut ignored,
+            ));
+        }
+        layers.push(settings::classify_layer(
+            &catalog,
+            &decl.vars,
+            false,
+            &format!("the vars of host `{name}`"),
+            &mut problems,
+            &mut ignored,
+        ));
+        layers.push(extra_layer.clone());
+        let refs: Vec<&Layer> = layers.iter().collect();
+        let merged = settings::merge(&refs);
+        let connection = connection_of(name, &merged, &mut problems);
+        endpoints.push(crate::transport::Endpoint {
+            name: name.clone(),
+            connection,
+        });
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid { problems });
+    }
+    let Some(settings) = cluster else {
+        return Err(Error::Invalid { problems });
+    };
+    let known_hosts = if settings.ssh_known_hosts_file.is_empty() {
+        sources
+            .inventory
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("known_hosts")
+    } else {
+        PathBuf::from(&settings.ssh_known_hosts_file)
+    };
+    Ok(Targets {
+        inventory,
+        endpoints,
+        settings,
+        known_hosts,
+        warnings: problems,
+    })
 }

@@ -316,6 +316,14 @@ pub struct ClusterSettings {
     #[serde(deserialize_with = "de::string_list")]
     pub ceph_debug_subsystems: Vec<String>,
     pub ceph_conf_overrides: IndexMap<String, IndexMap<String, ConfValue>>,
+    #[serde(deserialize_with = "de::u64")]
+    pub forks: u64,
+    #[serde(deserialize_with = "de::string")]
+    pub ssh_known_hosts_file: String,
+    #[serde(deserialize_with = "de::u64")]
+    pub ssh_connect_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ssh_command_timeout: u64,
 }
 
 /// Settings that may differ per host.

@@ -2,12 +2,17 @@
 # Runs every test of cephalo on a machine of the project's kind (Debian,
 # root, Rust toolchain). Installs what the tests need when it is missing:
 #   - ceph-common (ceph-authtool proves generated keys are accepted by Ceph)
+#   - openssh-server, openssh-client, sudo (the SSH tests start real sshd
+#     servers on loopback addresses, with their own users and sudo rules)
 # then checks formatting and lints, and runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v ceph-authtool >/dev/null || need+=(ceph-common)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+command -v sudo >/dev/null || need+=(sudo)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -8,4 +8,6 @@ mod inventory;
 mod precedence;
 mod readme;
 mod render;
+mod ssh;
+mod sshd;
 mod support;
