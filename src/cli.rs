@@ -78,6 +78,10 @@ pub struct RunArgs {
     /// `ssh_command_timeout` setting).
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Run the command this many times in a row, as steps of one play over
+    /// the same connections (for measuring a multi-step run).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
@@ -502,15 +506,27 @@ fn run_cmd(a: RunArgs, verbose: u8) -> Result<()> {
         .filter(|e| names.contains(&e.name))
         .map(|e| (e.name.clone(), e.clone()))
         .collect();
+    let action: std::sync::Arc<dyn crate::engine::Action> = std::sync::Arc::new(RunCommand {
+        command: command.clone(),
+    });
+    let steps = (1..=a.repeat.max(1))
+        .map(|i| {
+            Node::Step(Step {
+                name: if a.repeat > 1 {
+                    format!("{} ({i}/{})", command.display(), a.repeat)
+                } else {
+                    command.display()
+                },
+                hosts: hosts.keys().cloned().collect(),
+                batch: None,
+                on_failure: OnFailure::Continue,
+                action: action.clone(),
+            })
+        })
+        .collect();
     let plan = Plan {
         name: format!("run {}", command.display()),
-        root: Node::Step(Step {
-            name: command.display(),
-            hosts: hosts.keys().cloned().collect(),
-            batch: None,
-            on_failure: OnFailure::Continue,
-            action: std::sync::Arc::new(RunCommand { command }),
-        }),
+        root: Node::Serial("run".into(), steps),
     };
     let engine = Engine {
         transport,
