@@ -105,6 +105,109 @@ pub struct Connection {
     /// `ansible_password` / `ansible_ssh_pass`: used only when set.
     #[serde(skip)]
     pub password: Option<Password>,
+    /// Reach the host through this one (`-o ProxyJump=` / `-J` in
+    /// `ansible_ssh_common_args`, or the `ssh_jump_host` setting).
+    pub jump: Option<JumpHost>,
+}
+
+/// A bastion host: `[user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JumpHost {
+    pub user: Option<String>,
+    pub address: String,
+    pub port: u16,
+}
+
+impl JumpHost {
+    /// Parses `[user@]host[:port]` (`[v6]:port` too).
+    pub fn parse(text: &str) -> Option<JumpHost> {
+        let text = text.trim();
+        // Only the first hop of a `a,b` chain is supported.
+        if text.is_empty() || text.contains(',') || text.contains(char::is_whitespace) {
+            return None;
+        }
+        let (user, rest) = match text.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+            Some(_) => return None,
+            None => (None, text),
+        };
+        let (address, port) = if let Some(v6) = rest.strip_prefix('[') {
+            let (addr, after) = v6.split_once(']')?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p.parse().ok()?,
+                None if after.is_empty() => 22,
+                None => return None,
+            };
+            (addr.to_string(), port)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((a, p)) => (a.to_string(), p.parse().ok()?),
+                None => (rest.to_string(), 22),
+            }
+        };
+        if address.is_empty() || port == 0 {
+            return None;
+        }
+        Some(JumpHost {
+            user,
+            address,
+            port,
+        })
+    }
+
+    /// From `ansible_ssh_common_args`: `-J X`, `-JX`, `-o ProxyJump=X`,
+    /// `-o ProxyJump X`.
+    pub fn from_ssh_args(args: &str) -> Result<Option<JumpHost>, String> {
+        let words = shlex::split(args).ok_or_else(|| format!("unclosed quote in `{args}`"))?;
+        let mut found = None;
+        let mut i = 0;
+        while i < words.len() {
+            let w = &words[i];
+            let value = if w == "-J" {
+                i += 1;
+                words.get(i).cloned()
+            } else if let Some(v) = w.strip_prefix("-J") {
+                Some(v.to_string())
+            } else if w == "-o" {
+                i += 1;
+                words.get(i).and_then(|o| {
+                    proxy_jump_option(o, words.get(i + 1))
+                        .inspect(|(_, used_next)| {
+                            if *used_next {
+                                i += 1;
+                            }
+                        })
+                        .map(|(v, _)| v)
+                })
+            } else if let Some(o) = w.strip_prefix("-o") {
+                proxy_jump_option(o, None).map(|(v, _)| v)
+            } else {
+                None
+            };
+            if let Some(v) = value {
+                found = Some(JumpHost::parse(&v).ok_or_else(|| {
+                    format!("cannot read the jump host `{v}`; expected [user@]host[:port]")
+                })?);
+            }
+            i += 1;
+        }
+        Ok(found)
+    }
+}
+
+/// `ProxyJump=X` or `ProxyJump X`; other options are not ours.
+fn proxy_jump_option(opt: &str, next: Option<&String>) -> Option<(String, bool)> {
+    let (name, value) = match opt.split_once('=') {
+        Some((n, v)) => (n.trim(), Some(v.trim().to_string())),
+        None => (opt.trim(), None),
+    };
+    if !name.eq_ignore_ascii_case("proxyjump") {
+        return None;
+    }
+    match value {
+        Some(v) => Some((v, false)),
+        None => next.map(|n| (n.clone(), true)),
+    }
 }
 
 /// A login password: never printed.
@@ -901,6 +1004,26 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
     };
     let password =
         var_str(layer, &["ansible_password", "ansible_ssh_pass"]).map(|(s, _)| Password(s));
+    let mut jump = None;
+    if let Some((args, origin)) = var_str(
+        layer,
+        &["ansible_ssh_common_args", "ansible_ssh_extra_args"],
+    ) {
+        match JumpHost::from_ssh_args(&args) {
+            Ok(j) => jump = j,
+            Err(why) => problems.error(origin, why),
+        }
+    }
+    if let Some((text, origin)) = var_str(layer, &["ssh_jump_host"]).filter(|(s, _)| !s.is_empty())
+    {
+        match JumpHost::parse(&text) {
+            Some(j) => jump = Some(j),
+            None => problems.error(
+                origin,
+                format!("ssh_jump_host `{text}` must look like [user@]host[:port]"),
+            ),
+        }
+    }
     Connection {
         address,
         port,
@@ -909,6 +1032,7 @@ fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) -> Connecti
         become_root,
         local,
         password,
+        jump,
     }
 }
 
@@ -1063,4 +1187,33 @@ pub fn load_targets(sources: &Sources) -> Result<Targets> {
         known_hosts,
         warnings: problems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JumpHost;
+
+    #[test]
+    fn jump_hosts_as_ansible_users_write_them() {
+        let j = |s: &str| JumpHost::from_ssh_args(s).unwrap();
+        let want = Some(JumpHost {
+            user: Some("ops".into()),
+            address: "bastion".into(),
+            port: 2222,
+        });
+        assert_eq!(j("-o ProxyJump=ops@bastion:2222"), want);
+        assert_eq!(
+            j("-o StrictHostKeyChecking=yes -o 'ProxyJump ops@bastion:2222'"),
+            want
+        );
+        assert_eq!(j("-J ops@bastion:2222"), want);
+        assert_eq!(j("-Jops@bastion:2222"), want);
+        assert_eq!(j("-oProxyJump=ops@bastion:2222"), want);
+        assert_eq!(j("-o ProxyJump ops@bastion:2222"), want);
+        assert_eq!(j("-o ForwardAgent=yes"), None);
+        assert_eq!(JumpHost::parse("bastion").unwrap().port, 22);
+        assert_eq!(JumpHost::parse("[::1]:2200").unwrap().address, "::1");
+        assert!(JumpHost::from_ssh_args("-J a,b").is_err());
+        assert!(JumpHost::from_ssh_args("-J 'x").is_err());
+    }
 }

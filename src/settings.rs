@@ -181,6 +181,7 @@ pub const CONNECTION_VARS: &[&str] = &[
     "ansible_become_user",
     "ansible_connection",
     "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
     "ansible_password",
     "ansible_ssh_pass",
     "ansible_become_password",
@@ -340,6 +341,8 @@ pub struct HostSettings {
     pub container_engine: String,
     #[serde(deserialize_with = "de::string")]
     pub container_restart_policy: String,
+    #[serde(deserialize_with = "de::string")]
+    pub ssh_jump_host: String,
     pub ceph_mon_container_privileges: Privileges,
     pub ceph_mgr_container_privileges: Privileges,
     pub ceph_mds_container_privileges: Privileges,

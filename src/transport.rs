@@ -27,6 +27,45 @@ pub struct Command {
     pub timeout: Duration,
     /// Its input or output holds a secret: never logged.
     pub secret: bool,
+    /// Receives each line of output as it arrives (long commands), unless
+    /// the command is secret.
+    pub on_line: Option<LineSink>,
+}
+
+/// Which output a streamed line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Where streamed output lines go.
+pub type LineSink = std::sync::Arc<dyn Fn(Stream, &str) + Send + Sync>;
+
+/// Splits arriving chunks into lines for a `LineSink`.
+#[derive(Default)]
+pub struct LineSplitter {
+    pending: Vec<u8>,
+}
+
+impl LineSplitter {
+    pub fn push(&mut self, chunk: &[u8], stream: Stream, sink: &LineSink) {
+        self.pending.extend_from_slice(chunk);
+        while let Some(pos) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=pos).collect();
+            sink(
+                stream,
+                String::from_utf8_lossy(&line[..line.len() - 1]).trim_end_matches('\r'),
+            );
+        }
+    }
+
+    pub fn finish(&mut self, stream: Stream, sink: &LineSink) {
+        if !self.pending.is_empty() {
+            sink(stream, &String::from_utf8_lossy(&self.pending));
+            self.pending.clear();
+        }
+    }
 }
 
 /// Default time a command may take before it is abandoned.
@@ -44,6 +83,7 @@ impl Command {
             become_root: false,
             timeout: DEFAULT_TIMEOUT,
             secret: false,
+            on_line: None,
         }
     }
 
@@ -70,6 +110,11 @@ impl Command {
 
     pub fn secret(mut self) -> Command {
         self.secret = true;
+        self
+    }
+
+    pub fn on_line(mut self, sink: LineSink) -> Command {
+        self.on_line = Some(sink);
         self
     }
 

@@ -80,7 +80,24 @@ pub trait Action: Send + Sync {
         &'a self,
         host: &'a Endpoint,
         transport: &'a dyn Transport,
+        ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome>;
+}
+
+/// What an action may use of the run: the step's name and the reporter.
+pub struct StepContext {
+    pub step: String,
+    pub reporter: Arc<Reporter>,
+}
+
+impl StepContext {
+    /// A sink that sends a command's output lines to the run log (and to
+    /// the screen with -v), labelled with this step and host.
+    pub fn output_to_log(&self, host: &str) -> crate::transport::LineSink {
+        let reporter = self.reporter.clone();
+        let (step, host) = (self.step.clone(), host.to_string());
+        Arc::new(move |stream, line| reporter.output_line(&step, &host, stream, line))
+    }
 }
 
 /// An action's result: status, output to show, and the error if any.
@@ -235,16 +252,21 @@ impl Engine {
             // Each host is its own task, so hosts spread over every core.
             let mut set = tokio::task::JoinSet::new();
             for (index, host) in chunk.iter().cloned().enumerate() {
-                let forks = forks.clone();
+                // Hosts start in inventory order as fork slots free up.
+                let permit = forks.clone().acquire_owned().await.ok();
                 let action = step.action.clone();
                 let reporter = self.reporter.clone();
                 let transport = self.transport.clone();
                 let step_name = step.name.clone();
                 set.spawn(async move {
-                    let _permit = forks.acquire_owned().await.ok();
+                    let _permit = permit;
                     reporter.host_started(&step_name, &host.name);
                     let t0 = Instant::now();
-                    let outcome = action.run(&host, transport.as_ref()).await;
+                    let ctx = StepContext {
+                        step: step_name.clone(),
+                        reporter: reporter.clone(),
+                    };
+                    let outcome = action.run(&host, transport.as_ref(), &ctx).await;
                     let r = HostResult {
                         host: host.name.clone(),
                         step: step_name,
@@ -325,9 +347,10 @@ impl Action for RunCommand {
         &'a self,
         host: &'a Endpoint,
         transport: &'a dyn Transport,
+        ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
-            let mut cmd = self.command.clone();
+            let mut cmd = self.command.clone().on_line(ctx.output_to_log(&host.name));
             cmd.become_root = cmd.become_root || host.connection.become_root;
             match crate::transport::run(transport, host, &cmd).await {
                 Ok(out) if out.success() => HostOutcome {

@@ -223,6 +223,33 @@ impl Reporter {
         }
     }
 
+    /// One line of a running command's output: to the log, and on screen
+    /// with -v.
+    pub fn output_line(
+        &self,
+        step: &str,
+        host: &str,
+        stream: crate::transport::Stream,
+        line: &str,
+    ) {
+        let which = match stream {
+            crate::transport::Stream::Stdout => "stdout",
+            crate::transport::Stream::Stderr => "stderr",
+        };
+        if let Ok(mut log) = self.log.lock()
+            && let Some(f) = log.as_mut()
+        {
+            let _ = writeln!(
+                f,
+                "{}",
+                json!({"event": "output", "step": step, "host": host, "stream": which, "line": line, "time_ms": now_ms() as u64})
+            );
+        }
+        if let Mode::Human { verbose: true } = self.mode {
+            self.line(&format!("{host} | {line}"));
+        }
+    }
+
     pub fn step_finished(&self, step: &str) {
         self.event(json!({"event": "step_finished", "step": step}));
         if let Ok(mut s) = self.state.lock()

@@ -15,7 +15,9 @@ use russh::{ChannelMsg, Preferred, kex};
 use tokio::sync::{Mutex, OnceCell, RwLock, Semaphore};
 
 use super::known_hosts::{self, KnownHosts, Verdict};
-use crate::transport::{BoxFuture, Command, Endpoint, Output, Transport, TransportError};
+use crate::transport::{
+    BoxFuture, Command, Endpoint, LineSplitter, Output, Stream, Transport, TransportError,
+};
 
 /// How cephalo connects.
 #[derive(Debug, Clone)]
@@ -117,17 +119,11 @@ impl SshTransport {
             .unwrap_or_default()
     }
 
-    /// One connection per host and login: the same host reached as
-    /// another user is another connection.
+    /// One connection per host and way of logging in: the same host reached
+    /// as another user, with another key or through another jump host is
+    /// another connection.
     fn slot(&self, host: &Endpoint) -> Slot {
-        let c = &host.connection;
-        let key = format!(
-            "{}|{}|{}|{}",
-            host.name,
-            c.user.as_deref().unwrap_or(""),
-            c.address,
-            c.port
-        );
+        let key = format!("{}|{:?}", host.name, host.connection);
         let mut map = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(key).or_default().clone()
     }
@@ -184,7 +180,49 @@ impl SshTransport {
             failure: failure.clone(),
         };
         let config = self.config_for(host).await;
-        let connect = client::connect(config, (c.address.as_str(), c.port), handler);
+        let connect: BoxFuture<'_, Result<Handle<Client>, russh::Error>> = match &c.jump {
+            None => Box::pin(client::connect(
+                config,
+                (c.address.as_str(), c.port),
+                handler,
+            )),
+            Some(j) => {
+                // The jump host is a host of its own: verified, authenticated
+                // with the same credentials, and shared by every host behind it.
+                let jump = Endpoint {
+                    name: format!("jump host {}", j.address),
+                    connection: crate::model::Connection {
+                        address: j.address.clone(),
+                        port: j.port,
+                        user: j.user.clone().or_else(|| c.user.clone()),
+                        private_key_file: c.private_key_file.clone(),
+                        become_root: false,
+                        local: false,
+                        password: None,
+                        jump: None,
+                    },
+                };
+                let via = Box::pin(self.conn(&jump)).await.map_err(|e| {
+                    unreachable(format!("through jump host {}:{}: {e}", j.address, j.port))
+                })?;
+                let channel = via
+                    .handle
+                    .channel_open_direct_tcpip(c.address.clone(), u32::from(c.port), "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| {
+                        unreachable(format!(
+                            "jump host {} cannot open a tunnel: {}",
+                            j.address,
+                            describe(&e)
+                        ))
+                    })?;
+                Box::pin(client::connect_stream(
+                    config,
+                    channel.into_stream(),
+                    handler,
+                ))
+            }
+        };
         let handle = match tokio::time::timeout(self.opts.connect_timeout, connect).await {
             Err(_) => {
                 return Err(unreachable(format!(
@@ -234,9 +272,12 @@ impl SshTransport {
             let mut map = self.keys.lock().await;
             map.entry(path.to_path_buf()).or_default().clone()
         };
-        let other = |reason: String| TransportError::Other {
+        // A key that cannot be used is a login failure: the host is not
+        // reached, and the message says what to do.
+        let other = |reason: String| TransportError::AuthFailed {
             host: host.name.clone(),
-            reason,
+            user: host.connection.user.clone().unwrap_or_else(local_user),
+            tried: reason,
         };
         cell.get_or_try_init(|| async {
             let path = path.to_path_buf();
@@ -355,16 +396,32 @@ impl SshTransport {
             let _ = write.eof().await;
             write
         };
+        let sink = if cmd.secret {
+            None
+        } else {
+            cmd.on_line.clone()
+        };
         let reader = async {
             let mut out = Vec::new();
             let mut err = Vec::new();
             let mut status = None;
+            let (mut out_lines, mut err_lines) = (LineSplitter::default(), LineSplitter::default());
             // Keep reading until the channel closes: the exit status can
             // come before the last of the output.
             while let Some(msg) = read.wait().await {
                 match msg {
-                    ChannelMsg::Data { data } => out.extend_from_slice(&data),
-                    ChannelMsg::ExtendedData { data, ext: 1 } => err.extend_from_slice(&data),
+                    ChannelMsg::Data { data } => {
+                        if let Some(s) = &sink {
+                            out_lines.push(&data, Stream::Stdout, s);
+                        }
+                        out.extend_from_slice(&data)
+                    }
+                    ChannelMsg::ExtendedData { data, ext: 1 } => {
+                        if let Some(s) = &sink {
+                            err_lines.push(&data, Stream::Stderr, s);
+                        }
+                        err.extend_from_slice(&data)
+                    }
                     ChannelMsg::ExitStatus { exit_status } => status = Some(exit_status),
                     ChannelMsg::ExitSignal { signal_name, .. } => {
                         err.extend_from_slice(
@@ -374,6 +431,10 @@ impl SshTransport {
                     }
                     _ => {}
                 }
+            }
+            if let Some(s) = &sink {
+                out_lines.finish(Stream::Stdout, s);
+                err_lines.finish(Stream::Stderr, s);
             }
             (status, out, err)
         };

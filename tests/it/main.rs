@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod engine;
 mod fuzz_ini;
 mod genpwd;
 mod inventory;

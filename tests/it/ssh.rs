@@ -33,6 +33,7 @@ fn endpoint(fleet: &Fleet, h: &TestHost, user: &str) -> Endpoint {
             become_root: false,
             local: false,
             password: None,
+            jump: None,
         },
     }
 }
@@ -397,6 +398,20 @@ fn run_reports_an_unreachable_host_while_the_others_succeed() {
     let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     assert_eq!(last["event"], "recap");
     assert_eq!(last["hosts"]["dead"]["unreachable"], 1);
+    // Output lines were streamed into the log as they came.
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for h in &fleet.hosts {
+        assert!(
+            events.iter().any(|e| e["event"] == "output"
+                && e["host"] == h.name.as_str()
+                && e["line"] == h.addr.to_string().as_str()),
+            "no streamed output for {}",
+            h.name
+        );
+    }
 }
 
 #[test]
@@ -488,4 +503,224 @@ fn run_on_200_hosts() {
         );
     }
     assert_eq!(stdout.matches("unreachable=0    failed=0").count(), 200);
+}
+
+/// A new client key of the given type, authorized on the fleet.
+fn extra_key(fleet: &Fleet, name: &str, args: &[&str], passphrase: &str) -> std::path::PathBuf {
+    let path = fleet.dir.path().join(name);
+    let ok = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-N", passphrase, "-C", name, "-f"])
+        .arg(&path)
+        .args(args)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen {args:?}");
+    let public = std::fs::read_to_string(path.with_extension("pub")).unwrap();
+    let authorized = fleet.dir.path().join("authorized_keys");
+    let mut text = std::fs::read_to_string(&authorized).unwrap();
+    text.push_str(&public);
+    std::fs::write(&authorized, text).unwrap();
+    path
+}
+
+#[test]
+fn rsa_ecdsa_encrypted_and_agent_keys() {
+    let fleet = Fleet::start(1);
+    let t = transport(&fleet.known_hosts, false);
+    let rsa = extra_key(&fleet, "rsa", &["-t", "rsa", "-b", "2048"], "");
+    let ecdsa = extra_key(&fleet, "ecdsa", &["-t", "ecdsa", "-b", "256"], "");
+    let locked = extra_key(&fleet, "locked", &["-t", "ed25519"], "s3cret pass");
+    let stranger = fleet.dir.path().join("stranger");
+    assert!(
+        std::process::Command::new("ssh-keygen")
+            .args(["-q", "-N", "", "-t", "ed25519", "-f"])
+            .arg(&stranger)
+            .status()
+            .unwrap()
+            .success()
+    );
+    rt().block_on(async {
+        for key in [&rsa, &ecdsa] {
+            // RSA signs with SHA-2: OpenSSH 8.8+ refuses SHA-1.
+            let mut h = endpoint(&fleet, &fleet.hosts[0], &fleet.user);
+            h.connection.private_key_file = Some(key.clone());
+            let out = run(&t, &h, &Command::new(["id", "-un"]))
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e}", key.display()));
+            assert_eq!(out.stdout_text().trim(), fleet.user);
+        }
+        let mut h = endpoint(&fleet, &fleet.hosts[0], &fleet.user);
+        h.connection.private_key_file = Some(stranger.clone());
+        let e = t.connect(&h).await.unwrap_err();
+        assert!(matches!(e, TransportError::AuthFailed { .. }), "{e}");
+        assert!(
+            e.to_string().contains(&format!(
+                "authentication as `{}` failed (tried: key {})",
+                fleet.user,
+                stranger.display()
+            )),
+            "{e}"
+        );
+    });
+
+    // An encrypted key: the passphrase comes from the environment; without
+    // it (and no terminal) the error says how to give it.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory");
+    let h = &fleet.hosts[0];
+    std::fs::write(
+        &inv,
+        format!(
+            "{} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={}\n",
+            h.name,
+            h.addr,
+            h.port,
+            fleet.user,
+            locked.display()
+        ),
+    )
+    .unwrap();
+    let run_cli = |env: &[(&str, &str)], inv: &Path| {
+        let mut c = cephalo();
+        c.args(["run", "-i"])
+            .arg(inv)
+            .arg("--known-hosts")
+            .arg(&fleet.known_hosts)
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"));
+        c.env_remove("SSH_AUTH_SOCK").env("HOME", dir.path());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.args(["--", "id", "-un"]);
+        c
+    };
+    run_cli(&[("CEPHALO_SSH_PASSPHRASE", "s3cret pass")], &inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "rc=0 >>\n{}\n",
+            fleet.user
+        )));
+    run_cli(&[], &inv)
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains(format!(
+            "key {} is encrypted: set CEPHALO_SSH_PASSPHRASE",
+            locked.display()
+        )));
+    run_cli(&[("CEPHALO_SSH_PASSPHRASE", "wrong")], &inv)
+        .assert()
+        .code(5)
+        .stdout(predicate::str::contains("cannot decrypt key"));
+
+    // ssh-agent: no key file in the inventory, the agent holds the key.
+    let sock = dir.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&sock)
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if sock.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        std::process::Command::new("ssh-add")
+            .arg(&rsa)
+            .env("SSH_AUTH_SOCK", &sock)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let agent_inv = dir.path().join("agent-inventory");
+    std::fs::write(
+        &agent_inv,
+        format!(
+            "{} ansible_host={} ansible_port={} ansible_user={}\n",
+            h.name, h.addr, h.port, fleet.user
+        ),
+    )
+    .unwrap();
+    let mut c = run_cli(&[], &agent_inv);
+    c.env("SSH_AUTH_SOCK", &sock)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "rc=0 >>\n{}\n",
+            fleet.user
+        )));
+    let _ = agent.kill();
+    let _ = agent.wait();
+}
+
+#[test]
+fn jump_host_carries_the_connection() {
+    let fleet = Fleet::start(2);
+    let (jump, target) = (&fleet.hosts[0], &fleet.hosts[1]);
+    // Through the inventory: ansible_ssh_common_args with ProxyJump.
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory");
+    std::fs::write(
+        &inv,
+        format!(
+            "{} ansible_host={} ansible_port={} ansible_user={} ansible_ssh_private_key_file={} ansible_ssh_common_args='-o ProxyJump={}@{}:{}'\n",
+            target.name, target.addr, target.port, fleet.user, fleet.client_key.display(), fleet.user, jump.addr, jump.port
+        ),
+    )
+    .unwrap();
+    cephalo()
+        .args(["run", "-i"])
+        .arg(&inv)
+        .arg("--known-hosts")
+        .arg(&fleet.known_hosts)
+        .arg("--log-dir")
+        .arg(dir.path().join("logs"))
+        .args(["--", "sh", "-c", "echo $SSH_CONNECTION | cut -d' ' -f3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "{} | CHANGED | rc=0 >>\n{}\n",
+            target.name, target.addr
+        )));
+
+    // The session really rides on the jump host: dropping the jump host's
+    // sessions drops the target's command.
+    let t = Arc::new(transport(&fleet.known_hosts, false));
+    let mut h = endpoint(&fleet, target, &fleet.user);
+    h.connection.jump =
+        cephalo::model::JumpHost::parse(&format!("{}@{}:{}", fleet.user, jump.addr, jump.port));
+    rt().block_on(async {
+        assert!(
+            run(t.as_ref(), &h, &Command::new(["true"]))
+                .await
+                .unwrap()
+                .success()
+        );
+        let (t2, h2) = (t.clone(), h.clone());
+        let long =
+            tokio::spawn(
+                async move { run(t2.as_ref(), &h2, &Command::new(["sleep", "30"])).await },
+            );
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        fleet.kill_sessions(jump);
+        let e = tokio::time::timeout(Duration::from_secs(15), long)
+            .await
+            .expect("noticed")
+            .unwrap()
+            .unwrap_err();
+        assert!(matches!(e, TransportError::ConnectionLost { .. }), "{e}");
+        // And both connections come back for the next command.
+        assert!(
+            run(t.as_ref(), &h, &Command::new(["true"]))
+                .await
+                .unwrap()
+                .success()
+        );
+    });
 }
