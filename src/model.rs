@@ -200,7 +200,16 @@ fn proxy_jump_option(opt: &str, next: Option<&String>) -> Option<(String, bool)>
     // ssh takes `Name=value` and `Name value` alike.
     let opt = opt.trim();
     let (name, value) = match opt.find(|c: char| c == '=' || c.is_whitespace()) {
-        Some(at) => (&opt[..at], Some(opt[at + 1..].trim().trim_start_matches('=').trim().to_string())),
+        Some(at) => (
+            &opt[..at],
+            Some(
+                opt[at + 1..]
+                    .trim()
+                    .trim_start_matches('=')
+                    .trim()
+                    .to_string(),
+            ),
+        ),
         None => (opt, None),
     };
     if !name.eq_ignore_ascii_case("proxyjump") {
