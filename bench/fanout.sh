@@ -261,9 +261,8 @@ wait_sessions_gone() {
 
 # One timed run of a tool. Sets RC, WALL (s, from date +%s%N), and USR SYS
 # (s) and RSS (KiB) from /usr/bin/time (children included), SRV (sshd CPU s).
-measure() { # NAME CMD...
-    local name=$1 t0 t1 s0 s1
-    shift
+measure() { # CMD...
+    local t0 t1 s0 s1
     wait_sessions_gone
     s0=$(sshd_ticks)
     t0=$(date +%s%N)
@@ -297,7 +296,7 @@ record() { # RUN TOOL
 run_cephalo() { # RUN REPEAT
     local run=$1 repeat=$2 logs=$WORK/cephalo-logs
     rm -rf "$logs"
-    measure "cephalo" "$CEPHALO" run -i "$INV" --known-hosts "$KH" --forks "$N" \
+    measure "$CEPHALO" run -i "$INV" --known-hosts "$KH" --forks "$N" \
         --log-dir "$logs" --repeat "$repeat" -- true
     [[ $RC == 0 ]] || failed_run "cephalo --repeat $repeat" "exit code $RC"
     local why
@@ -328,7 +327,7 @@ EOF
 run_openssh() { # RUN TOOL [SSH OPTION...]
     local run=$1 tool=$2
     shift 2
-    measure "$tool" xargs -a "$ADDRS" -P "$SSH_P" -I{} \
+    measure xargs -a "$ADDRS" -P "$SSH_P" -I{} \
         ssh -F /dev/null -i "$KEY" -o UserKnownHostsFile="$KH" -o StrictHostKeyChecking=yes \
         -o BatchMode=yes "$@" -p "$PORT" "$TEST_USER@{}" true
     # xargs exits 0 only when every ssh did.
@@ -344,7 +343,7 @@ run_ansible() { # RUN
         return 0
     fi
     # Cold: no ControlMaster, so nothing is reused from an earlier run.
-    measure "ansible" env ANSIBLE_CONFIG="$WORK/ansible.cfg" ANSIBLE_HOME="$WORK/ansible-home" \
+    measure env ANSIBLE_CONFIG="$WORK/ansible.cfg" ANSIBLE_HOME="$WORK/ansible-home" \
         ANSIBLE_SSH_ARGS='-o ControlMaster=no -o ControlPath=none' ANSIBLE_SSH_PIPELINING=1 \
         ANSIBLE_NOCOLOR=1 \
         timeout --kill-after=10 "$ANSIBLE_LIMIT" \
@@ -365,7 +364,7 @@ run_ansible() { # RUN
 
 run_pyinfra() { # RUN
     local run=$1
-    measure "pyinfra" env PYINFRA_PROGRESS=off "$VENV/bin/pyinfra" "$PYINV" exec --parallel "$N" -y -- true
+    measure "$VENV/bin/pyinfra" "$PYINV" exec --parallel "$N" -y -- true
     [[ $RC == 0 ]] || failed_run pyinfra "exit code $RC"
     # The results table: "Server shell | N | N | 0 | ..." names the hosts
     # where the operation succeeded; plus no host may be reported as failed.
@@ -431,16 +430,18 @@ done
 
 dirty=$(cd "$REPO" && git status --porcelain -- src Cargo.toml Cargo.lock | awk '{print $2}' | paste -sd' ' -)
 export FANOUT_N=$N FANOUT_RUNS=$RUNS FANOUT_SSH_P=$SSH_P FANOUT_ANSIBLE_LIMIT=$ANSIBLE_LIMIT
-export FANOUT_NPROC=$(nproc)
-export FANOUT_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-export FANOUT_MEM=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
-export FANOUT_OPENSSH=$(ssh -V 2>&1)
-export FANOUT_ANSIBLE=$("$VENV/bin/ansible" --version | head -n 1)
-export FANOUT_PYINFRA=$("$VENV/bin/pyinfra" --version 2>&1 | tail -n 1)
-export FANOUT_COMMIT=$(cd "$REPO" && git rev-parse --short HEAD)
-export FANOUT_DIRTY=$dirty
-export FANOUT_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-export FANOUT_KERNEL=$(uname -r)
+FANOUT_NPROC=$(nproc)
+FANOUT_CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+FANOUT_MEM=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+FANOUT_OPENSSH=$(ssh -V 2>&1)
+FANOUT_ANSIBLE=$("$VENV/bin/ansible" --version | head -n 1)
+FANOUT_PYINFRA=$("$VENV/bin/pyinfra" --version 2>&1 | tail -n 1)
+FANOUT_COMMIT=$(cd "$REPO" && git rev-parse --short HEAD)
+FANOUT_DIRTY=$dirty
+FANOUT_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+FANOUT_KERNEL=$(uname -r)
+export FANOUT_NPROC FANOUT_CPU FANOUT_MEM FANOUT_OPENSSH FANOUT_ANSIBLE FANOUT_PYINFRA \
+    FANOUT_COMMIT FANOUT_DIRTY FANOUT_DATE FANOUT_KERNEL
 "$VENV/bin/python" - "$RESULTS" "$DOC" <<'EOF'
 import os, re, statistics, sys
 

@@ -28,11 +28,18 @@ pub async fn run(host: &Endpoint, cmd: &Command) -> Result<Output, TransportErro
         .spawn()
         .map_err(|e| other(format!("cannot start a local shell: {e}")))?;
     let stdin = child.stdin.take();
-    let data = cmd.stdin.clone();
+    let input =
+        match &cmd.stdin {
+            Some(i) => Some(i.reader().await.map_err(|e| {
+                other(format!("cannot read the input of `{}`: {e}", cmd.display()))
+            })?),
+            None => None,
+        };
     let feed = async move {
-        if let (Some(mut pipe), Some(data)) = (stdin, data) {
+        if let (Some(mut pipe), Some(mut reader)) = (stdin, input) {
             // A command that exits without reading its input is not an error here.
-            let _ = pipe.write_all(&data).await;
+            let _ = tokio::io::copy(&mut reader, &mut pipe).await;
+            let _ = pipe.shutdown().await;
         }
     };
     let wait = async {

@@ -20,7 +20,7 @@ pub struct Endpoint {
 #[derive(Clone)]
 pub struct Command {
     pub argv: Vec<String>,
-    pub stdin: Option<Vec<u8>>,
+    pub stdin: Option<Input>,
     /// Run through `sudo -n` (never prompts: a sudo that wants a password
     /// fails with `TransportError::SudoNeedsPassword`).
     pub become_root: bool,
@@ -30,6 +30,23 @@ pub struct Command {
     /// Receives each line of output as it arrives (long commands), unless
     /// the command is secret.
     pub on_line: Option<LineSink>,
+}
+
+/// What a command reads on stdin.
+#[derive(Clone)]
+pub enum Input {
+    Bytes(Vec<u8>),
+    File(std::path::PathBuf),
+}
+
+impl Input {
+    /// Opens the input for reading.
+    pub async fn reader(&self) -> std::io::Result<Box<dyn tokio::io::AsyncRead + Send + Unpin>> {
+        Ok(match self {
+            Input::Bytes(b) => Box::new(std::io::Cursor::new(b.clone())),
+            Input::File(p) => Box::new(tokio::fs::File::open(p).await?),
+        })
+    }
 }
 
 /// Which output a streamed line came from.
@@ -94,7 +111,14 @@ impl Command {
     }
 
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Command {
-        self.stdin = Some(data.into());
+        self.stdin = Some(Input::Bytes(data.into()));
+        self
+    }
+
+    /// Streams a local file into the command's stdin (image archives of a
+    /// gigabyte: never read into memory whole).
+    pub fn stdin_file(mut self, path: impl Into<std::path::PathBuf>) -> Command {
+        self.stdin = Some(Input::File(path.into()));
         self
     }
 

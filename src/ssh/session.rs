@@ -388,10 +388,16 @@ impl SshTransport {
             .map_err(|_| lost())?;
         channel.exec(true, cmd.line()).await.map_err(|_| lost())?;
         let (mut read, write) = channel.split();
-        let stdin = cmd.stdin.clone();
+        let stdin = match &cmd.stdin {
+            Some(input) => Some(input.reader().await.map_err(|e| TransportError::Other {
+                host: host.name.clone(),
+                reason: format!("cannot read the input of `{}`: {e}", cmd.display()),
+            })?),
+            None => None,
+        };
         let writer = async move {
-            if let Some(data) = stdin {
-                let _ = write.data(&data[..]).await;
+            if let Some(reader) = stdin {
+                let _ = write.data(reader).await;
             }
             let _ = write.eof().await;
             write
