@@ -84,6 +84,25 @@ fn exec_exit_codes_stderr_and_timeouts() {
         .await
         .unwrap();
         assert_eq!(out.stdout.len(), 2_000_000);
+        // A file streams into stdin without being read into memory whole.
+        let big = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(big.path(), vec![7u8; 5 << 20]).unwrap();
+        let out = run(
+            &t,
+            &host,
+            &Command::new(["sha256sum"]).stdin_file(big.path()),
+        )
+        .await
+        .unwrap();
+        let want = std::process::Command::new("sha256sum")
+            .arg(big.path())
+            .output()
+            .unwrap();
+        let digest = |s: &str| s.split_whitespace().next().map(str::to_string);
+        assert_eq!(
+            digest(&out.stdout_text()),
+            digest(&String::from_utf8_lossy(&want.stdout))
+        );
         // A timeout names the host and the command, and the connection
         // stays usable.
         let e = run(
@@ -621,6 +640,7 @@ fn rsa_ecdsa_encrypted_and_agent_keys() {
         .arg("-D")
         .arg("-a")
         .arg(&sock)
+        .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     for _ in 0..50 {
