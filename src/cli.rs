@@ -40,6 +40,9 @@ pub enum Command {
     /// Run one command on hosts (like `ansible -m shell`), output grouped
     /// per host: `cephalo run -i INV [--limit PATTERN] -- CMD ARGS...`.
     Run(RunArgs),
+    /// Check every host before anything changes: connection, OS, container
+    /// engine, hostname, time, network, ports, resources and disks.
+    Prechecks(PrechecksArgs),
 }
 
 /// How cephalo connects and reports, for every command that touches hosts.
@@ -63,6 +66,18 @@ pub struct ConnectArgs {
     /// Folder for the run log (one JSON event per line).
     #[arg(long, value_name = "DIR", default_value = "logs")]
     pub log_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PrechecksArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Repair what is safe and reversible (start the time sync service or
+    /// the container engine, raise kernel.pid_max), then check again.
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]
@@ -163,6 +178,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Render(a) => render_cmd(a, verbose),
         Command::Inventory(a) => inventory_cmd(a),
         Command::Run(a) => run_cmd(a, verbose),
+        Command::Prechecks(a) => prechecks_cmd(a, verbose),
     };
     match result {
         Ok(()) => 0,
@@ -599,6 +615,71 @@ fn host_failures(recap: &crate::engine::Recap) -> Result<()> {
     if recap.any_failed() {
         return Err(Error::HostsFailed {
             hosts: count(|c| c.failed > 0),
+        });
+    }
+    Ok(())
+}
+
+/// The engine over the hosts `--limit` selects, with the transport and
+/// reporter of `ConnectArgs`.
+fn cluster_engine(
+    cluster: &Cluster,
+    selected: &[String],
+    connect: &ConnectArgs,
+    verbose: u8,
+) -> Result<crate::engine::Engine> {
+    let inv_dir = cluster
+        .files
+        .inventory
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let known_hosts = if cluster.settings.ssh_known_hosts_file.is_empty() {
+        inv_dir.join("known_hosts")
+    } else {
+        PathBuf::from(&cluster.settings.ssh_known_hosts_file)
+    };
+    let (transport, reporter) = connect_parts(connect, known_hosts, verbose)?;
+    let hosts = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| {
+            (
+                h.name.clone(),
+                crate::transport::Endpoint {
+                    name: h.name.clone(),
+                    connection: h.connection.clone(),
+                },
+            )
+        })
+        .collect();
+    Ok(crate::engine::Engine {
+        transport,
+        hosts,
+        forks: connect.forks.unwrap_or(cluster.settings.forks as usize),
+        reporter,
+    })
+}
+
+fn prechecks_cmd(a: PrechecksArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = std::sync::Arc::new(cluster);
+    let report = runtime()?.block_on(crate::prechecks::run_prechecks(cluster, &engine, a.fix));
+    if a.connect.json {
+        println!("{}", report.to_json());
+    } else {
+        for (host, what) in &report.fixed {
+            println!("fixed on {host}: {what}");
+        }
+        print!("{}", report.table());
+        println!("{}", report.summary());
+    }
+    if report.failed() {
+        return Err(Error::PrechecksFailed {
+            failed: report.count(crate::prechecks::Level::Fail),
         });
     }
     Ok(())

@@ -11,6 +11,8 @@ pub mod exit {
     /// Bad input: a malformed or inconsistent inventory, globals, passwords
     /// or override file, or bad command-line arguments.
     pub const BAD_INPUT: i32 = 2;
+    /// At least one precheck failed.
+    pub const PRECHECKS_FAILED: i32 = 3;
     /// A command failed on at least one host.
     pub const HOST_FAILED: i32 = 4;
     /// At least one host could not be reached or logged into.
@@ -195,6 +197,9 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    #[error("{failed} precheck(s) failed; nothing was changed")]
+    PrechecksFailed { failed: usize },
+
     #[error("a command failed on {hosts} host(s)")]
     HostsFailed { hosts: usize },
 
@@ -210,6 +215,7 @@ impl Error {
         match self {
             Error::Invalid { .. } | Error::Usage(_) | Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::FAILURE,
+            Error::PrechecksFailed { .. } => exit::PRECHECKS_FAILED,
             Error::HostsFailed { .. } => exit::HOST_FAILED,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,

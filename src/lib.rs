@@ -24,6 +24,7 @@ pub mod inventory;
 pub mod local;
 pub mod model;
 pub mod passwords;
+pub mod prechecks;
 pub mod release;
 pub mod render;
 pub mod settings;

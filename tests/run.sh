@@ -4,6 +4,8 @@
 #   - ceph-common (ceph-authtool proves generated keys are accepted by Ceph)
 #   - openssh-server, openssh-client, sudo (the SSH tests start real sshd
 #     servers on loopback addresses, with their own users and sudo rules)
+#   - chrony, faketime, parted, iptables (prechecks tests seed real time
+#     daemons, skewed clocks, labelled loop disks and dropped ports)
 # then checks formatting and lints, and runs the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,10 @@ command -v ceph-authtool >/dev/null || need+=(ceph-common)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v sudo >/dev/null || need+=(sudo)
+command -v chronyd >/dev/null || need+=(chrony)
+command -v faketime >/dev/null || need+=(faketime)
+command -v parted >/dev/null || need+=(parted)
+command -v iptables >/dev/null || need+=(iptables)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -7,6 +7,7 @@ mod fuzz_ini;
 mod genpwd;
 mod inventory;
 mod precedence;
+mod prechecks;
 mod readme;
 mod render;
 mod ssh;

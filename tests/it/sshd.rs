@@ -51,6 +51,8 @@ pub struct Fleet {
     servers: Vec<Sshd>,
     /// Numbers the files of the next sshd.
     next_server: usize,
+    /// Extra `NAME=value` words for every session's environment (sshd SetEnv).
+    env: String,
 }
 
 pub struct TestHost {
@@ -78,6 +80,13 @@ struct SshdFiles {
 
 impl Fleet {
     pub fn start(n: usize) -> Fleet {
+        Fleet::start_with_env(n, &[])
+    }
+
+    /// Like `start`, with these variables set in every session (sshd's
+    /// SetEnv): how a test gives its hosts, say, a skewed clock through
+    /// libfaketime.
+    pub fn start_with_env(n: usize, env: &[(&str, &str)]) -> Fleet {
         assert!(n > 0, "a fleet has at least one host");
         let machine = machine();
         let dir = tempfile::Builder::new()
@@ -101,6 +110,7 @@ impl Fleet {
             port: PORT,
             servers: Vec::new(),
             next_server: 0,
+            env: env.iter().map(|(k, v)| format!(" {k}={v}")).collect(),
         };
         let mut refused = Vec::new();
         for attempt in 0..ATTEMPTS {
@@ -191,7 +201,14 @@ impl Fleet {
             self.servers[s].hosts.retain(|&h| h != host_index);
             let addrs = self.addrs_of(&self.servers[s].hosts);
             let server = &mut self.servers[s];
-            write_config(&server.files, &addrs, self.port, self.dir.path(), machine);
+            write_config(
+                &server.files,
+                &addrs,
+                self.port,
+                self.dir.path(),
+                machine,
+                &self.env,
+            );
             // sshd writes its pid file once its listen sockets are bound: a
             // new pid file means the re-executed sshd dropped `addr`.
             let _ = fs::remove_file(&server.files.pid_file);
@@ -287,7 +304,14 @@ impl Fleet {
             log: dir.join(format!("sshd-{k}.log")),
             host_key,
         };
-        write_config(&files, &self.addrs_of(&hosts), self.port, dir, machine);
+        write_config(
+            &files,
+            &self.addrs_of(&hosts),
+            self.port,
+            dir,
+            machine,
+            &self.env,
+        );
         let stderr = fs::File::create(&files.log).expect("sshd log file");
         let child = Command::new(SSHD)
             .arg("-D")
@@ -507,7 +531,14 @@ fn sshd_knows(option: &str) -> bool {
     out.status.success()
 }
 
-fn write_config(files: &SshdFiles, addrs: &[Ipv4Addr], port: u16, dir: &Path, machine: &Machine) {
+fn write_config(
+    files: &SshdFiles,
+    addrs: &[Ipv4Addr],
+    port: u16,
+    dir: &Path,
+    machine: &Machine,
+    env: &str,
+) {
     let mut c = format!(
         "# cephalo integration tests: {} loopback hosts\n",
         addrs.len()
@@ -523,7 +554,7 @@ fn write_config(files: &SshdFiles, addrs: &[Ipv4Addr], port: u16, dir: &Path, ma
         dir.join("authorized_keys").display()
     );
     c += &format!("AllowUsers {USER} {PASSWORD_SUDO_USER}\n");
-    c += &format!("SetEnv {}\n", fleet_mark(dir));
+    c += &format!("SetEnv {}{env}\n", fleet_mark(dir));
     c += "PermitRootLogin no\n\
           PubkeyAuthentication yes\n\
           PasswordAuthentication no\n\

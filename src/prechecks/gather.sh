@@ -1,0 +1,62 @@
+# cephalo prechecks: every fact about a host in one round trip.
+# Arguments: NAME ENGINE IMAGE PEER... -- DEVICE...
+# Each section starts with `=== name ===`; a missing tool leaves it empty.
+name=$1 engine=$2 image=$3
+shift 3
+peers=""
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do peers="$peers $1"; shift; done
+[ "${1:-}" = "--" ] && shift
+sec() { echo "=== $1 ==="; }
+sec uname; uname -srm
+sec os; cat /etc/os-release 2>/dev/null
+sec cgroup; stat -fc %T /sys/fs/cgroup 2>/dev/null
+sec hostname; hostname -s 2>/dev/null || hostname 2>/dev/null || cat /proc/sys/kernel/hostname
+sec resolve; getent ahostsv4 "$name" 2>/dev/null | awk '{print $1}' | sort -u
+sec engine; for e in docker podman; do p=$(command -v "$e" 2>/dev/null) && echo "$e $p"; done
+sec engine_version
+if command -v "$engine" >/dev/null 2>&1; then
+  if [ "$engine" = podman ]; then podman version --format '{{.Version}}' 2>&1; else docker version --format '{{.Server.Version}}' 2>&1; fi
+  echo "rc=$?"
+else
+  echo "$engine: command not found"; echo "rc=127"
+fi
+sec image; "$engine" image inspect --format '{{.Id}}' "$image" 2>&1; echo "rc=$?"
+sec procs; cat /proc/[0-9]*/comm 2>/dev/null | sort -u
+sec link; ip -o link show 2>/dev/null
+sec addr; ip -o addr show 2>/dev/null
+sec listen; ss -Hltnp 2>/dev/null
+sec meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo
+sec disk; d=/var/lib/ceph; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; df -PB1 "$d" 2>/dev/null | tail -n 1
+sec pid_max; cat /proc/sys/kernel/pid_max
+sec block
+if [ $# -gt 0 ]; then
+  devs=""
+  for d in "$@"; do
+    b=$(basename "$(readlink -f "$d")")
+    devs="$devs $b"
+    for p in /sys/class/block/"$b"/"$b"*; do [ -e "$p/partition" ] && devs="$devs $(basename "$p")"; done
+  done
+else
+  devs=$(ls /sys/class/block 2>/dev/null)
+fi
+for b in $devs; do
+  s=/sys/class/block/$b
+  case $b in loop*|sd*|vd*|xvd*|hd*|nvme*) ;; *) continue ;; esac
+  [ -e "$s" ] || { echo "dev $b 0 - missing"; continue; }
+  size=$(cat "$s/size" 2>/dev/null || echo 0)
+  [ "$size" = 0 ] && continue
+  parent=-
+  [ -e "$s/partition" ] && parent=$(basename "$(dirname "$(readlink -f "$s")")")
+  echo "dev $b $size $parent"
+  blkid -p -o export "/dev/$b" 2>/dev/null
+  echo
+done
+sec mounts; cat /proc/mounts
+sec lvm; pvs --noheadings -o pv_name 2>/dev/null
+sec peers
+for ip in $peers; do
+  for port in 3300 6789; do
+    r=$(timeout 3 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>&1) && r=open || { [ -z "$r" ] && r=timeout; }
+    echo "$ip:$port $(echo "$r" | tail -n 1)"
+  done
+done

@@ -1,0 +1,347 @@
+//! Prechecks: every host checked in parallel before anything changes. One
+//! SSH round trip per host gathers its facts (facts.rs), pure functions
+//! judge them (checks.rs), and the result is a table of check x host with
+//! the measured value and a hint. `--fix` repairs only what is safe and
+//! reversible. Nothing else on a host is changed.
+
+pub mod checks;
+pub mod facts;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+pub use checks::{CheckResult, Level};
+use facts::Facts;
+
+use crate::engine::{
+    Action, Engine, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext,
+};
+use crate::model::{Cluster, Role};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
+
+/// What prechecks found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub results: Vec<CheckResult>,
+    /// What --fix did, per host.
+    pub fixed: Vec<(String, String)>,
+}
+
+impl Report {
+    pub fn count(&self, level: Level) -> usize {
+        self.results.iter().filter(|r| r.level == level).count()
+    }
+
+    pub fn failed(&self) -> bool {
+        self.count(Level::Fail) > 0
+    }
+
+    pub fn find(&self, id: &str, host: Option<&str>) -> Option<&CheckResult> {
+        self.results
+            .iter()
+            .find(|r| r.id == id && r.host.as_deref() == host)
+    }
+
+    /// The table: check, host, status, value, hint.
+    pub fn table(&self) -> String {
+        let rows: Vec<[String; 5]> = self
+            .results
+            .iter()
+            .map(|r| {
+                [
+                    r.id.to_string(),
+                    r.host.clone().unwrap_or_else(|| "-".into()),
+                    match r.level {
+                        Level::Pass => "pass",
+                        Level::Warn => "WARN",
+                        Level::Fail => "FAIL",
+                    }
+                    .to_string(),
+                    r.value.clone(),
+                    r.hint.clone(),
+                ]
+            })
+            .collect();
+        let header = ["CHECK", "HOST", "STATUS", "VALUE", "HINT"].map(String::from);
+        let mut widths = [0usize; 4];
+        for row in std::iter::once(&header).chain(rows.iter()) {
+            for (i, w) in widths.iter_mut().enumerate() {
+                *w = (*w).max(row[i].chars().count());
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&header).chain(rows.iter()) {
+            let line = format!(
+                "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}",
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+                w3 = widths[3]
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+
+    pub fn summary(&self) -> String {
+        let hosts: std::collections::BTreeSet<&str> = self
+            .results
+            .iter()
+            .filter_map(|r| r.host.as_deref())
+            .collect();
+        format!(
+            "prechecks: {} pass, {} warn, {} fail on {} host(s)",
+            self.count(Level::Pass),
+            self.count(Level::Warn),
+            self.count(Level::Fail),
+            hosts.len()
+        )
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "results": self.results,
+            "fixed": self.fixed.iter().map(|(h, w)| json!({"host": h, "fixed": w})).collect::<Vec<_>>(),
+            "summary": {"pass": self.count(Level::Pass), "warn": self.count(Level::Warn), "fail": self.count(Level::Fail)},
+        })
+    }
+}
+
+type Gathered = Arc<Mutex<BTreeMap<String, Result<(Facts, Option<f64>), TransportError>>>>;
+
+/// Gathers one host's facts and clock offset.
+struct Gather {
+    cluster: Arc<Cluster>,
+    out: Gathered,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+impl Action for Gather {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
+        Box::pin(async move {
+            let result = gather(&self.cluster, ep, t).await;
+            let outcome = match &result {
+                Ok(_) => HostOutcome {
+                    status: Status::Ok,
+                    output: None,
+                    error: None,
+                },
+                Err(e) => HostOutcome {
+                    status: Status::from_error("gather facts", e),
+                    output: None,
+                    error: Some(e.clone()),
+                },
+            };
+            if let Ok(mut m) = self.out.lock() {
+                m.insert(ep.name.clone(), result);
+            }
+            outcome
+        })
+    }
+}
+
+async fn gather(
+    cluster: &Cluster,
+    ep: &Endpoint,
+    t: &dyn Transport,
+) -> Result<(Facts, Option<f64>), TransportError> {
+    let host = cluster
+        .host(&ep.name)
+        .ok_or_else(|| TransportError::Other {
+            host: ep.name.clone(),
+            reason: "not a Ceph host of the inventory".into(),
+        })?;
+    // The clock first, on a warm connection: the best of three round trips.
+    t.connect(ep).await?;
+    let mut best: Option<(f64, f64)> = None;
+    for _ in 0..3 {
+        let before = now();
+        let out = run(t, ep, &Command::new(["date", "+%s.%N"])).await?;
+        let after = now();
+        if let Some(o) = facts::clock_offset(&out.stdout_text(), before, after)
+            && best.is_none_or(|(rtt, _)| after - before < rtt)
+        {
+            best = Some((after - before, o));
+        }
+    }
+    let mut args: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        facts::GATHER.into(),
+        "gather".into(),
+        host.name.clone(),
+        host.engine.command().into(),
+        cluster.image.clone(),
+    ];
+    if host.has(Role::Mon) {
+        for m in cluster
+            .hosts_with(Role::Mon)
+            .filter(|m| m.name != host.name)
+        {
+            if let Some(a) = m.public_address {
+                args.push(a.to_string());
+            }
+        }
+    }
+    args.push("--".into());
+    if host.has(Role::Osd) {
+        args.extend(host.settings.ceph_osd_devices.iter().cloned());
+    }
+    let cmd = Command::new(args)
+        .become_root(ep.connection.become_root)
+        .timeout(Duration::from_secs(120));
+    let out = run(t, ep, &cmd).await?;
+    Ok((facts::parse(&out.stdout_text()), best.map(|(_, o)| o)))
+}
+
+/// The safe, reversible repairs --fix makes, by check id.
+fn fix_command(id: &str) -> Option<(&'static str, &'static str)> {
+    match id {
+        "engine.running" => Some((
+            "started the container engine",
+            "if command -v systemctl >/dev/null && systemctl start docker 2>/dev/null; then :; \
+             elif command -v dockerd >/dev/null; then (nohup dockerd >/var/log/dockerd.log 2>&1 &); fi; \
+             for i in $(seq 1 30); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
+        )),
+        "time.sync" => Some((
+            "started the time sync service",
+            "if command -v systemctl >/dev/null && systemctl start chrony 2>/dev/null; then exit 0; fi; \
+             if command -v chronyd >/dev/null; then chronyd && exit 0; fi; \
+             echo 'no chrony installed: install it (apt-get install chrony)' >&2; exit 1",
+        )),
+        "resources.pid_max" => Some((
+            "raised kernel.pid_max to 4194303 (/etc/sysctl.d/90-cephalo-pid-max.conf)",
+            "echo 'kernel.pid_max = 4194303' > /etc/sysctl.d/90-cephalo-pid-max.conf && sysctl -q -w kernel.pid_max=4194303",
+        )),
+        _ => None,
+    }
+}
+
+/// Runs the prechecks on the selected hosts; with `fix`, repairs what it
+/// safely can and checks again.
+pub async fn run_prechecks(cluster: Arc<Cluster>, engine: &Engine, fix: bool) -> Report {
+    let mut report = gather_and_judge(cluster.clone(), engine).await;
+    if !fix {
+        return report;
+    }
+    let mut fixed = Vec::new();
+    for r in report.results.iter().filter(|r| r.level != Level::Pass) {
+        let (Some(host), Some((what, script))) = (r.host.as_deref(), fix_command(r.id)) else {
+            continue;
+        };
+        let Some(ep) = engine.hosts.get(host) else {
+            continue;
+        };
+        let cmd = Command::shell(script)
+            .become_root(true)
+            .timeout(Duration::from_secs(60));
+        match run(engine.transport.as_ref(), ep, &cmd).await {
+            Ok(out) if out.success() => fixed.push((host.to_string(), what.to_string())),
+            Ok(out) => fixed.push((
+                host.to_string(),
+                format!("could not fix {}: {}", r.id, out.stderr_tail(2)),
+            )),
+            Err(e) => fixed.push((host.to_string(), format!("could not fix {}: {e}", r.id))),
+        }
+    }
+    if !fixed.is_empty() {
+        report = gather_and_judge(cluster, engine).await;
+    }
+    report.fixed = fixed;
+    report
+}
+
+async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
+    let gathered: Gathered = Arc::default();
+    let plan = Plan {
+        name: "prechecks".into(),
+        root: Node::Step(Step {
+            name: "gather facts".into(),
+            hosts: engine.hosts.keys().cloned().collect(),
+            batch: None,
+            on_failure: OnFailure::Continue,
+            action: Arc::new(Gather {
+                cluster: cluster.clone(),
+                out: gathered.clone(),
+            }),
+        }),
+    };
+    engine.run(&plan).await;
+    let gathered = std::mem::take(&mut *gathered.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut results = Vec::new();
+    for name in engine.hosts.keys() {
+        let Some(host) = cluster.host(name) else {
+            continue;
+        };
+        let conn = |level, value: String, hint: &str| CheckResult {
+            id: "connection",
+            host: Some(name.clone()),
+            level,
+            value,
+            hint: hint.to_string(),
+        };
+        match gathered.get(name) {
+            Some(Ok((f, offset))) => {
+                let c = &host.connection;
+                let user = c.user.clone().unwrap_or_else(|| "the local user".into());
+                let how = if c.local {
+                    "local".to_string()
+                } else {
+                    format!(
+                        "ssh {user}@{}:{}{}",
+                        c.address,
+                        c.port,
+                        if c.become_root { ", sudo -n ok" } else { "" }
+                    )
+                };
+                results.push(conn(Level::Pass, how, ""));
+                results.extend(checks::host_checks(&cluster, host, f, *offset));
+            }
+            Some(Err(e)) => {
+                let hint = match e {
+                    TransportError::SudoNeedsPassword { .. } => {
+                        "give the user passwordless sudo (NOPASSWD)"
+                    }
+                    TransportError::UnknownHostKey { .. } => {
+                        "verify the key, add the line shown, or use --accept-new-host-keys"
+                    }
+                    TransportError::ChangedHostKey { .. }
+                    | TransportError::RevokedHostKey { .. } => {
+                        "find out why the host key changed before anything else"
+                    }
+                    TransportError::AuthFailed { .. } => {
+                        "check ansible_user and ansible_ssh_private_key_file"
+                    }
+                    _ => "check that the host is up and sshd answers",
+                };
+                results.push(conn(Level::Fail, e.to_string(), hint));
+            }
+            None => results.push(conn(Level::Fail, "not checked".into(), "see the run log")),
+        }
+    }
+    results.extend(checks::cluster_checks(&cluster));
+    Report {
+        results,
+        fixed: Vec::new(),
+    }
+}
