@@ -1,5 +1,6 @@
 //! cephalo's integration tests: one binary, one module per capability.
 
+mod ansible_compat;
 mod cli;
 mod corpus;
 mod engine;
