@@ -43,6 +43,43 @@ pub enum Command {
     /// Check every host before anything changes: connection, OS, container
     /// engine, hostname, time, network, ports, resources and disks.
     Prechecks(PrechecksArgs),
+    /// OSD disks: list them, or label the configured devices for OSDs.
+    #[command(subcommand)]
+    Disks(DisksCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisksCommand {
+    /// Every disk and partition of the OSD hosts, with its GPT name, size,
+    /// signature and whether it is free, a bootstrap partition or an OSD.
+    List(DisksListArgs),
+    /// Write KOLLA bootstrap partitions on each host's `ceph_osd_devices`.
+    /// Shows the plan first; a device that is not empty is refused (and
+    /// nothing changes anywhere) unless --zap names it.
+    Prepare(DisksPrepareArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DisksListArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DisksPrepareArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Show the plan and change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Wipe this device before labelling it (`HOST:/dev/sdb`, or
+    /// `/dev/sdb` on every host that lists it). Repeatable.
+    #[arg(long, value_name = "[HOST:]DEVICE")]
+    pub zap: Vec<String>,
 }
 
 /// How cephalo connects and reports, for every command that touches hosts.
@@ -179,6 +216,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Inventory(a) => inventory_cmd(a),
         Command::Run(a) => run_cmd(a, verbose),
         Command::Prechecks(a) => prechecks_cmd(a, verbose),
+        Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
+        Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
     };
     match result {
         Ok(()) => 0,
@@ -683,4 +722,109 @@ fn prechecks_cmd(a: PrechecksArgs, verbose: u8) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The OSD hosts among the selected ones.
+fn osd_hosts(cluster: &Cluster, selected: &[String]) -> Vec<String> {
+    cluster
+        .hosts_with(Role::Osd)
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| h.name.clone())
+        .collect()
+}
+
+fn disks_list_cmd(a: DisksListArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(
+        &cluster,
+        &osd_hosts(&cluster, &selected),
+        &a.connect,
+        verbose,
+    )?;
+    let found = runtime()?.block_on(crate::disks::list(&engine));
+    let mut unreachable = 0;
+    if a.connect.json {
+        let rows: Vec<&crate::disks::DiskRow> = found
+            .values()
+            .filter_map(|r| r.as_ref().ok())
+            .flatten()
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string(&rows).map_err(|e| Error::Usage(e.to_string()))?
+        );
+    } else {
+        println!(
+            "{:<12} {:<16} {:>10}  {:<34} {:<22} STATE",
+            "HOST", "DEVICE", "SIZE", "GPT NAME", "SIGNATURE"
+        );
+        for (host, r) in &found {
+            match r {
+                Ok(rows) => {
+                    for d in rows {
+                        println!(
+                            "{:<12} {:<16} {:>10}  {:<34} {:<22} {}",
+                            host,
+                            d.device,
+                            format!("{:.1} GiB", d.size as f64 / (1u64 << 30) as f64),
+                            d.part_name.as_deref().unwrap_or("-"),
+                            d.signature.as_deref().unwrap_or("-"),
+                            d.state
+                        );
+                    }
+                }
+                Err(e) => {
+                    unreachable += 1;
+                    println!("{host}: {e}");
+                }
+            }
+        }
+    }
+    if unreachable > 0 {
+        return Err(Error::Unreachable { hosts: unreachable });
+    }
+    Ok(())
+}
+
+fn disks_prepare_cmd(a: DisksPrepareArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(
+        &cluster,
+        &osd_hosts(&cluster, &selected),
+        &a.connect,
+        verbose,
+    )?;
+    let rt = runtime()?;
+    let plan = rt.block_on(crate::disks::plan_prepare(&cluster, &engine, &a.zap));
+    print!("{}", plan.text());
+    if !plan.unreachable.is_empty() {
+        return Err(Error::Unreachable {
+            hosts: plan.unreachable.len(),
+        });
+    }
+    if plan.refusals() > 0 {
+        return Err(Error::Refused {
+            what: format!(
+                "{} device(s) refused; no disk was changed on any host",
+                plan.refusals()
+            ),
+        });
+    }
+    if a.check || plan.labels() == 0 {
+        println!(
+            "{} device(s) to label{}",
+            plan.labels(),
+            if a.check {
+                " (--check: nothing changed)"
+            } else {
+                ""
+            }
+        );
+        return Ok(());
+    }
+    let recap = rt.block_on(crate::disks::apply(plan, &engine));
+    print!("{}", crate::engine::recap_text(&recap));
+    host_failures(&recap)
 }

@@ -19,6 +19,9 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 5;
     /// At least one host's key was unknown, changed or revoked.
     pub const HOST_KEY: i32 = 6;
+    /// A host's state makes the change unsafe (a disk that is not empty):
+    /// refused, and nothing was changed on any host.
+    pub const REFUSED: i32 = 7;
 }
 
 /// Where a value or a problem comes from: a file and, when known, a line and
@@ -197,6 +200,9 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
 
+    #[error("{what}")]
+    Refused { what: String },
+
     #[error("{failed} precheck(s) failed; nothing was changed")]
     PrechecksFailed { failed: usize },
 
@@ -216,6 +222,7 @@ impl Error {
             Error::Invalid { .. } | Error::Usage(_) | Error::Read { .. } => exit::BAD_INPUT,
             Error::Write { .. } => exit::FAILURE,
             Error::PrechecksFailed { .. } => exit::PRECHECKS_FAILED,
+            Error::Refused { .. } => exit::REFUSED,
             Error::HostsFailed { .. } => exit::HOST_FAILED,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,

@@ -1,6 +1,7 @@
 # cephalo prechecks: every fact about a host in one round trip.
 # Arguments: NAME ENGINE IMAGE PEER... -- DEVICE...
 # Each section starts with `=== name ===`; a missing tool leaves it empty.
+# src/disks/block.sh follows this script (sections block, mounts, lvm).
 name=$1 engine=$2 image=$3
 shift 3
 peers=""
@@ -28,31 +29,6 @@ sec listen; ss -Hltnp 2>/dev/null
 sec meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo
 sec disk; d=/var/lib/ceph; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; df -PB1 "$d" 2>/dev/null | tail -n 1
 sec pid_max; cat /proc/sys/kernel/pid_max
-sec block
-if [ $# -gt 0 ]; then
-  devs=""
-  for d in "$@"; do
-    b=$(basename "$(readlink -f "$d")")
-    devs="$devs $b"
-    for p in /sys/class/block/"$b"/"$b"*; do [ -e "$p/partition" ] && devs="$devs $(basename "$p")"; done
-  done
-else
-  devs=$(ls /sys/class/block 2>/dev/null)
-fi
-for b in $devs; do
-  s=/sys/class/block/$b
-  case $b in loop*|sd*|vd*|xvd*|hd*|nvme*) ;; *) continue ;; esac
-  [ -e "$s" ] || { echo "dev $b 0 - missing"; continue; }
-  size=$(cat "$s/size" 2>/dev/null || echo 0)
-  [ "$size" = 0 ] && continue
-  parent=-
-  [ -e "$s/partition" ] && parent=$(basename "$(dirname "$(readlink -f "$s")")")
-  echo "dev $b $size $parent"
-  blkid -p -o export "/dev/$b" 2>/dev/null
-  echo
-done
-sec mounts; cat /proc/mounts
-sec lvm; pvs --noheadings -o pv_name 2>/dev/null
 sec peers
 for ip in $peers; do
   for port in 3300 6789; do

@@ -187,7 +187,7 @@ async fn gather(
     let mut args: Vec<String> = vec![
         "sh".into(),
         "-c".into(),
-        facts::GATHER.into(),
+        format!("{}\n{}", facts::GATHER, crate::disks::BLOCK_SCRIPT),
         "gather".into(),
         host.name.clone(),
         host.engine.command().into(),

@@ -3,6 +3,7 @@
 mod ansible_compat;
 mod cli;
 mod corpus;
+mod disks;
 mod engine;
 mod fuzz_ini;
 mod genpwd;

@@ -11,7 +11,7 @@ use crate::sshd::Fleet;
 
 /// Writes inventory, globals and passwords for the fleet; `host_vars`
 /// adds vars per host index, `globals` extra lines.
-fn files(
+pub fn files(
     fleet: &Fleet,
     dir: &Path,
     host_vars: &[(usize, &str)],
@@ -95,7 +95,7 @@ fn level<'a>(report: &'a Value, id: &str, host: &str) -> &'a str {
     result(report, id, host)["level"].as_str().unwrap()
 }
 
-fn sh(script: &str) -> String {
+pub fn sh(script: &str) -> String {
     let out = std::process::Command::new("sh")
         .arg("-c")
         .arg(script)
@@ -110,13 +110,13 @@ fn sh(script: &str) -> String {
 }
 
 /// A loop device with GPT partitions of the given names; detached on drop.
-struct LoopDisk {
-    dev: String,
+pub struct LoopDisk {
+    pub dev: String,
     _file: tempfile::NamedTempFile,
 }
 
 impl LoopDisk {
-    fn new(labels: &[&str]) -> LoopDisk {
+    pub fn new(labels: &[&str]) -> LoopDisk {
         let file = tempfile::NamedTempFile::new().unwrap();
         sh(&format!("truncate -s 64M {}", file.path().display()));
         let dev = sh(&format!("losetup -f --show -P {}", file.path().display()));
