@@ -17,6 +17,7 @@
 
 pub mod cephx;
 pub mod cli;
+pub mod containers;
 pub mod disks;
 pub mod engine;
 pub mod error;
