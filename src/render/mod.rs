@@ -26,10 +26,16 @@ pub const REDACTED: &str = "<redacted>";
 pub struct RenderedFile {
     pub path: String,
     pub mode: u32,
+    /// `user:group` when not root's.
+    pub owner: Option<String>,
     pub content: String,
     /// Holds a secret: never shown in logs or diffs.
     pub secret: bool,
 }
+
+/// The uid and gid of the `ceph` user in every Debian and upstream Ceph
+/// image: daemons run as it.
+pub const CEPH_OWNER: &str = "64045:64045";
 
 /// Everything one host gets.
 #[derive(Debug, Clone)]
@@ -234,14 +240,29 @@ fn keyring(cluster: &Cluster, entities: &[&str], secrets: Secrets) -> Result<Str
     )
 }
 
+/// The bootstrap identities of the release (no bootstrap-mgr before
+/// Luminous).
+pub fn bootstrap_entities(cluster: &Cluster) -> Vec<&'static str> {
+    let mut v = vec![
+        "client.bootstrap-osd",
+        "client.bootstrap-mds",
+        "client.bootstrap-rgw",
+    ];
+    if cluster.release.has_mgr() {
+        v.push("client.bootstrap-mgr");
+    }
+    v
+}
+
 /// Keyrings a host needs, by its roles.
 pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<RenderedFile>> {
     let c = &cluster.name;
     let mut out = Vec::new();
-    let mut add = |path: String, entities: &[&str]| -> Result<()> {
+    let mut add = |path: String, entities: &[&str], owner: Option<&str>| -> Result<()> {
         out.push(RenderedFile {
             path,
             mode: 0o600,
+            owner: owner.map(str::to_string),
             content: keyring(cluster, entities, secrets)?,
             secret: true,
         });
@@ -251,10 +272,16 @@ pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<
         add(
             format!("/etc/ceph/{c}.client.admin.keyring"),
             &["client.admin"],
+            None,
         )?;
+        // Every identity, so that `ceph-mon --mkfs` creates them all; read
+        // by ceph-mon as the ceph user.
+        let mut all: Vec<&str> = vec!["mon.", "client.admin"];
+        all.extend(bootstrap_entities(cluster));
         add(
-            format!("/etc/ceph/{c}.mon.keyring"),
-            &["mon.", "client.admin"],
+            format!("/var/lib/ceph/tmp/{c}.mon.keyring"),
+            &all,
+            Some(CEPH_OWNER),
         )?;
     }
     let bootstrap = [
@@ -268,6 +295,7 @@ pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<
             add(
                 format!("/var/lib/ceph/bootstrap-{kind}/{c}.keyring"),
                 &[&format!("client.bootstrap-{kind}")],
+                None,
             )?;
         }
     }
@@ -280,6 +308,7 @@ pub fn render_host(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<H
     let mut files = vec![RenderedFile {
         path: format!("/etc/ceph/{}.conf", cluster.name),
         mode: 0o644,
+        owner: None,
         content: ceph_conf(cluster, host)?,
         secret: false,
     }];

@@ -122,7 +122,7 @@ fn keyrings_by_role_and_redaction() {
         paths,
         [
             "/etc/ceph/ceph.client.admin.keyring",
-            "/etc/ceph/ceph.mon.keyring",
+            "/var/lib/ceph/tmp/ceph.mon.keyring",
             "/var/lib/ceph/bootstrap-rgw/ceph.keyring",
             "/var/lib/ceph/bootstrap-mgr/ceph.keyring"
         ]
