@@ -46,6 +46,13 @@ pub enum Command {
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
+    /// A real multi-host test bed on this machine: host containers with
+    /// sshd, a nested engine and loop-device disks (up, status, down).
+    #[command(subcommand)]
+    Playground(PlaygroundCommand),
+    /// Put the cluster's Ceph image on every host: load an image archive
+    /// (skipping hosts that have its image id) or pull from the registry.
+    Pull(PullArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,6 +225,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Prechecks(a) => prechecks_cmd(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
+        Command::Playground(PlaygroundCommand::Up(a)) => playground_up_cmd(a, verbose),
+        Command::Playground(PlaygroundCommand::Status(a)) => playground_status_cmd(a),
+        Command::Playground(PlaygroundCommand::Down(a)) => playground_down_cmd(a),
+        Command::Pull(a) => pull_cmd(a, verbose),
     };
     match result {
         Ok(()) => 0,
@@ -826,5 +837,241 @@ fn disks_prepare_cmd(a: DisksPrepareArgs, verbose: u8) -> Result<()> {
     }
     let recap = rt.block_on(crate::disks::apply(plan, &engine));
     print!("{}", crate::engine::recap_text(&recap));
+    host_failures(&recap)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlaygroundCommand {
+    /// Build the images (once, cached), start the host containers, write
+    /// inventory, globals.yml, passwords.yml and known_hosts into --dir,
+    /// then put the Ceph image on every host (`cephalo pull`).
+    Up(PlaygroundUpArgs),
+    /// The playground's hosts, addresses, disks, images and daemons.
+    Status(PlaygroundDirArgs),
+    /// Remove the host containers, their volumes, loop devices, disk files
+    /// and the network (also of a half-built playground); images are kept
+    /// unless --purge.
+    Down(PlaygroundDownArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundDirArgs {
+    /// The playground's folder (its inventory, keys and state).
+    #[arg(long, value_name = "DIR", default_value = "playground")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundUpArgs {
+    #[command(flatten)]
+    pub dir: PlaygroundDirArgs,
+    /// Number of hosts (ceph1..cephN): mons on the first 3, mgrs on the
+    /// first 2, OSDs on all, the MDS on the last.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub hosts: usize,
+    /// Ceph release, from the Debian suite that ships it.
+    #[arg(long, value_name = "RELEASE", default_value = "pacific")]
+    pub release: String,
+    /// Loop-device disks per host, each with one OSD bootstrap partition.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub osds_per_host: usize,
+    /// Size of each disk (a sparse file).
+    #[arg(long, value_name = "SIZE", default_value = "8G")]
+    pub disk_size: String,
+    /// Prefix of the Docker containers, volumes and network.
+    #[arg(long, value_name = "NAME", default_value = "cephalo")]
+    pub name: String,
+    /// The playground network (hosts from its .11 address on).
+    #[arg(long, value_name = "CIDR", default_value = "10.77.0.0/24")]
+    pub subnet: String,
+    /// Leave the hosts without the Ceph image (`cephalo pull` puts it there).
+    #[arg(long)]
+    pub no_pull: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundDownArgs {
+    #[command(flatten)]
+    pub dir: PlaygroundDirArgs,
+    /// Also remove the playground's images and generated files (the image
+    /// archives in the cache folder stay).
+    #[arg(long)]
+    pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Load this archive (`docker save` output) instead of pulling from the
+    /// registry; hosts that already have its image id are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub image_archive: Option<PathBuf>,
+}
+
+fn playground_say(text: &str) {
+    eprintln!("playground: {text}");
+}
+
+fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
+    let request = crate::playground::Request {
+        name: a.name,
+        hosts: a.hosts,
+        release: a.release,
+        osds_per_host: a.osds_per_host,
+        disk_size: a.disk_size,
+        subnet: a.subnet,
+    };
+    let report = crate::playground::up(request, &a.dir.dir, &playground_say)?;
+    let l = &report.layout;
+    let archive = report.state.ceph_archive.clone();
+    println!(
+        "playground `{}` {}: {} host(s) on {} ({}), Ceph {}",
+        l.request.name,
+        if report.reused { "already up" } else { "up" },
+        l.hosts.len(),
+        l.network,
+        l.subnet,
+        l.release
+    );
+    for h in &l.hosts {
+        println!("  {}  {}  container {}", h.name, h.address, h.container);
+    }
+    if let Some(archive) = &archive {
+        println!("image archive: {}", archive.display());
+    }
+    for (what, took) in &report.timings {
+        println!("time: {what} {:.1} s", took.as_secs_f64());
+    }
+    let inventory = l.inventory();
+    if !a.no_pull
+        && let Some(archive) = archive
+    {
+        playground_say("putting the Ceph image on every host (cephalo pull)");
+        pull_cmd(
+            PullArgs {
+                target: Target {
+                    inventory: inventory.clone(),
+                    globals: None,
+                    passwords: None,
+                    limit: None,
+                    extra_vars: Vec::new(),
+                },
+                connect: ConnectArgs {
+                    forks: None,
+                    known_hosts: None,
+                    accept_new_host_keys: false,
+                    json: false,
+                    log_dir: l.dir.join("logs"),
+                },
+                image_archive: Some(archive),
+            },
+            verbose,
+        )?;
+    }
+    let inv = inventory.display();
+    let first = &l.hosts[0];
+    println!(
+        "\nfiles: {inv}, globals.yml, passwords.yml, known_hosts, id_ed25519 in {}",
+        l.dir.display()
+    );
+    println!("next:  cephalo deploy -i {inv}   (deploy is not there yet; meanwhile:)");
+    println!("       cephalo prechecks -i {inv}");
+    println!("       cephalo run -i {inv} -- hostname");
+    println!(
+        "reach: ssh -i {} -o UserKnownHostsFile={} cephalo@{}",
+        l.key().display(),
+        l.known_hosts().display(),
+        first.address
+    );
+    println!("       docker exec -it {} bash", first.container);
+    println!("down:  cephalo playground down --dir {}", l.dir.display());
+    Ok(())
+}
+
+fn playground_status_cmd(a: PlaygroundDirArgs) -> Result<()> {
+    let report = crate::playground::status(&a.dir)?;
+    print!("{report}");
+    Ok(())
+}
+
+fn playground_down_cmd(a: PlaygroundDownArgs) -> Result<()> {
+    let r = crate::playground::down(&a.dir.dir, a.purge, &playground_say)?;
+    for n in &r.notes {
+        eprintln!("warning: {n}");
+    }
+    if r.is_empty() {
+        println!("nothing to remove in {}", a.dir.dir.display());
+        return Ok(());
+    }
+    let list = |what: &str, items: &[String]| {
+        if !items.is_empty() {
+            println!("removed {what}: {}", items.join(", "));
+        }
+    };
+    list("containers", &r.containers);
+    list("volumes", &r.volumes);
+    list("loop devices", &r.loops);
+    list("networks", &r.networks);
+    list("images", &r.images);
+    let files: Vec<String> = r.files.iter().map(|p| p.display().to_string()).collect();
+    list("files", &files);
+    if !r.images_kept.is_empty() {
+        println!("kept images in use: {}", r.images_kept.join(", "));
+    }
+    if !a.purge {
+        println!(
+            "images kept (--purge removes them); image archives stay in {}",
+            crate::playground::images::cache_dir().display()
+        );
+    }
+    Ok(())
+}
+
+fn pull_cmd(a: PullArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let archive = match &a.image_archive {
+        Some(path) => {
+            let archive = crate::pull::read_archive(path)?;
+            crate::pull::check_archive(&archive, &cluster.image)?;
+            Some(archive)
+        }
+        None => None,
+    };
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let engines = cluster
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.engine.command().to_string()))
+        .collect();
+    let action = crate::pull::PullImage {
+        image: cluster.image.clone(),
+        engines,
+        archive,
+        timeout: std::time::Duration::from_secs(cluster.settings.ssh_command_timeout),
+    };
+    let plan = crate::pull::plan(action, engine.hosts.keys().cloned().collect());
+    let recap = runtime()?.block_on(engine.run(&plan));
+    if !a.connect.json {
+        for r in &recap.results {
+            let status = r.status.word().to_uppercase();
+            match (&r.status, &r.output) {
+                (crate::engine::Status::Ok | crate::engine::Status::Changed, Some(out)) => {
+                    println!("{} | {status} | {}", r.host, out.stdout_text().trim())
+                }
+                (crate::engine::Status::Failed { message, .. }, _) => {
+                    println!("{} | {status} | {message}", r.host)
+                }
+                (crate::engine::Status::Unreachable(why), _) => {
+                    println!("{} | {status} | {why}", r.host)
+                }
+                _ => println!("{} | {status}", r.host),
+            }
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+    }
     host_failures(&recap)
 }

@@ -214,6 +214,10 @@ pub enum Error {
 
     #[error("host key verification refused {hosts} host(s); nothing was run on them")]
     HostKey { hosts: usize },
+
+    /// The playground could not be made, shown or removed on this machine.
+    #[error(transparent)]
+    Playground(#[from] crate::playground::PlaygroundError),
 }
 
 impl Error {
@@ -226,6 +230,7 @@ impl Error {
             Error::HostsFailed { .. } => exit::HOST_FAILED,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,
+            Error::Playground(e) => e.exit_code(),
         }
     }
 

@@ -4,6 +4,10 @@
 #   - ceph-common (ceph-authtool proves generated keys are accepted by Ceph)
 #   - openssh-server, openssh-client, sudo (the SSH tests start real sshd
 #     servers on loopback addresses, with their own users and sudo rules)
+#   - docker.io, debootstrap (the playground test builds its images
+#     from Debian packages and starts host containers with loop-device
+#     disks; `cephalo playground up` also installs them and starts dockerd
+#     when they are missing)
 #   - chrony, faketime, parted, iptables (prechecks tests seed real time
 #     daemons, skewed clocks, labelled loop disks and dropped ports)
 # then checks formatting and lints, and runs the whole test suite.
@@ -15,6 +19,8 @@ command -v ceph-authtool >/dev/null || need+=(ceph-common)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
 command -v sudo >/dev/null || need+=(sudo)
+[ -x /usr/sbin/dockerd ] || need+=(docker.io)
+[ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 command -v chronyd >/dev/null || need+=(chrony)
 command -v faketime >/dev/null || need+=(faketime)
 command -v parted >/dev/null || need+=(parted)

@@ -8,6 +8,7 @@ mod engine;
 mod fuzz_ini;
 mod genpwd;
 mod inventory;
+mod playground;
 mod precedence;
 mod prechecks;
 mod readme;

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Recipe of the playground's Ceph daemon image for one release, from the
+# Debian suite that ships it (RELEASE and SUITE come from cephalo's release
+# table). Run as root inside a container of that suite's debootstrap base
+# image; the container is then exported and imported as cephalo/ceph:RELEASE.
+# cephalo hashes this file: any change here rebuilds the images.
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common parted gdisk >/dev/null
+
+case "$RELEASE" in
+reef)
+  # trixie's python3-bcrypt 4.x breaks a dozen ceph-mgr modules of Reef;
+  # bookworm's 3.2.2 works with them.
+  echo "deb http://deb.debian.org/debian bookworm main" >/etc/apt/sources.list.d/bookworm.list
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends --allow-downgrades python3-bcrypt/bookworm >/dev/null
+  rm /etc/apt/sources.list.d/bookworm.list
+  ;;
+esac
+
+apt-get clean
+rm -rf /var/lib/apt/lists/*
+
+# Admin sockets: the images have no /var/run/ceph; the ceph user (64045 in
+# every Debian release) must own it.
+install -d -m 0770 -o 64045 -g 64045 /var/run/ceph
+ceph --version

@@ -1,0 +1,178 @@
+//! The files a playground hands to every other cephalo command: the
+//! kolla-style inventory, globals.yml and known_hosts, as text made from
+//! the layout (pure), and the check that cephalo's own model accepts them.
+
+use std::path::Path;
+
+use super::PlaygroundError;
+use super::layout::{HostPlan, Layout};
+
+/// The kolla-style INI inventory: connection vars once per host in
+/// `[playground]`, the Ceph groups listing names only.
+pub fn inventory_text(l: &Layout, key: &Path) -> String {
+    let key = key.display().to_string();
+    let key = if key.contains(char::is_whitespace) {
+        format!("\"{key}\"")
+    } else {
+        key
+    };
+    let mut out = format!(
+        "# cephalo playground `{}`: {} host(s) (containers on this machine) on {}, Ceph {}.\n\
+         # Written by `cephalo playground up`; every `up` rewrites it.\n\n[playground]\n",
+        l.request.name,
+        l.hosts.len(),
+        l.subnet,
+        l.release.name()
+    );
+    for h in &l.hosts {
+        out.push_str(&format!(
+            "{} ansible_host={addr} ansible_user=cephalo ansible_become=yes ansible_ssh_private_key_file={key} public_address={addr}\n",
+            h.name,
+            addr = h.address
+        ));
+    }
+    let group = |out: &mut String, name: &str, hosts: &[HostPlan]| {
+        out.push_str(&format!("\n[{name}]\n"));
+        for h in hosts {
+            out.push_str(&h.name);
+            out.push('\n');
+        }
+    };
+    group(&mut out, "mons", l.mons());
+    group(&mut out, "mgrs", l.mgrs());
+    group(&mut out, "osds", &l.hosts);
+    group(&mut out, "mdss", std::slice::from_ref(l.mds()));
+    out
+}
+
+/// globals.yml: the release, the playground network, and the settings a
+/// cluster needs on this kind of machine (see docs/playground.md).
+pub fn globals_text(l: &Layout) -> String {
+    let size = l.pool_size();
+    let min_size = size - size / 2;
+    format!(
+        r#"# cephalo playground `{name}`. Written by `cephalo playground up`; every
+# `up` rewrites it.
+ceph_release: {release}
+public_network: {subnet}
+# Each host container has one interface, on the playground network.
+network_interface: eth0
+enable_ceph_mds: "yes"
+
+# Small test OSDs; pools no wider than the hosts.
+osd_memory_target: 1073741824
+osd_pool_default_size: {size}
+osd_pool_default_min_size: {min_size}
+
+# The host containers cannot start privileged containers (the machine's
+# capability bounding set lacks CAP_SYS_RESOURCE): OSDs get every other
+# capability and the block devices instead.
+ceph_osd_container_privileges:
+  privileged: false
+  cap_add: [ALL]
+  cap_drop: [SYS_RESOURCE]
+  security_opt: [seccomp=unconfined]
+  device_cgroup_rules: ["b *:* rwm"]
+# A standby ceph-mgr ignores SIGTERM as PID 1: an init process stops it.
+ceph_mgr_container_privileges:
+  init: yes
+
+ceph_conf_overrides:
+  global:
+    # The hosts share this machine's disk, often fuller than a mon likes.
+    mon_data_avail_warn: 1
+"#,
+        name = l.request.name,
+        release = l.release.name(),
+        subnet = l.subnet,
+    )
+}
+
+/// known_hosts: each host's real ed25519 key, as `ADDR ssh-ed25519 ...`.
+pub fn known_hosts_text(keys: &[(String, String)]) -> Result<String, PlaygroundError> {
+    let mut out = String::new();
+    for (address, public) in keys {
+        let key = russh::keys::ssh_key::PublicKey::from_openssh(public.trim()).map_err(|e| {
+            PlaygroundError::Setup(format!(
+                "the host key of {address} cannot be read ({e}): `{}`",
+                public.trim()
+            ))
+        })?;
+        out.push_str(&crate::ssh::known_hosts::line_for(address, 22, &key));
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playground::layout::Request;
+
+    fn layout(hosts: usize, dir: &Path) -> Layout {
+        Layout::new(
+            Request {
+                name: "pg".into(),
+                hosts,
+                release: "pacific".into(),
+                osds_per_host: 1,
+                disk_size: "8G".into(),
+                subnet: "10.77.0.0/24".into(),
+            },
+            dir,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_model_accepts_the_files() {
+        for hosts in [1, 3, 5] {
+            let dir = tempfile::tempdir().unwrap();
+            let l = layout(hosts, dir.path());
+            std::fs::write(l.inventory(), inventory_text(&l, &l.key())).unwrap();
+            std::fs::write(dir.path().join("globals.yml"), globals_text(&l)).unwrap();
+            crate::passwords::genpwd(
+                &dir.path().join("passwords.yml"),
+                l.release.info().generated_secret,
+            )
+            .unwrap();
+            let c = crate::model::load(&crate::model::Sources {
+                inventory: l.inventory(),
+                ..Default::default()
+            })
+            .unwrap_or_else(|e| panic!("{hosts} hosts: {e}"));
+            assert_eq!(c.hosts.len(), hosts);
+            assert_eq!(c.image, "cephalo/ceph:pacific");
+            assert_eq!(c.public_network.to_string(), "10.77.0.0/24");
+            let first = &c.hosts[0];
+            assert_eq!(first.connection.address, "10.77.0.11");
+            assert_eq!(first.connection.user.as_deref(), Some("cephalo"));
+            assert!(first.connection.become_root);
+            assert_eq!(
+                first.connection.private_key_file.as_deref(),
+                Some(l.key().as_path())
+            );
+            assert_eq!(c.hosts_with(crate::model::Role::Mon).count(), hosts.min(3));
+            assert_eq!(c.hosts_with(crate::model::Role::Osd).count(), hosts);
+            assert_eq!(c.hosts_with(crate::model::Role::Mds).count(), 1);
+            let s = &first.settings;
+            assert!(!s.ceph_osd_container_privileges.privileged);
+            assert_eq!(s.ceph_osd_container_privileges.cap_drop, ["SYS_RESOURCE"]);
+            assert!(s.ceph_mgr_container_privileges.init);
+            assert_eq!(s.osd_memory_target, 1 << 30);
+            assert_eq!(s.network_interface, "eth0");
+            assert_eq!(c.settings.osd_pool_default_size, hosts.min(3) as u64);
+        }
+    }
+
+    #[test]
+    fn known_hosts_lines() {
+        let key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl root@x";
+        let text = known_hosts_text(&[("10.77.0.11".into(), key.into())]).unwrap();
+        assert_eq!(
+            text,
+            "10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
+        );
+        assert!(known_hosts_text(&[("10.77.0.11".into(), "garbage".into())]).is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! The playground end to end, for real: a 3-host Pacific playground in a
+//! temporary folder (its own name and subnet, so a user's playground is
+//! never touched), `run` over SSH with the playground's known_hosts,
+//! `pull` from the image archive (then again: nothing to do), `status`,
+//! and `down` leaving no container, volume, loop device or network behind.
+//! Installs and starts Docker when it is missing (through `up` itself);
+//! never skips. The images are built once into /var/cache/cephalo/images
+//! and reused by later runs.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn cephalo() -> Command {
+    let mut c = Command::cargo_bin("cephalo").unwrap();
+    c.timeout(Duration::from_secs(1800));
+    c
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Tears the playground down when the test ends, also when it fails.
+struct Playground {
+    dir: tempfile::TempDir,
+    name: String,
+}
+
+impl Playground {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn inventory(&self) -> PathBuf {
+        self.path().join("inventory")
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.path().join("logs")
+    }
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        let _ = cephalo()
+            .args(["playground", "down", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
+}
+
+/// Local commands for the leftover checks.
+fn sh(argv: &[&str]) -> String {
+    let out = std::process::Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn playground_up_run_pull_status_down() {
+    let dir = tempfile::Builder::new()
+        .prefix("cephalo-playground-")
+        .tempdir()
+        .unwrap();
+    let pid = std::process::id();
+    let pg = Playground {
+        dir,
+        name: format!("cephalo-it-{pid}"),
+    };
+    // 10.79.X.0/24, X from the pid: two test runs at once do not collide.
+    let subnet = format!("10.79.{}.0/24", pid % 250);
+    let mut timings: Vec<(&str, Duration)> = Vec::new();
+
+    let t = Instant::now();
+    let out = cephalo()
+        .args(["playground", "up", "--no-pull", "--hosts", "3"])
+        .args([
+            "--release",
+            "pacific",
+            "--name",
+            &pg.name,
+            "--subnet",
+            &subnet,
+        ])
+        .arg("--dir")
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    timings.push(("up", t.elapsed()));
+    assert!(out.status.success(), "up failed:\n{}", text(&out));
+    let up = stdout(&out);
+    let archive = up
+        .lines()
+        .find_map(|l| l.strip_prefix("image archive: "))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("no image archive line in:\n{up}"));
+    for f in ["inventory", "globals.yml", "passwords.yml", "known_hosts"] {
+        assert!(pg.path().join(f).is_file(), "{f} missing");
+    }
+    let known_hosts = std::fs::read_to_string(pg.path().join("known_hosts")).unwrap();
+    assert_eq!(
+        known_hosts
+            .lines()
+            .filter(|l| l.contains(" ssh-ed25519 "))
+            .count(),
+        3,
+        "{known_hosts}"
+    );
+
+    // Every host answers its own name over SSH, host keys verified.
+    let t = Instant::now();
+    let out = cephalo()
+        .args(["run", "-i"])
+        .arg(pg.inventory())
+        .arg("--log-dir")
+        .arg(pg.logs())
+        .args(["--", "hostname"])
+        .output()
+        .unwrap();
+    timings.push(("run hostname", t.elapsed()));
+    assert!(out.status.success(), "run failed:\n{}", text(&out));
+    let run = stdout(&out);
+    for k in 1..=3 {
+        assert!(
+            run.contains(&format!("ceph{k} | CHANGED | rc=0 >>\nceph{k}\n")),
+            "ceph{k} did not answer its own name:\n{run}"
+        );
+    }
+
+    // Before the pull, no host has the image.
+    let inspect = |pg: &Playground| {
+        cephalo()
+            .args(["run", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .args([
+                "--",
+                "docker",
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                "cephalo/ceph:pacific",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = inspect(&pg);
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "the image is there before the pull:\n{}",
+        text(&out)
+    );
+
+    let pull = |pg: &Playground| {
+        cephalo()
+            .args(["pull", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .arg("--image-archive")
+            .arg(&archive)
+            .output()
+            .unwrap()
+    };
+    let t = Instant::now();
+    let out = pull(&pg);
+    timings.push(("pull (3 hosts)", t.elapsed()));
+    assert!(out.status.success(), "pull failed:\n{}", text(&out));
+    let first = stdout(&out);
+    assert_eq!(first.matches(" | CHANGED | ").count(), 3, "{first}");
+
+    // Every host has the archive's image id.
+    let id = cephalo::pull::read_archive(&archive).unwrap().image_id;
+    let out = inspect(&pg);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        stdout(&out).matches(&format!("\n{id}\n")).count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
+
+    // A second pull has nothing to do.
+    let t = Instant::now();
+    let out = pull(&pg);
+    timings.push(("pull again", t.elapsed()));
+    assert!(out.status.success(), "{}", text(&out));
+    let second = stdout(&out);
+    assert_eq!(second.matches(" | OK | ").count(), 3, "{second}");
+    assert_eq!(second.matches("changed=0 ").count(), 3, "{second}");
+
+    // cephalo's own commands accept the files.
+    let rendered = pg.path().join("rendered");
+    let out = cephalo()
+        .args(["render", "-i"])
+        .arg(pg.inventory())
+        .arg("--out")
+        .arg(&rendered)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "render failed:\n{}", text(&out));
+
+    let out = cephalo()
+        .args(["playground", "status", "--dir"])
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let status = stdout(&out);
+    for k in 1..=3 {
+        let prefix = subnet.trim_end_matches("0/24");
+        assert!(
+            status.contains(&format!("ceph{k}  {prefix}1{k}  running")),
+            "{status}"
+        );
+    }
+    assert_eq!(status.matches("image      cephalo/ceph:pacific").count(), 3);
+    assert_eq!(
+        status.matches("disk       /dev/loop").count(),
+        3,
+        "{status}"
+    );
+
+    // Down leaves nothing of ours.
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pg.path().join("state.json")).unwrap())
+            .unwrap();
+    let loops: Vec<String> = state["loops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["file"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(loops.len(), 3);
+    let t = Instant::now();
+    let out = cephalo()
+        .args(["playground", "down", "--dir"])
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    timings.push(("down", t.elapsed()));
+    assert!(out.status.success(), "down failed:\n{}", text(&out));
+    let label = format!("label=org.cephalo.playground.dir={}", pg.path().display());
+    assert_eq!(
+        sh(&["docker", "ps", "-a", "-q", "--filter", &label]),
+        "",
+        "containers left"
+    );
+    assert_eq!(
+        sh(&["docker", "volume", "ls", "-q", "--filter", &label]),
+        "",
+        "volumes left"
+    );
+    assert_eq!(
+        sh(&["docker", "network", "ls", "-q", "--filter", &label]),
+        "",
+        "networks left"
+    );
+    let attached = sh(&["losetup", "--list", "--noheadings", "--output", "BACK-FILE"]);
+    for file in &loops {
+        assert!(!attached.contains(file.as_str()), "{file} still attached");
+        assert!(!Path::new(file).exists(), "{file} left");
+    }
+    // A second down has nothing to do and still succeeds.
+    let out = cephalo()
+        .args(["playground", "down", "--dir"])
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(stdout(&out).contains("nothing to remove"), "{}", text(&out));
+
+    for (what, took) in &timings {
+        eprintln!("playground e2e: {what}: {:.1} s", took.as_secs_f64());
+    }
+}
