@@ -43,6 +43,10 @@ pub enum Command {
     /// Check every host before anything changes: connection, OS, container
     /// engine, hostname, time, network, ports, resources and disks.
     Prechecks(PrechecksArgs),
+    /// Bring up the cluster: prechecks, config, mons and quorum, mgrs,
+    /// OSDs, mds and CephFS, rgw, then wait for HEALTH_OK. Running it again
+    /// changes nothing that is already right.
+    Deploy(DeployArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -53,6 +57,20 @@ pub enum Command {
     /// Put the cluster's Ceph image on every host: load an image archive
     /// (skipping hosts that have its image id) or pull from the registry.
     Pull(PullArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Do not run the prechecks first.
+    #[arg(long)]
+    pub skip_prechecks: bool,
+    /// Do not wait for HEALTH_OK at the end.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +241,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Inventory(a) => inventory_cmd(a),
         Command::Run(a) => run_cmd(a, verbose),
         Command::Prechecks(a) => prechecks_cmd(a, verbose),
+        Command::Deploy(a) => deploy_cmd(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
         Command::Playground(PlaygroundCommand::Up(a)) => playground_up_cmd(a, verbose),
@@ -1072,6 +1091,48 @@ fn pull_cmd(a: PullArgs, verbose: u8) -> Result<()> {
             }
         }
         print!("{}", crate::engine::recap_text(&recap));
+    }
+    host_failures(&recap)
+}
+
+fn deploy_cmd(a: DeployArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = std::sync::Arc::new(cluster);
+    let rt = runtime()?;
+    if !a.skip_prechecks {
+        let report = rt.block_on(crate::prechecks::run_prechecks(cluster.clone(), &engine, false));
+        if report.failed() {
+            if a.connect.json {
+                println!("{}", report.to_json());
+            } else {
+                let failed = crate::prechecks::Report {
+                    results: report.results.iter().filter(|r| r.level == crate::prechecks::Level::Fail).cloned().collect(),
+                    fixed: Vec::new(),
+                };
+                print!("{}", failed.table());
+                println!("{}", report.summary());
+            }
+            return Err(Error::PrechecksFailed {
+                failed: report.count(crate::prechecks::Level::Fail),
+            });
+        }
+    }
+    let plan = crate::deploy::plan(&cluster, &selected, !a.no_wait);
+    let recap = rt.block_on(engine.run(&plan));
+    if !a.connect.json {
+        for r in recap.results.iter().filter(|r| r.status.is_failure()) {
+            if let crate::engine::Status::Failed { message, .. } | crate::engine::Status::Unreachable(message) = &r.status {
+                println!("{} | {} | {message}", r.host, r.step);
+            }
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+        if !recap.stopped {
+            if let Ok(status) = rt.block_on(crate::deploy::ceph_status(&cluster, engine.transport.as_ref())) {
+                println!("{status}");
+            }
+        }
     }
     host_failures(&recap)
 }

@@ -83,6 +83,8 @@ pub fn oneoff_argv(engine: Engine, spec: &ContainerSpec, command: &[&str]) -> Ve
         a.drain(i..=i + 1);
     }
     a.insert(2, "--rm".into());
+    // Input reaches the tool (`ceph osd new -i -`).
+    a.insert(3, "-i".into());
     let image_at = a.iter().position(|x| *x == spec.image).unwrap_or(a.len());
     a.truncate(image_at + 1);
     a.extend(command.iter().map(|s| s.to_string()));
@@ -246,7 +248,7 @@ mod tests {
         let o = oneoff_argv(Engine::Podman, &spec(), &["ceph-osd", "--mkfs", "-i", "3"]);
         assert_eq!(
             o.join(" "),
-            "podman run --rm --network=host --cap-add=ALL --cap-drop=SYS_RESOURCE --security-opt=seccomp=unconfined \
+            "podman run --rm -i --network=host --cap-add=ALL --cap-drop=SYS_RESOURCE --security-opt=seccomp=unconfined \
              --device-cgroup-rule=b *:* rwm --init -e TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES=134217728 -v /dev:/dev \
              cephalo/ceph:pacific ceph-osd --mkfs -i 3"
         );

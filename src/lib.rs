@@ -18,6 +18,7 @@
 pub mod cephx;
 pub mod cli;
 pub mod containers;
+pub mod deploy;
 pub mod disks;
 pub mod engine;
 pub mod error;

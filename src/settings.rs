@@ -325,6 +325,10 @@ pub struct ClusterSettings {
     pub ssh_connect_timeout: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ssh_command_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_health_timeout: u64,
+    #[serde(deserialize_with = "de::string_list")]
+    pub ceph_health_accepted_warnings: Vec<String>,
 }
 
 /// Settings that may differ per host.
