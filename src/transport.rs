@@ -157,9 +157,33 @@ impl Command {
         }
     }
 
-    /// The command for messages and logs (the argument vector, no input).
+    /// The command for messages and logs: the argument vector, with a
+    /// long inline script cut to its start, and no input.
     pub fn display(&self) -> String {
-        self.line()
+        match self.argv.as_slice() {
+            [sh, c, script, rest @ ..] if sh == "sh" && c == "-c" && script.len() > 80 => {
+                let first: String = script
+                    .lines()
+                    .find(|l| !l.trim().is_empty() && !l.starts_with('#'))
+                    .unwrap_or("")
+                    .chars()
+                    .take(60)
+                    .collect();
+                let mut words = vec![
+                    "sh".to_string(),
+                    "-c".into(),
+                    quote(&format!("{first} ...")),
+                ];
+                words.extend(rest.iter().map(|a| quote(a)));
+                let line = words.join(" ");
+                if self.become_root {
+                    format!("sudo -n -- {line}")
+                } else {
+                    line
+                }
+            }
+            _ => self.line(),
+        }
     }
 }
 

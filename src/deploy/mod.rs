@@ -14,18 +14,35 @@ use crate::model::{Cluster, Role};
 pub use steps::{ceph_json, ceph_out, first_mon};
 
 /// `ceph -s` of the cluster, for the summary.
-pub async fn ceph_status(cluster: &Cluster, t: &dyn crate::transport::Transport) -> Result<String, crate::transport::TransportError> {
+pub async fn ceph_status(
+    cluster: &Cluster,
+    t: &dyn crate::transport::Transport,
+) -> Result<String, crate::transport::TransportError> {
     ceph_out(cluster, t, &["-s"], false).await
 }
 
 /// The deploy plan for the selected hosts.
 pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> Plan {
     let with = |role: Role| -> Vec<String> {
-        cluster.hosts_with(role).filter(|h| selected.contains(&h.name)).map(|h| h.name.clone()).collect()
+        cluster
+            .hosts_with(role)
+            .filter(|h| selected.contains(&h.name))
+            .map(|h| h.name.clone())
+            .collect()
     };
-    let all: Vec<String> = cluster.hosts.iter().filter(|h| selected.contains(&h.name)).map(|h| h.name.clone()).collect();
-    let first = first_mon(cluster).map(|h| vec![h.name.clone()]).unwrap_or_default();
-    let step = |name: &str, hosts: Vec<String>, batch: Option<usize>, action: Arc<dyn crate::engine::Action>| {
+    let all: Vec<String> = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| h.name.clone())
+        .collect();
+    let first = first_mon(cluster)
+        .map(|h| vec![h.name.clone()])
+        .unwrap_or_default();
+    let step = |name: &str,
+                hosts: Vec<String>,
+                batch: Option<usize>,
+                action: Arc<dyn crate::engine::Action>| {
         Node::Step(Step {
             name: name.to_string(),
             hosts,
@@ -36,23 +53,78 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
     };
     let c = cluster.clone();
     let mut nodes = vec![
-        step("push config", all, None, Arc::new(steps::PushConfig { cluster: c.clone() })),
-        step("bootstrap mons", with(Role::Mon), None, Arc::new(steps::MonBootstrap { cluster: c.clone() })),
-        step("wait for mon quorum", first.clone(), None, Arc::new(steps::WaitQuorum { cluster: c.clone() })),
+        step(
+            "push config",
+            all,
+            None,
+            Arc::new(steps::PushConfig { cluster: c.clone() }),
+        ),
+        // One mon at a time: a restarted mon is back in quorum before the next.
+        step(
+            "bootstrap mons",
+            with(Role::Mon),
+            Some(1),
+            Arc::new(steps::MonBootstrap { cluster: c.clone() }),
+        ),
+        step(
+            "wait for mon quorum",
+            first.clone(),
+            None,
+            Arc::new(steps::WaitQuorum { cluster: c.clone() }),
+        ),
     ];
     if cluster.release.has_mgr() {
-        nodes.push(step("mgrs", with(Role::Mgr), Some(1), Arc::new(steps::Daemon { cluster: c.clone(), role: Role::Mgr })));
+        nodes.push(step(
+            "mgrs",
+            with(Role::Mgr),
+            Some(1),
+            Arc::new(steps::Daemon {
+                cluster: c.clone(),
+                role: Role::Mgr,
+            }),
+        ));
     }
-    nodes.push(step("osds", with(Role::Osd), None, Arc::new(steps::Osds { cluster: c.clone() })));
+    nodes.push(step(
+        "osds",
+        with(Role::Osd),
+        None,
+        Arc::new(steps::Osds { cluster: c.clone() }),
+    ));
     if cluster.settings.enable_ceph_mds {
-        nodes.push(step("mdss", with(Role::Mds), Some(1), Arc::new(steps::Daemon { cluster: c.clone(), role: Role::Mds })));
-        nodes.push(step("cephfs", first.clone(), None, Arc::new(steps::CephFs { cluster: c.clone() })));
+        nodes.push(step(
+            "mdss",
+            with(Role::Mds),
+            Some(1),
+            Arc::new(steps::Daemon {
+                cluster: c.clone(),
+                role: Role::Mds,
+            }),
+        ));
+        nodes.push(step(
+            "cephfs",
+            first.clone(),
+            None,
+            Arc::new(steps::CephFs { cluster: c.clone() }),
+        ));
     }
     if cluster.settings.enable_ceph_rgw {
-        nodes.push(step("rgws", with(Role::Rgw), Some(1), Arc::new(steps::Daemon { cluster: c.clone(), role: Role::Rgw })));
+        nodes.push(step(
+            "rgws",
+            with(Role::Rgw),
+            Some(1),
+            Arc::new(steps::Daemon {
+                cluster: c.clone(),
+                role: Role::Rgw,
+            }),
+        ));
     }
     if wait_health {
-        nodes.push(step("wait for HEALTH_OK", first, None, Arc::new(steps::WaitHealth { cluster: c })));
+        nodes.push(step(
+            "wait for HEALTH_OK",
+            first,
+            None,
+            Arc::new(steps::WaitHealth { cluster: c }),
+        ));
     }
     Plan {
         name: "deploy".into(),

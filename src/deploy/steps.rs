@@ -19,8 +19,16 @@ type StepResult = Result<bool, TransportError>;
 
 fn outcome(r: StepResult) -> HostOutcome {
     match r {
-        Ok(true) => HostOutcome { status: Status::Changed, output: None, error: None },
-        Ok(false) => HostOutcome { status: Status::Ok, output: None, error: None },
+        Ok(true) => HostOutcome {
+            status: Status::Changed,
+            output: None,
+            error: None,
+        },
+        Ok(false) => HostOutcome {
+            status: Status::Ok,
+            output: None,
+            error: None,
+        },
         Err(e) => HostOutcome {
             status: Status::from_error(
                 match &e {
@@ -67,11 +75,18 @@ fn ceph_cmd(cluster: &Cluster, mon: &Host, args: &[&str]) -> Command {
         "15".into(),
     ];
     argv.extend(args.iter().map(|s| s.to_string()));
-    Command::new(argv).become_root(mon.connection.become_root).timeout(Duration::from_secs(60))
+    Command::new(argv)
+        .become_root(mon.connection.become_root)
+        .timeout(Duration::from_secs(60))
 }
 
 /// Runs `ceph ARGS` on the first mon and returns its output.
-pub async fn ceph_out(cluster: &Cluster, t: &dyn Transport, args: &[&str], secret: bool) -> Result<String, TransportError> {
+pub async fn ceph_out(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    args: &[&str],
+    secret: bool,
+) -> Result<String, TransportError> {
     let mon = first_mon(cluster).ok_or_else(|| TransportError::Other {
         host: "-".into(),
         reason: "the cluster has no mon".into(),
@@ -84,18 +99,30 @@ pub async fn ceph_out(cluster: &Cluster, t: &dyn Transport, args: &[&str], secre
 }
 
 /// `ceph ARGS -f json` on the first mon.
-pub async fn ceph_json(cluster: &Cluster, t: &dyn Transport, args: &[&str]) -> Result<serde_json::Value, TransportError> {
+pub async fn ceph_json(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    args: &[&str],
+) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
     let text = ceph_out(cluster, t, &a, false).await?;
     serde_json::from_str(&text).map_err(|e| TransportError::Other {
-        host: first_mon(cluster).map(|h| h.name.clone()).unwrap_or_default(),
-        reason: format!("`ceph {}` printed no JSON ({e}): {}", args.join(" "), text.chars().take(200).collect::<String>()),
+        host: first_mon(cluster)
+            .map(|h| h.name.clone())
+            .unwrap_or_default(),
+        reason: format!(
+            "`ceph {}` printed no JSON ({e}): {}",
+            args.join(" "),
+            text.chars().take(200).collect::<String>()
+        ),
     })
 }
 
 fn sh(h: &Host, script: String) -> Command {
-    Command::shell(script).become_root(h.connection.become_root).timeout(Duration::from_secs(300))
+    Command::shell(script)
+        .become_root(h.connection.become_root)
+        .timeout(Duration::from_secs(300))
 }
 
 /// The rendered ceph.conf of a host: daemons depend on it.
@@ -106,7 +133,12 @@ fn conf_of(cluster: &Cluster, h: &Host) -> Result<String, TransportError> {
     })
 }
 
-fn spec_of(cluster: &Cluster, h: &Host, role: Role, id: &str) -> Result<render::ContainerSpec, TransportError> {
+fn spec_of(
+    cluster: &Cluster,
+    h: &Host,
+    role: Role,
+    id: &str,
+) -> Result<render::ContainerSpec, TransportError> {
     render::container_spec(cluster, h, role, id).map_err(|e| TransportError::Other {
         host: h.name.clone(),
         reason: e.to_string(),
@@ -114,7 +146,13 @@ fn spec_of(cluster: &Cluster, h: &Host, role: Role, id: &str) -> Result<render::
 }
 
 /// Starts (or keeps) a daemon's container; a changed config recreates it.
-async fn ensure_daemon(cluster: &Cluster, h: &Host, t: &dyn Transport, role: Role, id: &str) -> StepResult {
+async fn ensure_daemon(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+    role: Role,
+    id: &str,
+) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
     let conf = conf_of(cluster, h)?;
     let hash = spec_hash(&spec, &[&conf]);
@@ -130,15 +168,36 @@ pub struct PushConfig {
 }
 
 impl Action for PushConfig {
-    fn run<'a>(&'a self, ep: &'a Endpoint, t: &'a dyn Transport, _ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move { outcome(push_config(&self.cluster, ep, t).await) })
     }
 }
 
 async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
-    let ceph_dirs = ["/var/lib/ceph", "/var/lib/ceph/tmp", "/var/lib/ceph/mon", "/var/lib/ceph/mgr", "/var/lib/ceph/osd", "/var/lib/ceph/mds", "/var/lib/ceph/radosgw", "/var/log/ceph", "/var/run/ceph"];
-    let root_dirs = ["/etc/ceph", "/var/lib/ceph/bootstrap-osd", "/var/lib/ceph/bootstrap-mds", "/var/lib/ceph/bootstrap-mgr", "/var/lib/ceph/bootstrap-rgw"];
+    let ceph_dirs = [
+        "/var/lib/ceph",
+        "/var/lib/ceph/tmp",
+        "/var/lib/ceph/mon",
+        "/var/lib/ceph/mgr",
+        "/var/lib/ceph/osd",
+        "/var/lib/ceph/mds",
+        "/var/lib/ceph/radosgw",
+        "/var/log/ceph",
+        "/var/run/ceph",
+    ];
+    let root_dirs = [
+        "/etc/ceph",
+        "/var/lib/ceph/bootstrap-osd",
+        "/var/lib/ceph/bootstrap-mds",
+        "/var/lib/ceph/bootstrap-mgr",
+        "/var/lib/ceph/bootstrap-rgw",
+    ];
     let script = format!(
         "for d in {} {}; do [ -d \"$d\" ] || {{ mkdir -p \"$d\" && echo changed; }}; done; \
          for d in {}; do [ \"$(stat -c %u:%g \"$d\")\" = {CEPH_OWNER} ] || {{ chown {CEPH_OWNER} \"$d\" && echo changed; }}; done; true",
@@ -148,10 +207,11 @@ async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> Ste
     );
     let out = checked(t, ep, &sh(h, script)).await?;
     let mut changed = out.stdout_text().contains("changed");
-    let rendered = render::render_host(cluster, h, Secrets::Include).map_err(|e| TransportError::Other {
-        host: h.name.clone(),
-        reason: e.to_string(),
-    })?;
+    let rendered =
+        render::render_host(cluster, h, Secrets::Include).map_err(|e| TransportError::Other {
+            host: h.name.clone(),
+            reason: e.to_string(),
+        })?;
     for f in &rendered.files {
         let rf = RemoteFile {
             path: &f.path,
@@ -174,7 +234,12 @@ pub struct MonBootstrap {
 }
 
 impl Action for MonBootstrap {
-    fn run<'a>(&'a self, ep: &'a Endpoint, t: &'a dyn Transport, ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move { outcome(mon_bootstrap(&self.cluster, ep, t, ctx).await) })
     }
 }
@@ -183,23 +248,41 @@ fn mon_dir(cluster: &Cluster, id: &str) -> String {
     format!("/var/lib/ceph/mon/{}-{id}", cluster.name)
 }
 
-async fn has_mon_data(cluster: &Cluster, h: &Host, t: &dyn Transport) -> Result<bool, TransportError> {
-    let out = run(t, &endpoint(h), &sh(h, format!("test -e {}/keyring", mon_dir(cluster, &h.name)))).await?;
+async fn has_mon_data(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+) -> Result<bool, TransportError> {
+    let out = run(
+        t,
+        &endpoint(h),
+        &sh(h, format!("test -e {}/keyring", mon_dir(cluster, &h.name))),
+    )
+    .await?;
     Ok(out.success())
 }
 
-async fn mon_bootstrap(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport, ctx: &StepContext) -> StepResult {
+async fn mon_bootstrap(
+    cluster: &Cluster,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+) -> StepResult {
     let h = host(cluster, ep)?;
     let c = &cluster.name;
     let dir = mon_dir(cluster, &h.name);
     let mut changed = false;
-    if !has_mon_data(cluster, h, t).await? {
+    let fresh = !has_mon_data(cluster, h, t).await?;
+    if fresh {
         let monmap = format!("/var/lib/ceph/tmp/{c}.monmap");
         // A running mon elsewhere means the cluster exists: join it.
         let mut running = None;
         for other in cluster.hosts_with(Role::Mon).filter(|o| o.name != h.name) {
-            let present = containers::inspect(t, &endpoint(other), other.engine, "ceph_mon").await?;
-            if matches!(present, containers::Present::Present { running: true, .. }) && has_mon_data(cluster, other, t).await? {
+            let present =
+                containers::inspect(t, &endpoint(other), other.engine, "ceph_mon").await?;
+            if matches!(present, containers::Present::Present { running: true, .. })
+                && has_mon_data(cluster, other, t).await?
+            {
                 running = Some(other);
                 break;
             }
@@ -208,39 +291,133 @@ async fn mon_bootstrap(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport, ctx:
         match running {
             Some(other) => {
                 let o_ep = endpoint(other);
-                let cmd = Command::new([other.engine.command(), "exec", "ceph_mon", "ceph", "--cluster", c, "mon", "getmap", "-o", &monmap])
-                    .become_root(other.connection.become_root);
+                let cmd = Command::new([
+                    other.engine.command(),
+                    "exec",
+                    "ceph_mon",
+                    "ceph",
+                    "--cluster",
+                    c,
+                    "mon",
+                    "getmap",
+                    "-o",
+                    &monmap,
+                ])
+                .become_root(other.connection.become_root);
                 checked(t, &o_ep, &cmd).await?;
                 let map = files::get(t, &o_ep, &monmap, other.connection.become_root).await?;
-                files::put(t, ep, &RemoteFile { path: &monmap, content: &map, mode: 0o644, owner: Some(CEPH_OWNER) }, ep.connection.become_root).await?;
+                files::put(
+                    t,
+                    ep,
+                    &RemoteFile {
+                        path: &monmap,
+                        content: &map,
+                        mode: 0o644,
+                        owner: Some(CEPH_OWNER),
+                    },
+                    ep.connection.become_root,
+                )
+                .await?;
             }
             None => {
-                let mut args: Vec<String> = vec!["monmaptool".into(), "--create".into(), "--clobber".into(), "--fsid".into(), cluster.fsid.to_string()];
+                let mut args: Vec<String> = vec![
+                    "monmaptool".into(),
+                    "--create".into(),
+                    "--clobber".into(),
+                    "--fsid".into(),
+                    cluster.fsid.to_string(),
+                ];
                 for m in cluster.hosts_with(Role::Mon) {
                     let ip = m.public_address.map(|a| a.to_string()).unwrap_or_default();
                     if cluster.release.has_msgr2() {
-                        args.extend(["--addv".into(), m.name.clone(), format!("[v2:{ip}:3300,v1:{ip}:6789]")]);
+                        args.extend([
+                            "--addv".into(),
+                            m.name.clone(),
+                            format!("[v2:{ip}:3300,v1:{ip}:6789]"),
+                        ]);
                     } else {
                         args.extend(["--add".into(), m.name.clone(), format!("{ip}:6789")]);
                     }
                 }
                 args.push(monmap.clone());
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let cmd = Command::new(oneoff_argv(h.engine, &spec, &refs)).become_root(ep.connection.become_root).on_line(ctx.output_to_log(&h.name));
+                let cmd = Command::new(oneoff_argv(h.engine, &spec, &refs))
+                    .become_root(ep.connection.become_root)
+                    .on_line(ctx.output_to_log(&h.name));
                 checked(t, ep, &cmd.timeout(Duration::from_secs(300))).await?;
             }
         }
-        checked(t, ep, &sh(h, format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir} {monmap}"))).await?;
+        checked(
+            t,
+            ep,
+            &sh(
+                h,
+                format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir} {monmap}"),
+            ),
+        )
+        .await?;
         let keyring = format!("/var/lib/ceph/tmp/{c}.mon.keyring");
         let mkfs = [
-            "ceph-mon", "--cluster", c, "--mkfs", "-i", &h.name, "--monmap", &monmap, "--keyring", &keyring, "--setuser", "ceph", "--setgroup", "ceph",
+            "ceph-mon",
+            "--cluster",
+            c,
+            "--mkfs",
+            "-i",
+            &h.name,
+            "--monmap",
+            &monmap,
+            "--keyring",
+            &keyring,
+            "--setuser",
+            "ceph",
+            "--setgroup",
+            "ceph",
         ];
-        let cmd = Command::new(oneoff_argv(h.engine, &spec, &mkfs)).become_root(ep.connection.become_root).timeout(Duration::from_secs(300));
+        let cmd = Command::new(oneoff_argv(h.engine, &spec, &mkfs))
+            .become_root(ep.connection.become_root)
+            .timeout(Duration::from_secs(300));
         checked(t, ep, &cmd).await?;
         changed = true;
     }
-    changed |= ensure_daemon(cluster, h, t, Role::Mon, &h.name).await?;
-    Ok(changed)
+    let restarted = ensure_daemon(cluster, h, t, Role::Mon, &h.name).await?;
+    if restarted && !fresh {
+        // A mon of a running cluster was restarted: it must be back in
+        // quorum before the next one goes down.
+        wait_in_quorum(cluster, t, &h.name, ctx).await?;
+    }
+    Ok(changed || restarted)
+}
+
+async fn wait_in_quorum(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    name: &str,
+    ctx: &StepContext,
+) -> Result<(), TransportError> {
+    let started = Instant::now();
+    let mut last = String::new();
+    while started.elapsed() < Duration::from_secs(180) {
+        match ceph_json(cluster, t, &["quorum_status"]).await {
+            Ok(v)
+                if v["quorum_names"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|n| n == name) =>
+            {
+                return Ok(());
+            }
+            Ok(v) => last = format!("quorum: {}", v["quorum_names"]),
+            Err(e) => last = e.to_string(),
+        }
+        ctx.reporter
+            .output_line(&ctx.step, name, crate::transport::Stream::Stdout, &last);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Err(TransportError::Other {
+        host: name.to_string(),
+        reason: format!("mon {name} did not rejoin the quorum within 180 s ({last})"),
+    })
 }
 
 /// Waits until every inventory mon is in quorum.
@@ -249,29 +426,54 @@ pub struct WaitQuorum {
 }
 
 impl Action for WaitQuorum {
-    fn run<'a>(&'a self, _ep: &'a Endpoint, t: &'a dyn Transport, ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        _ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
             let cluster = &self.cluster;
-            let want: Vec<String> = cluster.hosts_with(Role::Mon).map(|h| h.name.clone()).collect();
+            let want: Vec<String> = cluster
+                .hosts_with(Role::Mon)
+                .map(|h| h.name.clone())
+                .collect();
             let started = Instant::now();
             let mut last = String::from("no answer yet");
             while started.elapsed() < Duration::from_secs(180) {
                 match ceph_json(cluster, t, &["quorum_status"]).await {
                     Ok(v) => {
-                        let names: Vec<String> = v["quorum_names"].as_array().into_iter().flatten().filter_map(|n| n.as_str().map(str::to_string)).collect();
-                        let missing: Vec<&String> = want.iter().filter(|w| !names.contains(w)).collect();
+                        let names: Vec<String> = v["quorum_names"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|n| n.as_str().map(str::to_string))
+                            .collect();
+                        let missing: Vec<&String> =
+                            want.iter().filter(|w| !names.contains(w)).collect();
                         if missing.is_empty() {
                             return outcome(Ok(false));
                         }
-                        last = format!("in quorum: {}; not yet: {}", names.join(", "), missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "));
+                        last = format!(
+                            "in quorum: {}; not yet: {}",
+                            names.join(", "),
+                            missing
+                                .iter()
+                                .map(|s| s.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
                     }
                     Err(e) => last = e.to_string(),
                 }
-                ctx.reporter.output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
+                ctx.reporter
+                    .output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
                 tokio::time::sleep(Duration::from_secs(2)).await;
             }
             outcome(Err(TransportError::Other {
-                host: first_mon(cluster).map(|h| h.name.clone()).unwrap_or_default(),
+                host: first_mon(cluster)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default(),
                 reason: format!("the mons did not form a quorum within 180 s ({last})"),
             }))
         })
@@ -288,7 +490,12 @@ pub struct Daemon {
 }
 
 impl Action for Daemon {
-    fn run<'a>(&'a self, ep: &'a Endpoint, t: &'a dyn Transport, _ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move { outcome(daemon(&self.cluster, self.role, ep, t).await) })
     }
 }
@@ -297,13 +504,37 @@ impl Action for Daemon {
 fn identity(cluster: &Cluster, role: Role, id: &str) -> (String, String, Vec<&'static str>) {
     let c = &cluster.name;
     match role {
-        Role::Mgr => (format!("mgr.{id}"), format!("/var/lib/ceph/mgr/{c}-{id}"), vec!["mon", "allow profile mgr", "osd", "allow *", "mds", "allow *"]),
+        Role::Mgr => (
+            format!("mgr.{id}"),
+            format!("/var/lib/ceph/mgr/{c}-{id}"),
+            vec![
+                "mon",
+                "allow profile mgr",
+                "osd",
+                "allow *",
+                "mds",
+                "allow *",
+            ],
+        ),
         Role::Mds => (
             format!("mds.{id}"),
             format!("/var/lib/ceph/mds/{c}-{id}"),
-            vec!["mon", "allow profile mds", "osd", "allow rwx", "mds", "allow", "mgr", "allow profile mds"],
+            vec![
+                "mon",
+                "allow profile mds",
+                "osd",
+                "allow rwx",
+                "mds",
+                "allow",
+                "mgr",
+                "allow profile mds",
+            ],
         ),
-        _ => (format!("client.rgw.{id}"), format!("/var/lib/ceph/radosgw/{c}-rgw.{id}"), vec!["mon", "allow rw", "osd", "allow rwx", "mgr", "allow rw"]),
+        _ => (
+            format!("client.rgw.{id}"),
+            format!("/var/lib/ceph/radosgw/{c}-rgw.{id}"),
+            vec!["mon", "allow rw", "osd", "allow rwx", "mgr", "allow rw"],
+        ),
     }
 }
 
@@ -312,18 +543,42 @@ async fn daemon(cluster: &Cluster, role: Role, ep: &Endpoint, t: &dyn Transport)
     let (entity, dir, caps) = identity(cluster, role, &h.name);
     let keyring = format!("{dir}/keyring");
     let mut changed = false;
-    let exists = run(t, ep, &sh(h, format!("test -s {keyring}"))).await?.success();
+    let exists = run(t, ep, &sh(h, format!("test -s {keyring}")))
+        .await?
+        .success();
     if !exists {
         let mut args = vec!["auth", "get-or-create", entity.as_str()];
         args.extend(caps.iter().copied());
         let key = ceph_out(cluster, t, &args, true).await?;
-        checked(t, ep, &sh(h, format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir}"))).await?;
-        files::put(t, ep, &RemoteFile { path: &keyring, content: key.as_bytes(), mode: 0o600, owner: Some(CEPH_OWNER) }, ep.connection.become_root).await?;
+        checked(
+            t,
+            ep,
+            &sh(h, format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir}")),
+        )
+        .await?;
+        files::put(
+            t,
+            ep,
+            &RemoteFile {
+                path: &keyring,
+                content: key.as_bytes(),
+                mode: 0o600,
+                owner: Some(CEPH_OWNER),
+            },
+            ep.connection.become_root,
+        )
+        .await?;
         changed = true;
     }
     changed |= ensure_daemon(cluster, h, t, role, &h.name).await?;
     if role == Role::Mgr && cluster.settings.enable_ceph_mgr_prometheus {
-        ceph_out(cluster, t, &["mgr", "module", "enable", "prometheus"], false).await?;
+        ceph_out(
+            cluster,
+            t,
+            &["mgr", "module", "enable", "prometheus"],
+            false,
+        )
+        .await?;
     }
     Ok(changed)
 }
@@ -334,13 +589,23 @@ pub struct CephFs {
 }
 
 impl Action for CephFs {
-    fn run<'a>(&'a self, _ep: &'a Endpoint, t: &'a dyn Transport, _ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        _ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
             let cluster = &self.cluster;
             let r = async {
                 let name = &cluster.settings.cephfs_name;
                 let fs = ceph_json(cluster, t, &["fs", "ls"]).await?;
-                if fs.as_array().into_iter().flatten().any(|f| f["name"] == name.as_str()) {
+                if fs
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|f| f["name"] == name.as_str())
+                {
                     return Ok(false);
                 }
                 let pg = cluster.settings.osd_pool_default_pg_num.to_string();
@@ -364,34 +629,70 @@ pub struct Osds {
 }
 
 impl Action for Osds {
-    fn run<'a>(&'a self, ep: &'a Endpoint, t: &'a dyn Transport, ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move { outcome(osds(&self.cluster, ep, t, ctx).await) })
     }
 }
 
-async fn osds(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport, ctx: &StepContext) -> StepResult {
+async fn osds(
+    cluster: &Cluster,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+) -> StepResult {
     let h = host(cluster, ep)?;
-    let mut argv = vec!["sh".to_string(), "-c".into(), crate::disks::BLOCK_SCRIPT.into(), "block".into()];
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        crate::disks::BLOCK_SCRIPT.into(),
+        "block".into(),
+    ];
     argv.extend(h.settings.ceph_osd_devices.iter().cloned());
-    let out = checked(t, ep, &Command::new(argv).become_root(ep.connection.become_root)).await?;
+    let out = checked(
+        t,
+        ep,
+        &Command::new(argv).become_root(ep.connection.become_root),
+    )
+    .await?;
     let f = facts::parse(&out.stdout_text());
     // Partitions by label: (name, bluestore) -> data partition and partners.
     let mut changed = false;
-    let labelled: Vec<(&facts::BlockDev, crate::prechecks::checks::OsdLabel)> =
-        f.block.iter().filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l))).collect();
+    let labelled: Vec<(&facts::BlockDev, crate::prechecks::checks::OsdLabel)> = f
+        .block
+        .iter()
+        .filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l)))
+        .collect();
     // Existing OSDs: make sure their devices belong to ceph and they run.
     for (b, l) in labelled.iter().filter(|(_, l)| l.existing && l.is_data()) {
         let id = l.name.clone();
         let mut devs = vec![format!("/dev/{}", b.name)];
-        devs.extend(labelled.iter().filter(|(_, p)| p.existing && p.name == id && p.partner.is_some()).map(|(p, _)| format!("/dev/{}", p.name)));
-        checked(t, ep, &sh(h, format!("chown {CEPH_OWNER} {}", devs.join(" ")))).await?;
+        devs.extend(
+            labelled
+                .iter()
+                .filter(|(_, p)| p.existing && p.name == id && p.partner.is_some())
+                .map(|(p, _)| format!("/dev/{}", p.name)),
+        );
+        checked(
+            t,
+            ep,
+            &sh(h, format!("chown {CEPH_OWNER} {}", devs.join(" "))),
+        )
+        .await?;
         changed |= ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
     }
     for (b, l) in labelled.iter().filter(|(_, l)| !l.existing && l.is_data()) {
         if h.object_store == ObjectStore::Filestore || !l.bluestore {
             return Err(TransportError::Other {
                 host: h.name.clone(),
-                reason: format!("/dev/{} is a filestore bootstrap partition; cephalo deploys bluestore OSDs only so far", b.name),
+                reason: format!(
+                    "/dev/{} is a filestore bootstrap partition; cephalo deploys bluestore OSDs only so far",
+                    b.name
+                ),
             });
         }
         let partners: BTreeMap<char, &facts::BlockDev> = labelled
@@ -417,13 +718,28 @@ async fn create_osd(
     let c = &cluster.name;
     let spec = spec_of(cluster, h, Role::Osd, "new")?;
     let uuid = uuid::Uuid::new_v4().to_string();
-    let secret = Secret::generate(cluster.release.info().generated_secret).map_err(|e| TransportError::Other {
-        host: h.name.clone(),
-        reason: format!("no random bytes: {e}"),
+    let secret = Secret::generate(cluster.release.info().generated_secret).map_err(|e| {
+        TransportError::Other {
+            host: h.name.clone(),
+            reason: format!("no random bytes: {e}"),
+        }
     })?;
     // The id, from the cluster, with the bootstrap-osd key.
     let bootstrap = format!("/var/lib/ceph/bootstrap-osd/{c}.keyring");
-    let new = ["ceph", "--cluster", c, "--name", "client.bootstrap-osd", "--keyring", &bootstrap, "osd", "new", &uuid, "-i", "-"];
+    let new = [
+        "ceph",
+        "--cluster",
+        c,
+        "--name",
+        "client.bootstrap-osd",
+        "--keyring",
+        &bootstrap,
+        "osd",
+        "new",
+        &uuid,
+        "-i",
+        "-",
+    ];
     let cmd = Command::new(oneoff_argv(h.engine, &spec, &new))
         .become_root(ep.connection.become_root)
         .stdin(format!("{{\"cephx_secret\": \"{}\"}}", secret.expose()))
@@ -436,12 +752,20 @@ async fn create_osd(
             reason: format!("`ceph osd new` gave no OSD id (printed {id:?})"),
         });
     }
-    ctx.reporter.output_line(&ctx.step, &h.name, crate::transport::Stream::Stdout, &format!("osd.{id} on /dev/{}", data.name));
+    ctx.reporter.output_line(
+        &ctx.step,
+        &h.name,
+        crate::transport::Stream::Stdout,
+        &format!("osd.{id} on /dev/{}", data.name),
+    );
     let dir = format!("/var/lib/ceph/osd/{c}-{id}");
     // block = the _B partner when there is one, else the bootstrap partition.
     let block = partners.get(&'B').copied().unwrap_or(data);
     let mut links = vec![format!("ln -sfn /dev/{} {dir}/block", block.name)];
-    let mut devs = vec![format!("/dev/{}", data.name), format!("/dev/{}", block.name)];
+    let mut devs = vec![
+        format!("/dev/{}", data.name),
+        format!("/dev/{}", block.name),
+    ];
     for (c_, link) in [('W', "block.wal"), ('D', "block.db")] {
         if let Some(p) = partners.get(&c_) {
             links.push(format!("ln -sfn /dev/{} {dir}/{link}", p.name));
@@ -451,8 +775,34 @@ async fn create_osd(
     checked(t, ep, &sh(h, format!("mkdir -p {dir} && {} && chown -h {CEPH_OWNER} {dir} {dir}/block* && chown {CEPH_OWNER} {}", links.join(" && "), devs.join(" ")))).await?;
     let keyring = format!("[osd.{id}]\n\tkey = {}\n", secret.expose());
     let kpath = format!("{dir}/keyring");
-    files::put(t, ep, &RemoteFile { path: &kpath, content: keyring.as_bytes(), mode: 0o600, owner: Some(CEPH_OWNER) }, ep.connection.become_root).await?;
-    let mkfs = ["ceph-osd", "--cluster", c, "-i", &id, "--mkfs", "--osd-uuid", &uuid, "--osd-objectstore", "bluestore", "--setuser", "ceph", "--setgroup", "ceph"];
+    files::put(
+        t,
+        ep,
+        &RemoteFile {
+            path: &kpath,
+            content: keyring.as_bytes(),
+            mode: 0o600,
+            owner: Some(CEPH_OWNER),
+        },
+        ep.connection.become_root,
+    )
+    .await?;
+    let mkfs = [
+        "ceph-osd",
+        "--cluster",
+        c,
+        "-i",
+        &id,
+        "--mkfs",
+        "--osd-uuid",
+        &uuid,
+        "--osd-objectstore",
+        "bluestore",
+        "--setuser",
+        "ceph",
+        "--setgroup",
+        "ceph",
+    ];
     let spec_id = spec_of(cluster, h, Role::Osd, &id)?;
     let cmd = Command::new(oneoff_argv(h.engine, &spec_id, &mkfs))
         .become_root(ep.connection.become_root)
@@ -466,7 +816,10 @@ async fn create_osd(
     }
     for (dev, name) in renames {
         let Some(parent) = &dev.parent else { continue };
-        let script = format!("n=$(cat /sys/class/block/{}/partition) && parted -s /dev/{parent} name \"$n\" {name}", dev.name);
+        let script = format!(
+            "n=$(cat /sys/class/block/{}/partition) && parted -s /dev/{parent} name \"$n\" {name}",
+            dev.name
+        );
         checked(t, ep, &sh(h, script)).await?;
     }
     ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
@@ -481,7 +834,12 @@ pub struct WaitHealth {
 }
 
 impl Action for WaitHealth {
-    fn run<'a>(&'a self, _ep: &'a Endpoint, t: &'a dyn Transport, ctx: &'a StepContext) -> BoxFuture<'a, HostOutcome> {
+    fn run<'a>(
+        &'a self,
+        _ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
             let cluster = &self.cluster;
             let accepted = &cluster.settings.ceph_health_accepted_warnings;
@@ -492,8 +850,12 @@ impl Action for WaitHealth {
                 match ceph_json(cluster, t, &["health"]).await {
                     Ok(v) => {
                         let status = v["status"].as_str().unwrap_or("?").to_string();
-                        let checks: Vec<String> = v["checks"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
-                        let open: Vec<&String> = checks.iter().filter(|c| !accepted.contains(c)).collect();
+                        let checks: Vec<String> = v["checks"]
+                            .as_object()
+                            .map(|m| m.keys().cloned().collect())
+                            .unwrap_or_default();
+                        let open: Vec<&String> =
+                            checks.iter().filter(|c| !accepted.contains(c)).collect();
                         if status == "HEALTH_OK" || (status == "HEALTH_WARN" && open.is_empty()) {
                             return outcome(Ok(false));
                         }
@@ -501,12 +863,18 @@ impl Action for WaitHealth {
                     }
                     Err(e) => last = e.to_string(),
                 }
-                ctx.reporter.output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
+                ctx.reporter
+                    .output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
                 tokio::time::sleep(Duration::from_secs(3)).await;
             }
             outcome(Err(TransportError::Other {
-                host: first_mon(cluster).map(|h| h.name.clone()).unwrap_or_default(),
-                reason: format!("the cluster was not healthy within {} s: {last}", limit.as_secs()),
+                host: first_mon(cluster)
+                    .map(|h| h.name.clone())
+                    .unwrap_or_default(),
+                reason: format!(
+                    "the cluster was not healthy within {} s: {last}",
+                    limit.as_secs()
+                ),
             }))
         })
     }

@@ -78,6 +78,10 @@ struct ConfContext<'a> {
     cluster_network: Option<String>,
     pool: Pool,
     debug_off: Vec<&'a str>,
+    /// Clients reclaiming global ids insecurely are refused (CVE-2021-20288;
+    /// the option exists from Nautilus 14.2.20 on). A new cluster has no
+    /// old clients.
+    secure_global_id: bool,
     osd: Osd,
     rgws: Vec<Rgw>,
 }
@@ -144,6 +148,7 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
         } else {
             Vec::new()
         },
+        secure_global_id: cluster.release.has_msgr2(),
         osd: Osd {
             objectstore: match host.object_store {
                 crate::model::ObjectStore::Bluestore => "bluestore",
