@@ -6,6 +6,13 @@
 # cephalo hashes this file: any change here rebuilds the images.
 set -eu
 export DEBIAN_FRONTEND=noninteractive
+# sid's Release file carries a Valid-Until date, which a machine whose
+# clock runs ahead (or a snapshot mirror) sees as expired.
+echo 'Acquire::Check-Valid-Until "false";' >/etc/apt/apt.conf.d/99cephalo-build
+# No init system here: maintainer scripts must not start services (sid's
+# ceph-mon postinst fails on `deb-systemd-invoke try-restart` otherwise).
+printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+chmod 0755 /usr/sbin/policy-rc.d
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
@@ -23,7 +30,7 @@ reef)
 esac
 
 apt-get clean
-rm -rf /var/lib/apt/lists/*
+rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/99cephalo-build /usr/sbin/policy-rc.d
 
 # Admin sockets: the images have no /var/run/ceph; the ceph user (64045 in
 # every Debian release) must own it.

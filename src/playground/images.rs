@@ -185,7 +185,12 @@ pub fn ensure(
     let archive = spec.archive(cache);
     let mut built = false;
     if label_of(&spec.name).as_deref() == Some(hash.as_str()) {
-        if !archive.is_file() {
+        // The archive must hold this very image (same id), or hosts loaded
+        // from it would differ from this machine's image.
+        let same = archive.is_file()
+            && crate::pull::read_archive(&archive)
+                .is_ok_and(|a| Some(a.image_id) == image_id(&spec.name).ok());
+        if !same {
             say(&format!(
                 "saving {} to the cache: {}",
                 spec.name,
@@ -360,16 +365,17 @@ fn remove_tree(dir: &Path) -> Result<(), PlaygroundError> {
     })
 }
 
-/// Every image the playground builds (any release), for `down --purge`.
-pub fn all_images() -> Vec<String> {
+/// The debootstrap bases in the local engine (build intermediates), for
+/// `down --purge`.
+pub fn base_images() -> Vec<String> {
     cmd([
         "docker",
         "image",
         "ls",
         "--format",
         "{{.Repository}}:{{.Tag}}",
+        "cephalo/debootstrap",
     ])
-    .args(["--filter", &format!("label={RECIPE_LABEL}")])
     .run()
     .map(|out| out.lines().map(str::to_string).collect())
     .unwrap_or_default()

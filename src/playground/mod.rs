@@ -519,8 +519,12 @@ pub fn down(dir: &Path, purge: bool, say: &dyn Fn(&str)) -> Result<DownReport, P
         }
     }
     if purge {
-        if docker {
-            for image in images::all_images() {
+        if docker && let Some(s) = &state {
+            // This playground's images and the build bases; an image another
+            // playground's host containers use stays.
+            let mut list = vec![s.ceph_image.clone(), s.host_image.clone()];
+            add_unique(&mut list, images::base_images());
+            for image in list {
                 match hosts::remove(&["image", "rm", &image]) {
                     Ok(true) => report.images.push(image),
                     Ok(false) => {}
