@@ -261,9 +261,10 @@ fn build(
     say: &dyn Fn(&str),
 ) -> Result<(), PlaygroundError> {
     let base = ensure_base(&spec.suite, cache, say)?;
+    remove_abandoned_builds();
     let container = format!("cephalo-build-{}-{}", spec.slug(), std::process::id());
     let _ = cmd(["docker", "rm", "-f", &container]).output();
-    let mut run = cmd(["docker", "run", "-i", "--name", &container]);
+    let mut run = cmd(["docker", "run", "-i", "--name", &container]).args(["--label", BUILD_LABEL]);
     for (k, v) in &spec.env {
         run = run.arg("-e").arg(format!("{k}={v}"));
     }
@@ -299,6 +300,7 @@ fn ensure_base(suite: &str, cache: &Path, say: &dyn Fn(&str)) -> Result<String, 
     if !tarball.is_file() {
         super::dockerd::ensure_tools(&[("debootstrap", "debootstrap")], say)?;
         say(&format!("debootstrap {suite} (minbase) from {MIRROR}"));
+        remove_abandoned_trees(cache)?;
         let work = cache.join(format!(".debootstrap-{suite}-{}", std::process::id()));
         let rootfs = work.join("rootfs");
         let result = cmd(["debootstrap", "--variant=minbase", suite])
@@ -328,6 +330,46 @@ fn ensure_base(suite: &str, cache: &Path, say: &dyn Fn(&str)) -> Result<String, 
         .arg(&name)
         .run()?;
     Ok(name)
+}
+
+/// Label of the containers recipes run in.
+const BUILD_LABEL: &str = "org.cephalo.build=1";
+
+/// Build containers left by a cephalo that was stopped mid-build (exited;
+/// a running one belongs to a build going on now).
+fn remove_abandoned_builds() {
+    let Ok(ids) = cmd(["docker", "ps", "--all", "--quiet"])
+        .args(["--filter", &format!("label={BUILD_LABEL}")])
+        .args(["--filter", "status=exited", "--filter", "status=created"])
+        .run()
+    else {
+        return;
+    };
+    for id in ids.lines() {
+        let _ = cmd(["docker", "rm", "--force", id]).output();
+    }
+}
+
+/// debootstrap trees of cephalo processes that are gone (`.debootstrap-
+/// <suite>-<pid>`).
+fn remove_abandoned_trees(cache: &Path) -> Result<(), PlaygroundError> {
+    let Ok(entries) = std::fs::read_dir(cache) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .strip_prefix(".debootstrap-")
+            .and_then(|rest| rest.rsplit_once('-'))
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            remove_tree(&e.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes a debootstrap tree; first unmounts whatever debootstrap left
@@ -404,6 +446,22 @@ mod tests {
             PathBuf::from(format!("/cache/cephalo_ceph_pacific-{}.tar", p.hash()))
         );
         assert!(ceph_image(Release::Luminous).is_err());
+    }
+
+    #[test]
+    fn abandoned_debootstrap_trees_go() {
+        let cache = tempfile::tempdir().unwrap();
+        let dead = cache.path().join(".debootstrap-sid-999999999");
+        let alive = cache
+            .path()
+            .join(format!(".debootstrap-sid-{}", std::process::id()));
+        std::fs::create_dir_all(dead.join("rootfs/etc")).unwrap();
+        std::fs::create_dir_all(&alive).unwrap();
+        std::fs::write(cache.path().join("keep.tar"), "x").unwrap();
+        remove_abandoned_trees(cache.path()).unwrap();
+        assert!(!dead.exists());
+        assert!(alive.exists());
+        assert!(cache.path().join("keep.tar").exists());
     }
 
     #[test]
