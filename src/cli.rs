@@ -996,7 +996,7 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         "\nfiles: {inv}, globals.yml, passwords.yml, known_hosts, id_ed25519 in {}",
         l.dir.display()
     );
-    println!("next:  cephalo deploy -i {inv}   (deploy is not there yet; meanwhile:)");
+    println!("next:  cephalo deploy -i {inv}");
     println!("       cephalo prechecks -i {inv}");
     println!("       cephalo run -i {inv} -- hostname");
     println!(
