@@ -32,7 +32,13 @@ pub fn read_archive(path: &Path) -> Result<Archive> {
     };
     let mut file = std::fs::File::open(path).map_err(read_err)?;
     let manifest = tar_member(&mut file, "manifest.json")
-        .map_err(read_err)?
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof => Error::invalid(
+                Origin::file(path),
+                format!("not an image archive made by `docker save` ({e})"),
+            ),
+            _ => read_err(e),
+        })?
         .ok_or_else(|| {
             Error::invalid(
                 Origin::file(path),
@@ -496,6 +502,18 @@ mod tests {
         big[10] = 1;
         assert_eq!(tar_size(&big), Some(258));
         assert_eq!(tar_size(b"zz\0\0\0\0\0\0\0\0\0\0"), None);
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_tar() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.tar");
+        std::fs::write(&p, "root:x:0:0:root:/root:/bin/bash\n".repeat(40)).unwrap();
+        let e = read_archive(&p).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::exit::BAD_INPUT);
+        assert!(e.to_string().contains("not an image archive"), "{e}");
+        let missing = read_archive(&dir.path().join("none.tar")).unwrap_err();
+        assert!(missing.to_string().contains("cannot read"), "{missing}");
     }
 
     #[test]
