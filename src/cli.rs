@@ -1102,13 +1102,22 @@ fn deploy_cmd(a: DeployArgs, verbose: u8) -> Result<()> {
     let cluster = std::sync::Arc::new(cluster);
     let rt = runtime()?;
     if !a.skip_prechecks {
-        let report = rt.block_on(crate::prechecks::run_prechecks(cluster.clone(), &engine, false));
+        let report = rt.block_on(crate::prechecks::run_prechecks(
+            cluster.clone(),
+            &engine,
+            false,
+        ));
         if report.failed() {
             if a.connect.json {
                 println!("{}", report.to_json());
             } else {
                 let failed = crate::prechecks::Report {
-                    results: report.results.iter().filter(|r| r.level == crate::prechecks::Level::Fail).cloned().collect(),
+                    results: report
+                        .results
+                        .iter()
+                        .filter(|r| r.level == crate::prechecks::Level::Fail)
+                        .cloned()
+                        .collect(),
                     fixed: Vec::new(),
                 };
                 print!("{}", failed.table());
@@ -1123,15 +1132,20 @@ fn deploy_cmd(a: DeployArgs, verbose: u8) -> Result<()> {
     let recap = rt.block_on(engine.run(&plan));
     if !a.connect.json {
         for r in recap.results.iter().filter(|r| r.status.is_failure()) {
-            if let crate::engine::Status::Failed { message, .. } | crate::engine::Status::Unreachable(message) = &r.status {
+            if let crate::engine::Status::Failed { message, .. }
+            | crate::engine::Status::Unreachable(message) = &r.status
+            {
                 println!("{} | {} | {message}", r.host, r.step);
             }
         }
         print!("{}", crate::engine::recap_text(&recap));
-        if !recap.stopped {
-            if let Ok(status) = rt.block_on(crate::deploy::ceph_status(&cluster, engine.transport.as_ref())) {
-                println!("{status}");
-            }
+        if !recap.stopped
+            && let Ok(status) = rt.block_on(crate::deploy::ceph_status(
+                &cluster,
+                engine.transport.as_ref(),
+            ))
+        {
+            println!("{status}");
         }
     }
     host_failures(&recap)

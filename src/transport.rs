@@ -234,49 +234,48 @@ impl Output {
 /// Why a host could not do what was asked, with the host and command.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TransportError {
-    #[error("{host}: cannot connect to {address}:{port}: {reason}")]
+    #[error("{host}: cannot connect to {target}: {reason}")]
     Unreachable {
         host: String,
-        address: String,
-        port: u16,
+        /// `address:port` connected to.
+        target: String,
         reason: String,
     },
 
     #[error(
-        "{host}: host key of {address}:{port} is not known ({fingerprint}); verify it, then add this line to {file}:\n  {line}\nor run again with --accept-new-host-keys to record it"
+        "{host}: host key of {target} is not known ({fingerprint}); verify it, then add this line to {file}:\n  {line}\nor run again with --accept-new-host-keys to record it"
     )]
     UnknownHostKey {
         host: String,
-        address: String,
-        port: u16,
+        /// `address:port` connected to.
+        target: String,
         fingerprint: String,
         line: String,
         file: String,
     },
 
     #[error(
-        "{host}: HOST KEY CHANGED for {address}:{port}: it offered {fingerprint}, but {file}:{known_line} holds {known_fingerprint}; refusing to connect (a changed key may mean an attack; if the host was reinstalled, remove that line)"
+        "{host}: HOST KEY CHANGED for {target}: it offered {fingerprint}, but {known_at} holds {known_fingerprint}; refusing to connect (a changed key may mean an attack; if the host was reinstalled, remove that line)"
     )]
     ChangedHostKey {
         host: String,
-        address: String,
-        port: u16,
+        /// `address:port` connected to.
+        target: String,
         fingerprint: String,
-        file: String,
-        known_line: usize,
+        /// `file:line` of the known key.
+        known_at: String,
         known_fingerprint: String,
     },
 
     #[error(
-        "{host}: host key {fingerprint} of {address}:{port} is marked @revoked in {file}:{line}; refusing to connect"
+        "{host}: host key {fingerprint} of {target} is marked @revoked in {at}; refusing to connect"
     )]
     RevokedHostKey {
         host: String,
-        address: String,
-        port: u16,
+        /// `address:port` connected to.
+        target: String,
         fingerprint: String,
-        file: String,
-        line: usize,
+        at: String,
     },
 
     #[error("{host}: authentication as `{user}` failed (tried: {tried})")]

@@ -64,7 +64,10 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             "bootstrap mons",
             with(Role::Mon),
             Some(1),
-            Arc::new(steps::MonBootstrap { cluster: c.clone() }),
+            Arc::new(steps::MonBootstrap {
+                cluster: c.clone(),
+                existing: Default::default(),
+            }),
         ),
         step(
             "wait for mon quorum",

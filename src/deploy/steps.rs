@@ -231,6 +231,9 @@ async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> Ste
 /// added to a running cluster starts from the cluster's monmap.
 pub struct MonBootstrap {
     pub cluster: Arc<Cluster>,
+    /// Whether any mon had data when the step began (decided once, before
+    /// the first mkfs): none means a new cluster from one monmap.
+    pub existing: tokio::sync::OnceCell<bool>,
 }
 
 impl Action for MonBootstrap {
@@ -240,7 +243,23 @@ impl Action for MonBootstrap {
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { outcome(mon_bootstrap(&self.cluster, ep, t, ctx).await) })
+        Box::pin(async move {
+            let existing = self
+                .existing
+                .get_or_try_init(|| async {
+                    for m in self.cluster.hosts_with(Role::Mon) {
+                        if has_mon_data(&self.cluster, m, t).await? {
+                            return Ok::<bool, TransportError>(true);
+                        }
+                    }
+                    Ok(false)
+                })
+                .await;
+            match existing {
+                Ok(existing) => outcome(mon_bootstrap(&self.cluster, ep, t, ctx, *existing).await),
+                Err(e) => outcome(Err(e)),
+            }
+        })
     }
 }
 
@@ -267,6 +286,7 @@ async fn mon_bootstrap(
     ep: &Endpoint,
     t: &dyn Transport,
     ctx: &StepContext,
+    existing: bool,
 ) -> StepResult {
     let h = host(cluster, ep)?;
     let c = &cluster.name;
@@ -275,9 +295,13 @@ async fn mon_bootstrap(
     let fresh = !has_mon_data(cluster, h, t).await?;
     if fresh {
         let monmap = format!("/var/lib/ceph/tmp/{c}.monmap");
-        // A running mon elsewhere means the cluster exists: join it.
+        // A cluster that existed before this run: join it through a
+        // running mon.
         let mut running = None;
-        for other in cluster.hosts_with(Role::Mon).filter(|o| o.name != h.name) {
+        for other in cluster
+            .hosts_with(Role::Mon)
+            .filter(|o| existing && o.name != h.name)
+        {
             let present =
                 containers::inspect(t, &endpoint(other), other.engine, "ceph_mon").await?;
             if matches!(present, containers::Present::Present { running: true, .. })
@@ -288,6 +312,12 @@ async fn mon_bootstrap(
             }
         }
         let spec = spec_of(cluster, h, Role::Mon, &h.name)?;
+        if existing && running.is_none() {
+            return Err(TransportError::Other {
+                host: h.name.clone(),
+                reason: "the cluster has mon data but no running mon to join; start the existing mons first".into(),
+            });
+        }
         match running {
             Some(other) => {
                 let o_ep = endpoint(other);
@@ -298,6 +328,8 @@ async fn mon_bootstrap(
                     "ceph",
                     "--cluster",
                     c,
+                    "--connect-timeout",
+                    "30",
                     "mon",
                     "getmap",
                     "-o",

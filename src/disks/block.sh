@@ -18,6 +18,9 @@ for b in $devs; do
   s=/sys/class/block/$b
   case $b in loop*|sd*|vd*|xvd*|hd*|nvme*) ;; *) continue ;; esac
   [ -e "$s" ] || { echo "dev $b 0 - missing"; continue; }
+  # /sys lists every block device of the machine; a container host has
+  # nodes only for its own.
+  [ -b "/dev/$b" ] || continue
   size=$(cat "$s/size" 2>/dev/null || echo 0)
   [ "$size" = 0 ] && continue
   parent=-

@@ -165,8 +165,7 @@ impl SshTransport {
         let c = &host.connection;
         let unreachable = |reason: String| TransportError::Unreachable {
             host: host.name.clone(),
-            address: c.address.clone(),
-            port: c.port,
+            target: format!("{}:{}", c.address, c.port),
             reason,
         };
         let failure = Arc::new(StdMutex::new(None));
@@ -301,8 +300,7 @@ impl SshTransport {
         let user = c.user.clone().unwrap_or_else(local_user);
         let lost = |e: russh::Error| TransportError::Unreachable {
             host: host.name.clone(),
-            address: c.address.clone(),
-            port: c.port,
+            target: format!("{}:{}", c.address, c.port),
             reason: format!("during authentication: {}", describe(&e)),
         };
         let mut tried = Vec::new();
@@ -617,8 +615,7 @@ impl client::Handler for Client {
             }
             Verdict::Unknown => TransportError::UnknownHostKey {
                 host: self.host.clone(),
-                address: self.address.clone(),
-                port: self.port,
+                target: format!("{}:{}", self.address, self.port),
                 fingerprint,
                 line: known_hosts::line_for(&self.address, self.port, key),
                 file: self.project_file.display().to_string(),
@@ -629,20 +626,16 @@ impl client::Handler for Client {
                 known_fingerprint,
             } => TransportError::ChangedHostKey {
                 host: self.host.clone(),
-                address: self.address.clone(),
-                port: self.port,
+                target: format!("{}:{}", self.address, self.port),
                 fingerprint,
-                file: file.display().to_string(),
-                known_line: line,
+                known_at: format!("{}:{line}", file.display()),
                 known_fingerprint,
             },
             Verdict::Revoked { file, line } => TransportError::RevokedHostKey {
                 host: self.host.clone(),
-                address: self.address.clone(),
-                port: self.port,
+                target: format!("{}:{}", self.address, self.port),
                 fingerprint,
-                file: file.display().to_string(),
-                line,
+                at: format!("{}:{line}", file.display()),
             },
         };
         *self.failure.lock().unwrap_or_else(|p| p.into_inner()) = Some(refusal);
