@@ -904,8 +904,12 @@ pub struct PlaygroundUpArgs {
     #[arg(long, value_name = "CIDR", default_value = "10.77.0.0/24")]
     pub subnet: String,
     /// Leave the hosts without the Ceph image (`cephalo pull` puts it there).
+    /// Implies --no-deploy.
     #[arg(long)]
     pub no_pull: bool,
+    /// Stop after the image is on the hosts, without `cephalo deploy`.
+    #[arg(long)]
+    pub no_deploy: bool,
 }
 
 #[derive(Debug, Args)]
@@ -990,13 +994,38 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
             verbose,
         )?;
     }
+    if !a.no_pull && !a.no_deploy {
+        // The same deploy a production user runs; it prints `ceph -s`.
+        playground_say("deploying the cluster (cephalo deploy)");
+        deploy_cmd(
+            DeployArgs {
+                target: Target {
+                    inventory: inventory.clone(),
+                    globals: None,
+                    passwords: None,
+                    limit: None,
+                    extra_vars: Vec::new(),
+                },
+                connect: ConnectArgs {
+                    forks: None,
+                    known_hosts: None,
+                    accept_new_host_keys: false,
+                    json: false,
+                    log_dir: l.dir.join("logs"),
+                },
+                skip_prechecks: false,
+                no_wait: false,
+            },
+            verbose,
+        )?;
+    }
     let inv = inventory.display();
     let first = &l.hosts[0];
     println!(
         "\nfiles: {inv}, globals.yml, passwords.yml, known_hosts, id_ed25519 in {}",
         l.dir.display()
     );
-    println!("next:  cephalo deploy -i {inv}");
+    println!("next:  cephalo deploy -i {inv}   (again: changes nothing)");
     println!("       cephalo prechecks -i {inv}");
     println!("       cephalo run -i {inv} -- hostname");
     println!(

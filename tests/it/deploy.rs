@@ -107,7 +107,15 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     let mut timings: Vec<(&str, Duration)> = Vec::new();
     let t = Instant::now();
     let out = cephalo()
-        .args(["playground", "up", "--hosts", "3", "--release", "pacific"])
+        .args([
+            "playground",
+            "up",
+            "--no-deploy",
+            "--hosts",
+            "3",
+            "--release",
+            "pacific",
+        ])
         .args([
             "--name",
             &format!("cephalo-dep-{pid}"),
