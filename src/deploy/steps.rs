@@ -625,27 +625,66 @@ impl Action for CephFs {
         &'a self,
         _ep: &'a Endpoint,
         t: &'a dyn Transport,
-        _ctx: &'a StepContext,
+        ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
             let cluster = &self.cluster;
             let r = async {
                 let name = &cluster.settings.cephfs_name;
                 let fs = ceph_json(cluster, t, &["fs", "ls"]).await?;
-                if fs
+                let mut changed = false;
+                if !fs
                     .as_array()
                     .into_iter()
                     .flatten()
                     .any(|f| f["name"] == name.as_str())
                 {
-                    return Ok(false);
+                    let pg = cluster.settings.osd_pool_default_pg_num.to_string();
+                    let (meta, data) = (format!("{name}_metadata"), format!("{name}_data"));
+                    ceph_out(cluster, t, &["osd", "pool", "create", &meta, &pg], false).await?;
+                    ceph_out(cluster, t, &["osd", "pool", "create", &data, &pg], false).await?;
+                    ceph_out(cluster, t, &["fs", "new", name, &meta, &data], false).await?;
+                    changed = true;
                 }
-                let pg = cluster.settings.osd_pool_default_pg_num.to_string();
-                let (meta, data) = (format!("{name}_metadata"), format!("{name}_data"));
-                ceph_out(cluster, t, &["osd", "pool", "create", &meta, &pg], false).await?;
-                ceph_out(cluster, t, &["osd", "pool", "create", &data, &pg], false).await?;
-                ceph_out(cluster, t, &["fs", "new", name, &meta, &data], false).await?;
-                Ok(true)
+                // The file system is ready when a rank is active.
+                let started = Instant::now();
+                let mut last = String::new();
+                while started.elapsed() < Duration::from_secs(180) {
+                    let status = ceph_json(cluster, t, &["fs", "status", name]).await?;
+                    let states: Vec<String> = status["mdsmap"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(|m| {
+                            format!(
+                                "{}:{}",
+                                m["name"].as_str().unwrap_or("?"),
+                                m["state"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect();
+                    if states.iter().any(|s| s.ends_with(":active")) {
+                        return Ok(changed);
+                    }
+                    last = if states.is_empty() {
+                        "no MDS yet".into()
+                    } else {
+                        states.join(", ")
+                    };
+                    ctx.reporter.output_line(
+                        &ctx.step,
+                        "-",
+                        crate::transport::Stream::Stdout,
+                        &last,
+                    );
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+                Err(TransportError::Other {
+                    host: first_mon(cluster)
+                        .map(|h| h.name.clone())
+                        .unwrap_or_default(),
+                    reason: format!("CephFS `{name}` has no active MDS after 180 s ({last})"),
+                })
             };
             outcome(r.await)
         })
