@@ -22,7 +22,11 @@ else
   echo "$engine: command not found"; echo "rc=127"
 fi
 sec image; "$engine" image inspect --format '{{.Id}}' "$image" 2>&1; echo "rc=$?"
-sec procs; cat /proc/[0-9]*/comm 2>/dev/null | sort -u
+# Processes of this host only: a container host must not count the
+# daemons of the containers it runs (other pid namespaces).
+sec procs
+me=$(readlink /proc/self/ns/pid)
+for p in /proc/[0-9]*; do [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$me" ] && cat "$p/comm" 2>/dev/null; done | sort -u
 sec link; ip -o link show 2>/dev/null
 sec addr; ip -o addr show 2>/dev/null
 sec listen; ss -Hltnp 2>/dev/null

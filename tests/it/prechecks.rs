@@ -138,6 +138,14 @@ impl Drop for LoopDisk {
     }
 }
 
+/// Stops the chronyd of this machine's own pid namespace, never one of a
+/// container (a playground host's) that another test may be using.
+fn stop_chronyd() {
+    sh(
+        "me=$(readlink /proc/self/ns/pid); for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/pid 2>/dev/null)\" = \"$me\" ] && [ \"$(cat $p/comm 2>/dev/null)\" = chronyd ] && kill ${p#/proc/}; done; true",
+    );
+}
+
 fn machine_hostname() -> String {
     sh("hostname -s 2>/dev/null || hostname")
 }
@@ -276,10 +284,7 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
     let dir = tempfile::tempdir().unwrap();
     let devices = "ceph_osd_devices=[/dev/x1,/dev/x2,/dev/x3,/dev/x4,/dev/x5]";
     let inv = files(&fleet, dir.path(), &[(1, devices)], "\n[osds]\nnode2\n", "");
-    let _ = std::process::Command::new("pkill")
-        .arg("-x")
-        .arg("chronyd")
-        .status();
+    stop_chronyd();
     std::thread::sleep(std::time::Duration::from_millis(500));
 
     // No time daemon; pid_max too low for five OSDs (32768 < 36864).
@@ -300,10 +305,7 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
             .any(|f| f["fixed"] == "started the time sync service"),
         "{report:#}"
     );
-    let _ = std::process::Command::new("pkill")
-        .arg("-x")
-        .arg("chronyd")
-        .status();
+    stop_chronyd();
 
     // /var/lib/ceph on a 100 MiB file system: too little room.
     std::fs::create_dir_all("/var/lib/ceph").unwrap();
