@@ -33,6 +33,15 @@ sed -i 's/^session\s\+required\s\+pam_loginuid.so/session optional pam_loginuid.
 # No host keys in the image: every host makes its own at first start.
 rm -f /etc/ssh/ssh_host_*
 
+# chrony with no network source: the hosts share this machine's clock, and
+# tests and playgrounds must send no traffic beyond this machine (Debian's
+# default config asks the public NTP pool).
+cat >/etc/chrony/chrony.conf <<'CHRONY'
+# cephalo playground: no time source on the network; serve the local clock.
+driftfile /var/lib/chrony/chrony.drift
+local stratum 10
+CHRONY
+
 # The host's boot: host keys, time daemon (never touching the machine's
 # clock), the nested container engine, then sshd in the foreground.
 cat >/usr/local/sbin/playground-init <<'INIT'

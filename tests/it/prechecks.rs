@@ -294,7 +294,11 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
     assert_eq!(level(&report, "resources.pid_max", "node2"), "fail");
     assert_eq!(level(&report, "resources.disk", "node1"), "pass");
 
-    // --fix starts the installed chrony, and the check passes after.
+    // --fix starts the installed chrony, and the check passes after. Its
+    // config gets no network source first: a test sends no traffic beyond
+    // this machine (Debian's default asks the public NTP pool).
+    sh("grep -qE '^(pool|server|peer) ' /etc/chrony/chrony.conf 2>/dev/null && \
+        printf '# cephalo tests: no network time source\\ndriftfile /var/lib/chrony/chrony.drift\\nlocal stratum 10\\n' > /etc/chrony/chrony.conf; true");
     let (_, report) = prechecks(&fleet, &inv, &["--fix", "--limit", "node1"]);
     assert_eq!(level(&report, "time.sync", "node1"), "pass", "{report:#}");
     assert!(
