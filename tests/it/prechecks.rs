@@ -297,8 +297,10 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
     // --fix starts the installed chrony, and the check passes after. Its
     // config gets no network source first: a test sends no traffic beyond
     // this machine (Debian's default asks the public NTP pool).
-    sh("grep -qE '^(pool|server|peer) ' /etc/chrony/chrony.conf 2>/dev/null && \
-        printf '# cephalo tests: no network time source\\ndriftfile /var/lib/chrony/chrony.drift\\nlocal stratum 10\\n' > /etc/chrony/chrony.conf; true");
+    sh(
+        "grep -qE '^(pool|server|peer) ' /etc/chrony/chrony.conf 2>/dev/null && \
+        printf '# cephalo tests: no network time source\\ndriftfile /var/lib/chrony/chrony.drift\\nlocal stratum 10\\n' > /etc/chrony/chrony.conf; true",
+    );
     let (_, report) = prechecks(&fleet, &inv, &["--fix", "--limit", "node1"]);
     assert_eq!(level(&report, "time.sync", "node1"), "pass", "{report:#}");
     assert!(
