@@ -70,13 +70,21 @@ pub fn version_pair(v: &str) -> Option<(u32, u32)> {
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
 
+/// A clock reading: the host's time minus this machine's at the midpoint
+/// of the round trip, which bounds the error to half the round trip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockSample {
+    pub offset: f64,
+    pub rtt: f64,
+}
+
 /// Every host check on one host's facts. `offset` is the measured clock
 /// offset in seconds; `osds` the number of OSD disks expected on it.
 pub fn host_checks(
     cluster: &Cluster,
     host: &Host,
     f: &Facts,
-    offset: Option<f64>,
+    offset: Option<ClockSample>,
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
     // os
@@ -233,16 +241,21 @@ pub fn host_checks(
     } else {
         r("time.sync", host, Level::Pass, f.time_sync.join(", "), "")
     });
-    if let Some(o) = offset {
+    if let Some(ClockSample { offset: o, rtt }) = offset {
+        // The true offset lies within o +- rtt/2: fail only when all of that
+        // interval is beyond the limit, warn when part of it is.
+        let (low, high) = (o.abs() - rtt / 2.0, o.abs() + rtt / 2.0);
         out.push(r(
             "time.offset",
             host,
-            if o.abs() <= MAX_CLOCK_OFFSET {
+            if high <= MAX_CLOCK_OFFSET {
                 Level::Pass
-            } else {
+            } else if low > MAX_CLOCK_OFFSET {
                 Level::Fail
+            } else {
+                Level::Warn
             },
-            format!("{:+.3} s from this machine", o),
+            format!("{o:+.3} s (+-{:.3} s) from this machine", rtt / 2.0),
             "mons refuse clock skew above 0.05 s: fix time sync",
         ));
     }

@@ -13,7 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-pub use checks::{CheckResult, Level};
+pub use checks::{CheckResult, ClockSample, Level};
 use facts::Facts;
 
 use crate::engine::{
@@ -116,7 +116,7 @@ impl Report {
     }
 }
 
-type Gathered = Arc<Mutex<BTreeMap<String, Result<(Facts, Option<f64>), TransportError>>>>;
+type Gathered = Arc<Mutex<BTreeMap<String, Result<(Facts, Option<ClockSample>), TransportError>>>>;
 
 /// Gathers one host's facts and clock offset.
 struct Gather {
@@ -164,17 +164,18 @@ async fn gather(
     cluster: &Cluster,
     ep: &Endpoint,
     t: &dyn Transport,
-) -> Result<(Facts, Option<f64>), TransportError> {
+) -> Result<(Facts, Option<ClockSample>), TransportError> {
     let host = cluster
         .host(&ep.name)
         .ok_or_else(|| TransportError::Other {
             host: ep.name.clone(),
             reason: "not a Ceph host of the inventory".into(),
         })?;
-    // The clock first, on a warm connection: the best of three round trips.
+    // The clock first, on a warm connection: the sample with the shortest
+    // round trip of five bounds the offset best.
     t.connect(ep).await?;
     let mut best: Option<(f64, f64)> = None;
-    for _ in 0..3 {
+    for _ in 0..5 {
         let before = now();
         let out = run(t, ep, &Command::new(["date", "+%s.%N"])).await?;
         let after = now();
@@ -211,7 +212,10 @@ async fn gather(
         .become_root(ep.connection.become_root)
         .timeout(Duration::from_secs(120));
     let out = run(t, ep, &cmd).await?;
-    Ok((facts::parse(&out.stdout_text()), best.map(|(_, o)| o)))
+    Ok((
+        facts::parse(&out.stdout_text()),
+        best.map(|(rtt, offset)| ClockSample { offset, rtt }),
+    ))
 }
 
 /// The safe, reversible repairs --fix makes, by check id.

