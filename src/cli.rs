@@ -142,6 +142,19 @@ pub struct PrechecksArgs {
     pub fix: bool,
 }
 
+impl ConnectArgs {
+    /// The defaults, with the run log in `log_dir`.
+    fn logging_to(log_dir: PathBuf) -> ConnectArgs {
+        ConnectArgs {
+            forks: None,
+            known_hosts: None,
+            accept_new_host_keys: false,
+            json: false,
+            log_dir,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -185,6 +198,17 @@ pub struct Target {
 }
 
 impl Target {
+    /// The whole inventory, with the files next to it.
+    fn of(inventory: PathBuf) -> Target {
+        Target {
+            inventory,
+            globals: None,
+            passwords: None,
+            limit: None,
+            extra_vars: Vec::new(),
+        }
+    }
+
     fn sources(&self) -> Sources {
         Sources {
             inventory: self.inventory.clone(),
@@ -975,20 +999,8 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         playground_say("putting the Ceph image on every host (cephalo pull)");
         pull_cmd(
             PullArgs {
-                target: Target {
-                    inventory: inventory.clone(),
-                    globals: None,
-                    passwords: None,
-                    limit: None,
-                    extra_vars: Vec::new(),
-                },
-                connect: ConnectArgs {
-                    forks: None,
-                    known_hosts: None,
-                    accept_new_host_keys: false,
-                    json: false,
-                    log_dir: l.dir.join("logs"),
-                },
+                target: Target::of(inventory.clone()),
+                connect: ConnectArgs::logging_to(l.dir.join("logs")),
                 image_archive: Some(archive),
             },
             verbose,
@@ -999,20 +1011,8 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         playground_say("deploying the cluster (cephalo deploy)");
         deploy_cmd(
             DeployArgs {
-                target: Target {
-                    inventory: inventory.clone(),
-                    globals: None,
-                    passwords: None,
-                    limit: None,
-                    extra_vars: Vec::new(),
-                },
-                connect: ConnectArgs {
-                    forks: None,
-                    known_hosts: None,
-                    accept_new_host_keys: false,
-                    json: false,
-                    log_dir: l.dir.join("logs"),
-                },
+                target: Target::of(inventory.clone()),
+                connect: ConnectArgs::logging_to(l.dir.join("logs")),
                 skip_prechecks: false,
                 no_wait: false,
             },

@@ -420,36 +420,66 @@ async fn mon_bootstrap(
     Ok(changed || restarted)
 }
 
+/// Asks `probe` every two seconds until it answers `Ok(Some(_))`, for at
+/// most `limit`; every other answer (a status, or an error of a cluster
+/// still starting) is shown as the step's progress, and the last one is in
+/// the error when time runs out.
+async fn wait_for<T, F, Fut>(
+    ctx: &StepContext,
+    host: &str,
+    what: &str,
+    limit: Duration,
+    mut probe: F,
+) -> Result<T, TransportError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Result<T, String>, TransportError>>,
+{
+    let started = Instant::now();
+    let mut last = String::from("no answer yet");
+    while started.elapsed() < limit {
+        match probe().await {
+            Ok(Ok(done)) => return Ok(done),
+            Ok(Err(status)) => last = status,
+            Err(e) => last = e.to_string(),
+        }
+        ctx.reporter
+            .output_line(&ctx.step, host, crate::transport::Stream::Stdout, &last);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    Err(TransportError::Other {
+        host: host.to_string(),
+        reason: format!("{what} within {} s ({last})", limit.as_secs()),
+    })
+}
+
+/// The mons in quorum now.
+async fn quorum(cluster: &Cluster, t: &dyn Transport) -> Result<Vec<String>, TransportError> {
+    let v = ceph_json(cluster, t, &["quorum_status"]).await?;
+    Ok(v["quorum_names"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.as_str().map(str::to_string))
+        .collect())
+}
+
 async fn wait_in_quorum(
     cluster: &Cluster,
     t: &dyn Transport,
     name: &str,
     ctx: &StepContext,
 ) -> Result<(), TransportError> {
-    let started = Instant::now();
-    let mut last = String::new();
-    while started.elapsed() < Duration::from_secs(180) {
-        match ceph_json(cluster, t, &["quorum_status"]).await {
-            Ok(v)
-                if v["quorum_names"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|n| n == name) =>
-            {
-                return Ok(());
-            }
-            Ok(v) => last = format!("quorum: {}", v["quorum_names"]),
-            Err(e) => last = e.to_string(),
-        }
-        ctx.reporter
-            .output_line(&ctx.step, name, crate::transport::Stream::Stdout, &last);
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    Err(TransportError::Other {
-        host: name.to_string(),
-        reason: format!("mon {name} did not rejoin the quorum within 180 s ({last})"),
+    let what = format!("mon {name} did not rejoin the quorum");
+    wait_for(ctx, name, &what, Duration::from_secs(180), || async {
+        let names = quorum(cluster, t).await?;
+        Ok(if names.iter().any(|n| n == name) {
+            Ok(())
+        } else {
+            Err(format!("quorum: {}", names.join(", ")))
+        })
     })
+    .await
 }
 
 /// Waits until every inventory mon is in quorum.
@@ -460,7 +490,7 @@ pub struct WaitQuorum {
 impl Action for WaitQuorum {
     fn run<'a>(
         &'a self,
-        _ep: &'a Endpoint,
+        ep: &'a Endpoint,
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
@@ -470,44 +500,31 @@ impl Action for WaitQuorum {
                 .hosts_with(Role::Mon)
                 .map(|h| h.name.clone())
                 .collect();
-            let started = Instant::now();
-            let mut last = String::from("no answer yet");
-            while started.elapsed() < Duration::from_secs(180) {
-                match ceph_json(cluster, t, &["quorum_status"]).await {
-                    Ok(v) => {
-                        let names: Vec<String> = v["quorum_names"]
-                            .as_array()
-                            .into_iter()
-                            .flatten()
-                            .filter_map(|n| n.as_str().map(str::to_string))
-                            .collect();
-                        let missing: Vec<&String> =
-                            want.iter().filter(|w| !names.contains(w)).collect();
-                        if missing.is_empty() {
-                            return outcome(Ok(false));
-                        }
-                        last = format!(
+            let r = wait_for(
+                ctx,
+                &ep.name,
+                "the mons did not form a quorum",
+                Duration::from_secs(180),
+                || async {
+                    let names = quorum(cluster, t).await?;
+                    let missing: Vec<&str> = want
+                        .iter()
+                        .filter(|w| !names.contains(w))
+                        .map(String::as_str)
+                        .collect();
+                    Ok(if missing.is_empty() {
+                        Ok(false)
+                    } else {
+                        Err(format!(
                             "in quorum: {}; not yet: {}",
                             names.join(", "),
-                            missing
-                                .iter()
-                                .map(|s| s.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        );
-                    }
-                    Err(e) => last = e.to_string(),
-                }
-                ctx.reporter
-                    .output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-            outcome(Err(TransportError::Other {
-                host: first_mon(cluster)
-                    .map(|h| h.name.clone())
-                    .unwrap_or_default(),
-                reason: format!("the mons did not form a quorum within 180 s ({last})"),
-            }))
+                            missing.join(", ")
+                        ))
+                    })
+                },
+            )
+            .await;
+            outcome(r)
         })
     }
 }
@@ -623,7 +640,7 @@ pub struct CephFs {
 impl Action for CephFs {
     fn run<'a>(
         &'a self,
-        _ep: &'a Endpoint,
+        ep: &'a Endpoint,
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
@@ -647,9 +664,8 @@ impl Action for CephFs {
                     changed = true;
                 }
                 // The file system is ready when a rank is active.
-                let started = Instant::now();
-                let mut last = String::new();
-                while started.elapsed() < Duration::from_secs(180) {
+                let what = format!("CephFS `{name}` has no active MDS");
+                wait_for(ctx, &ep.name, &what, Duration::from_secs(180), || async {
                     let status = ceph_json(cluster, t, &["fs", "status", name]).await?;
                     let states: Vec<String> = status["mdsmap"]
                         .as_array()
@@ -663,28 +679,15 @@ impl Action for CephFs {
                             )
                         })
                         .collect();
-                    if states.iter().any(|s| s.ends_with(":active")) {
-                        return Ok(changed);
-                    }
-                    last = if states.is_empty() {
-                        "no MDS yet".into()
+                    Ok(if states.iter().any(|s| s.ends_with(":active")) {
+                        Ok(changed)
+                    } else if states.is_empty() {
+                        Err("no MDS yet".to_string())
                     } else {
-                        states.join(", ")
-                    };
-                    ctx.reporter.output_line(
-                        &ctx.step,
-                        "-",
-                        crate::transport::Stream::Stdout,
-                        &last,
-                    );
-                    tokio::time::sleep(Duration::from_secs(2)).await;
-                }
-                Err(TransportError::Other {
-                    host: first_mon(cluster)
-                        .map(|h| h.name.clone())
-                        .unwrap_or_default(),
-                    reason: format!("CephFS `{name}` has no active MDS after 180 s ({last})"),
+                        Err(states.join(", "))
+                    })
                 })
+                .await
             };
             outcome(r.await)
         })
@@ -907,7 +910,7 @@ pub struct WaitHealth {
 impl Action for WaitHealth {
     fn run<'a>(
         &'a self,
-        _ep: &'a Endpoint,
+        ep: &'a Endpoint,
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
@@ -915,38 +918,25 @@ impl Action for WaitHealth {
             let cluster = &self.cluster;
             let accepted = &cluster.settings.ceph_health_accepted_warnings;
             let limit = Duration::from_secs(cluster.settings.ceph_health_timeout);
-            let started = Instant::now();
-            let mut last = String::new();
-            while started.elapsed() < limit {
-                match ceph_json(cluster, t, &["health"]).await {
-                    Ok(v) => {
-                        let status = v["status"].as_str().unwrap_or("?").to_string();
-                        let checks: Vec<String> = v["checks"]
-                            .as_object()
-                            .map(|m| m.keys().cloned().collect())
-                            .unwrap_or_default();
-                        let open: Vec<&String> =
-                            checks.iter().filter(|c| !accepted.contains(c)).collect();
-                        if status == "HEALTH_OK" || (status == "HEALTH_WARN" && open.is_empty()) {
-                            return outcome(Ok(false));
-                        }
-                        last = format!("{status}: {}", checks.join(", "));
-                    }
-                    Err(e) => last = e.to_string(),
-                }
-                ctx.reporter
-                    .output_line(&ctx.step, "-", crate::transport::Stream::Stdout, &last);
-                tokio::time::sleep(Duration::from_secs(3)).await;
-            }
-            outcome(Err(TransportError::Other {
-                host: first_mon(cluster)
-                    .map(|h| h.name.clone())
-                    .unwrap_or_default(),
-                reason: format!(
-                    "the cluster was not healthy within {} s: {last}",
-                    limit.as_secs()
-                ),
-            }))
+            let what = "the cluster was not healthy";
+            let r = wait_for(ctx, &ep.name, what, limit, || async {
+                let v = ceph_json(cluster, t, &["health"]).await?;
+                let status = v["status"].as_str().unwrap_or("?").to_string();
+                let checks: Vec<String> = v["checks"]
+                    .as_object()
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                let open = checks.iter().any(|c| !accepted.contains(c));
+                Ok(
+                    if status == "HEALTH_OK" || (status == "HEALTH_WARN" && !open) {
+                        Ok(false)
+                    } else {
+                        Err(format!("{status}: {}", checks.join(", ")))
+                    },
+                )
+            })
+            .await;
+            outcome(r)
         })
     }
 }
