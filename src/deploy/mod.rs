@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::engine::{Node, OnFailure, Plan, Step};
 use crate::model::{Cluster, Role};
 
-pub use steps::{ceph_json, ceph_out, first_mon};
+pub use steps::{ceph_json, ceph_json_on, ceph_out, first_mon};
 
 /// `ceph -s` of the cluster, for the summary.
 pub async fn ceph_status(

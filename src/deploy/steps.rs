@@ -104,13 +104,27 @@ pub async fn ceph_json(
     t: &dyn Transport,
     args: &[&str],
 ) -> Result<serde_json::Value, TransportError> {
+    let mon = first_mon(cluster).ok_or_else(|| TransportError::Other {
+        host: "-".into(),
+        reason: "the cluster has no mon".into(),
+    })?;
+    ceph_json_on(cluster, t, mon, args).await
+}
+
+/// `ceph ARGS -f json` through the given mon's container.
+pub async fn ceph_json_on(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    mon: &Host,
+    args: &[&str],
+) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
-    let text = ceph_out(cluster, t, &a, false).await?;
+    let text = checked(t, &endpoint(mon), &ceph_cmd(cluster, mon, &a))
+        .await?
+        .stdout_text();
     serde_json::from_str(&text).map_err(|e| TransportError::Other {
-        host: first_mon(cluster)
-            .map(|h| h.name.clone())
-            .unwrap_or_default(),
+        host: mon.name.clone(),
         reason: format!(
             "`ceph {}` printed no JSON ({e}): {}",
             args.join(" "),

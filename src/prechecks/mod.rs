@@ -344,8 +344,160 @@ async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
         }
     }
     results.extend(checks::cluster_checks(&cluster));
+    results.extend(live_cluster_checks(&cluster, engine.transport.as_ref()).await);
     Report {
         results,
         fixed: Vec::new(),
+    }
+}
+
+/// When the cluster already runs (a mon container exists), what upgrades and
+/// re-deploys must know: health (HEALTH_ERR fails), every inventory mon in
+/// quorum, and the version of every daemon. Asked through the first mon
+/// that answers.
+async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckResult> {
+    let c = |id: &'static str, level, value: String, hint: &str| CheckResult {
+        id,
+        host: None,
+        level,
+        value,
+        hint: if level == Level::Pass {
+            String::new()
+        } else {
+            hint.to_string()
+        },
+    };
+    let mut tried = Vec::new();
+    let mut any_container = false;
+    for mon in cluster.hosts_with(Role::Mon) {
+        let ep = Endpoint {
+            name: mon.name.clone(),
+            connection: mon.connection.clone(),
+        };
+        match crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await {
+            Ok(crate::containers::Present::Present { running: true, .. }) => any_container = true,
+            Ok(crate::containers::Present::Present { running: false, .. }) => {
+                any_container = true;
+                tried.push(format!("{}: ceph_mon stopped", mon.name));
+                continue;
+            }
+            Ok(crate::containers::Present::Absent) => continue,
+            Err(e) => {
+                tried.push(e.to_string());
+                continue;
+            }
+        }
+        let status = match crate::deploy::ceph_json_on(cluster, t, mon, &["status"]).await {
+            Ok(v) => v,
+            Err(e) => {
+                tried.push(e.to_string());
+                continue;
+            }
+        };
+        let mut out = Vec::new();
+        let health = status["health"]["status"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string();
+        let checks: Vec<String> = status["health"]["checks"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let value = if checks.is_empty() {
+            health.clone()
+        } else {
+            format!("{health}: {}", checks.join(", "))
+        };
+        out.push(match health.as_str() {
+            "HEALTH_OK" => c("cluster.health", Level::Pass, value, ""),
+            "HEALTH_WARN" => c(
+                "cluster.health",
+                Level::Warn,
+                value,
+                "see `ceph health detail`",
+            ),
+            _ => c(
+                "cluster.health",
+                Level::Fail,
+                value,
+                "fix the cluster's errors first (`ceph health detail`)",
+            ),
+        });
+        let quorum: Vec<String> = status["quorum_names"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str().map(str::to_string))
+            .collect();
+        let missing: Vec<&str> = cluster
+            .hosts_with(Role::Mon)
+            .map(|h| h.name.as_str())
+            .filter(|n| !quorum.iter().any(|q| q == n))
+            .collect();
+        out.push(if missing.is_empty() {
+            c(
+                "cluster.quorum",
+                Level::Pass,
+                format!("in quorum: {}", quorum.join(", ")),
+                "",
+            )
+        } else {
+            c(
+                "cluster.quorum",
+                Level::Fail,
+                format!(
+                    "not in quorum: {} (in quorum: {})",
+                    missing.join(", "),
+                    quorum.join(", ")
+                ),
+                "start the missing mons and wait for quorum",
+            )
+        });
+        match crate::deploy::ceph_json_on(cluster, t, mon, &["versions"]).await {
+            Ok(v) => {
+                let mut parts = Vec::new();
+                let mut all = std::collections::BTreeSet::new();
+                for (daemon, counts) in v
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| *k != "overall")
+                {
+                    for (version, n) in counts.as_object().into_iter().flatten() {
+                        // "ceph version 16.2.15 (sha) pacific (stable)"
+                        let short = version
+                            .split_whitespace()
+                            .nth(2)
+                            .unwrap_or(version)
+                            .to_string();
+                        all.insert(short.clone());
+                        parts.push(format!("{daemon} {short} x{n}"));
+                    }
+                }
+                out.push(if all.len() <= 1 {
+                    c("cluster.versions", Level::Pass, parts.join(", "), "")
+                } else {
+                    c(
+                        "cluster.versions",
+                        Level::Warn,
+                        parts.join(", "),
+                        "daemons run different versions: finish the upgrade",
+                    )
+                });
+            }
+            Err(e) => out.push(c("cluster.versions", Level::Warn, e.to_string(), "")),
+        }
+        return out;
+    }
+    if any_container {
+        vec![c(
+            "cluster.health",
+            Level::Fail,
+            format!("no mon answers ({})", tried.join("; ")),
+            "start the mons: the cluster cannot be checked",
+        )]
+    } else {
+        // No cluster yet: nothing to ask.
+        Vec::new()
     }
 }

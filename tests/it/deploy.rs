@@ -84,6 +84,52 @@ fn deploy(pg: &Playground) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+fn prechecks_json(pg: &Playground) -> Value {
+    let out = cephalo()
+        .args(["prechecks", "--json", "-i"])
+        .arg(pg.inventory())
+        .arg("--log-dir")
+        .arg(pg.logs())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    serde_json::from_str(text.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}: {}", all(&out)))
+}
+
+fn cluster_check<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .unwrap_or_else(|| panic!("no {id}: {report:#}"))
+}
+
+fn level<'a>(report: &'a Value, id: &str) -> &'a str {
+    cluster_check(report, id)["level"].as_str().unwrap()
+}
+
+fn value<'a>(report: &'a Value, id: &str) -> &'a str {
+    cluster_check(report, id)["value"].as_str().unwrap()
+}
+
+/// Runs the prechecks until `done` says so (at most 2 minutes).
+fn wait_report(pg: &Playground, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let r = prechecks_json(pg);
+        if done(&r) {
+            return r;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "waited 2 minutes: {r:#}"
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+}
+
 fn container_ids(pg: &Playground) -> Vec<String> {
     (1..=3)
         .map(|k| {
@@ -216,6 +262,26 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     );
     timings.push(("rados 64 objects", t.elapsed()));
     assert!(rados.contains("intact 64"), "{rados}");
+
+    // On a running cluster the prechecks also ask it: health, quorum and
+    // versions; a mon that stops is reported by name.
+    let report = prechecks_json(&pg);
+    assert_eq!(level(&report, "cluster.health"), "pass", "{report:#}");
+    assert_eq!(level(&report, "cluster.quorum"), "pass", "{report:#}");
+    assert!(
+        value(&report, "cluster.versions").contains("mon 16.2.15 x3"),
+        "{report:#}"
+    );
+    pg.on("ceph3", "docker stop ceph_mon >/dev/null");
+    let stopped = wait_report(&pg, |r| level(r, "cluster.quorum") == "fail");
+    assert!(
+        value(&stopped, "cluster.quorum").starts_with("not in quorum: ceph3"),
+        "{stopped:#}"
+    );
+    pg.on("ceph3", "docker start ceph_mon >/dev/null");
+    wait_report(&pg, |r| {
+        level(r, "cluster.quorum") == "pass" && level(r, "cluster.health") == "pass"
+    });
 
     // Again: nothing changes, no container is recreated.
     let before = container_ids(&pg);
