@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 
-use crate::error::{Error, Result, exit};
+use crate::error::{Error, Result};
 use crate::inventory::Inventory;
 use crate::model::{self, Cluster, Role, Sources};
 use crate::passwords::{self, Filled};
@@ -547,9 +547,6 @@ fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> Str
     }
     out
 }
-
-/// The exit code clap uses for bad arguments is the bad-input code.
-pub const _ASSERT_USAGE_CODE: () = assert!(exit::BAD_INPUT == 2);
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

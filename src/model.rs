@@ -673,15 +673,15 @@ pub fn resolve(
             }
         }
     }
-    let key_kind = match (cs, release) {
-        (Some(c), Some(r)) => secret_kind(
+    // cephx_key_type must fit the release (genpwd uses it; here only checked).
+    if let (Some(c), Some(r)) = (cs, release) {
+        secret_kind(
             &c.cephx_key_type,
             r,
             &origin_of("cephx_key_type"),
             &mut problems,
-        ),
-        _ => None,
-    };
+        );
+    }
 
     // Hosts.
     let mut hosts = Vec::new();
@@ -842,7 +842,6 @@ pub fn resolve(
             None => {}
         }
     }
-    let _ = key_kind;
 
     if !ignored.is_empty() {
         let mut names: Vec<&str> = ignored.iter().map(|(k, _)| k.as_str()).collect();
