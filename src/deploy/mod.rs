@@ -87,10 +87,11 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             }),
         ));
     }
+    // Host by host: a restarted OSD's PGs are clean again before the next.
     nodes.push(step(
         "osds",
         with(Role::Osd),
-        None,
+        Some(1),
         Arc::new(steps::Osds { cluster: c.clone() }),
     ));
     if cluster.settings.enable_ceph_mds {

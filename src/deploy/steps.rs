@@ -159,7 +159,28 @@ fn spec_of(
     })
 }
 
-/// Starts (or keeps) a daemon's container; a changed config recreates it.
+/// The part of a host's ceph.conf one daemon reads: `[global]`, its type's
+/// section and its own (`[osd]`, `[osd.3]`; `[client]` and
+/// `[client.rgw.ID]` for rgw). A change elsewhere does not restart it.
+pub fn daemon_conf(conf: &str, role: Role, id: &str) -> String {
+    let (kind, name) = match role {
+        Role::Rgw => ("client".to_string(), format!("client.rgw.{id}")),
+        other => (other.name().to_string(), format!("{}.{id}", other.name())),
+    };
+    let mut problems = crate::error::Problems::default();
+    let parsed = render::CephConf::parse(std::path::Path::new("ceph.conf"), conf, &mut problems);
+    let kept = render::CephConf {
+        sections: parsed
+            .sections
+            .into_iter()
+            .filter(|s| s.name == "global" || s.name == kind || s.name == name)
+            .collect(),
+    };
+    kept.to_text("")
+}
+
+/// Starts (or keeps) a daemon's container; a change of its spec or of the
+/// config it reads recreates it.
 async fn ensure_daemon(
     cluster: &Cluster,
     h: &Host,
@@ -168,7 +189,7 @@ async fn ensure_daemon(
     id: &str,
 ) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
-    let conf = conf_of(cluster, h)?;
+    let conf = daemon_conf(&conf_of(cluster, h)?, role, id);
     let hash = spec_hash(&spec, &[&conf]);
     let done = containers::ensure(t, &endpoint(h), h.engine, &spec, &hash).await?;
     Ok(done != Ensured::Unchanged)
@@ -465,6 +486,62 @@ where
         host: host.to_string(),
         reason: format!("{what} within {} s ({last})", limit.as_secs()),
     })
+}
+
+/// Waits until every placement group is active+clean (scrubbing counts as
+/// clean), after an OSD restart.
+async fn wait_clean(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    host: &str,
+    ctx: &StepContext,
+) -> Result<(), TransportError> {
+    wait_for(
+        ctx,
+        host,
+        "the placement groups were not all active+clean",
+        Duration::from_secs(600),
+        || async {
+            let v = ceph_json(cluster, t, &["pg", "stat"]).await?;
+            // Pacific nests the summary under pg_summary; older releases do not.
+            let summary = if v["pg_summary"].is_object() {
+                &v["pg_summary"]
+            } else {
+                &v
+            };
+            let total = summary["num_pgs"].as_u64().unwrap_or(0);
+            let states: Vec<(String, u64)> = summary["num_pg_by_state"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    (
+                        s["name"].as_str().unwrap_or("?").to_string(),
+                        s["num"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect();
+            let clean: u64 = states
+                .iter()
+                .filter(|(n, _)| {
+                    n.split('+')
+                        .all(|p| p == "active" || p == "clean" || p.contains("scrub"))
+                })
+                .filter(|(n, _)| n.contains("active") && n.contains("clean"))
+                .map(|(_, c)| c)
+                .sum();
+            Ok(if total > 0 && clean == total {
+                Ok(())
+            } else {
+                Err(states
+                    .iter()
+                    .map(|(n, c)| format!("{c} {n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            })
+        },
+    )
+    .await
 }
 
 /// The mons in quorum now.
@@ -771,7 +848,10 @@ async fn osds(
             &sh(h, format!("chown {CEPH_OWNER} {}", devs.join(" "))),
         )
         .await?;
-        changed |= ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
+        if ensure_daemon(cluster, h, t, Role::Osd, &id).await? {
+            changed = true;
+            wait_clean(cluster, t, &h.name, ctx).await?;
+        }
     }
     for (b, l) in labelled.iter().filter(|(_, l)| !l.existing && l.is_data()) {
         if h.object_store == ObjectStore::Filestore || !l.bluestore {
@@ -952,5 +1032,28 @@ impl Action for WaitHealth {
             .await;
             outcome(r)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_daemon_hashes_only_the_config_it_reads() {
+        let conf = "[global]\nfsid = x\n[mon]\na = 1\n[osd]\nb = 2\n[osd.3]\nc = 3\n[client.rgw.h1]\nd = 4\n";
+        assert_eq!(
+            daemon_conf(conf, Role::Mon, "h1"),
+            "[global]\nfsid = x\n\n[mon]\na = 1\n"
+        );
+        assert_eq!(
+            daemon_conf(conf, Role::Osd, "3"),
+            "[global]\nfsid = x\n\n[osd]\nb = 2\n\n[osd.3]\nc = 3\n"
+        );
+        assert_eq!(
+            daemon_conf(conf, Role::Osd, "4"),
+            "[global]\nfsid = x\n\n[osd]\nb = 2\n"
+        );
+        assert!(daemon_conf(conf, Role::Rgw, "h1").ends_with("[client.rgw.h1]\nd = 4\n"));
     }
 }

@@ -135,7 +135,7 @@ fn container_ids(pg: &Playground) -> Vec<String> {
         .map(|k| {
             pg.on(
                 &format!("ceph{k}"),
-                "docker ps --no-trunc --format '{{.ID}} {{.Names}}' | sort",
+                "docker ps --no-trunc --format '{{.Names}} {{.ID}}' | sort",
             )
         })
         .collect()
@@ -290,6 +290,31 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     timings.push(("second deploy", t.elapsed()));
     assert_eq!(second.matches("changed=0 ").count(), 3, "{second}");
     assert_eq!(container_ids(&pg), before);
+
+    // An [osd] override restarts the OSDs only, and the cluster is healthy
+    // after (deploy waits for clean PGs after each OSD).
+    std::fs::create_dir_all(pg.dir.path().join("config")).unwrap();
+    std::fs::write(
+        pg.dir.path().join("config/ceph.conf"),
+        "[osd]\nosd_max_backfills = 2\n",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let third = deploy(&pg);
+    timings.push(("deploy after an [osd] override", t.elapsed()));
+    assert!(third.contains("HEALTH_OK"), "{third}");
+    let after = container_ids(&pg);
+    for (b, a) in before.iter().zip(&after) {
+        for (lb, la) in b.lines().zip(a.lines()) {
+            if lb.starts_with("ceph_osd_") {
+                assert_ne!(lb, la, "the OSD was not restarted");
+            } else {
+                assert_eq!(lb, la, "only OSDs restart");
+            }
+        }
+    }
+    let conf = pg.on("ceph2", "grep osd_max_backfills /etc/ceph/ceph.conf");
+    assert!(conf.contains("osd_max_backfills = 2"), "{conf}");
 
     let out = cephalo()
         .args(["playground", "down", "--dir"])
