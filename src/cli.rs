@@ -47,6 +47,10 @@ pub enum Command {
     /// OSDs, mds and CephFS, rgw, then wait for HEALTH_OK. Running it again
     /// changes nothing that is already right.
     Deploy(DeployArgs),
+    /// Render the config again and restart only the daemons whose spec or
+    /// config section changed, one at a time with health waits; never
+    /// creates a daemon (that is deploy's job).
+    Reconfigure(DeployArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -266,6 +270,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Run(a) => run_cmd(a, verbose),
         Command::Prechecks(a) => prechecks_cmd(a, verbose),
         Command::Deploy(a) => deploy_cmd(a, verbose),
+        Command::Reconfigure(a) => converge(a, verbose, false),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
         Command::Playground(PlaygroundCommand::Up(a)) => playground_up_cmd(a, verbose),
@@ -1122,6 +1127,11 @@ fn pull_cmd(a: PullArgs, verbose: u8) -> Result<()> {
 }
 
 fn deploy_cmd(a: DeployArgs, verbose: u8) -> Result<()> {
+    converge(a, verbose, true)
+}
+
+/// deploy (`create`) or reconfigure (only what exists).
+fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
@@ -1154,7 +1164,7 @@ fn deploy_cmd(a: DeployArgs, verbose: u8) -> Result<()> {
             });
         }
     }
-    let plan = crate::deploy::plan(&cluster, &selected, !a.no_wait);
+    let plan = crate::deploy::plan(&cluster, &selected, !a.no_wait, create);
     let recap = rt.block_on(engine.run(&plan));
     if !a.connect.json {
         for r in recap.results.iter().filter(|r| r.status.is_failure()) {

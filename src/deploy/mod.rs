@@ -22,7 +22,9 @@ pub async fn ceph_status(
 }
 
 /// The deploy plan for the selected hosts.
-pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> Plan {
+/// `create` false is `reconfigure`: config and containers of the daemons
+/// that exist, never a new mon, key, OSD or file system.
+pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool, create: bool) -> Plan {
     let with = |role: Role| -> Vec<String> {
         cluster
             .hosts_with(role)
@@ -67,6 +69,7 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             Arc::new(steps::MonBootstrap {
                 cluster: c.clone(),
                 existing: Default::default(),
+                create,
             }),
         ),
         step(
@@ -84,6 +87,7 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             Arc::new(steps::Daemon {
                 cluster: c.clone(),
                 role: Role::Mgr,
+                create,
             }),
         ));
     }
@@ -92,9 +96,12 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
         "osds",
         with(Role::Osd),
         Some(1),
-        Arc::new(steps::Osds { cluster: c.clone() }),
+        Arc::new(steps::Osds {
+            cluster: c.clone(),
+            create,
+        }),
     ));
-    if cluster.settings.enable_ceph_mds {
+    if cluster.settings.enable_ceph_mds && !create {
         nodes.push(step(
             "mdss",
             with(Role::Mds),
@@ -102,6 +109,18 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             Arc::new(steps::Daemon {
                 cluster: c.clone(),
                 role: Role::Mds,
+                create,
+            }),
+        ));
+    } else if cluster.settings.enable_ceph_mds {
+        nodes.push(step(
+            "mdss",
+            with(Role::Mds),
+            Some(1),
+            Arc::new(steps::Daemon {
+                cluster: c.clone(),
+                role: Role::Mds,
+                create,
             }),
         ));
         nodes.push(step(
@@ -119,6 +138,7 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool) -> P
             Arc::new(steps::Daemon {
                 cluster: c.clone(),
                 role: Role::Rgw,
+                create,
             }),
         ));
     }

@@ -179,6 +179,17 @@ pub fn daemon_conf(conf: &str, role: Role, id: &str) -> String {
     kept.to_text("")
 }
 
+/// `reconfigure` found a daemon that was never deployed.
+fn not_deployed(h: &Host, what: &str) -> TransportError {
+    TransportError::Other {
+        host: h.name.clone(),
+        reason: format!(
+            "the {what} of {} was never deployed; run `cephalo deploy` (reconfigure only changes what exists)",
+            h.name
+        ),
+    }
+}
+
 /// Starts (or keeps) a daemon's container; a change of its spec or of the
 /// config it reads recreates it.
 async fn ensure_daemon(
@@ -269,6 +280,8 @@ pub struct MonBootstrap {
     /// Whether any mon had data when the step began (decided once, before
     /// the first mkfs): none means a new cluster from one monmap.
     pub existing: tokio::sync::OnceCell<bool>,
+    /// False for `reconfigure`: a mon without data is an error, not made.
+    pub create: bool,
 }
 
 impl Action for MonBootstrap {
@@ -291,7 +304,9 @@ impl Action for MonBootstrap {
                 })
                 .await;
             match existing {
-                Ok(existing) => outcome(mon_bootstrap(&self.cluster, ep, t, ctx, *existing).await),
+                Ok(existing) => {
+                    outcome(mon_bootstrap(&self.cluster, ep, t, ctx, *existing, self.create).await)
+                }
                 Err(e) => outcome(Err(e)),
             }
         })
@@ -322,12 +337,16 @@ async fn mon_bootstrap(
     t: &dyn Transport,
     ctx: &StepContext,
     existing: bool,
+    create: bool,
 ) -> StepResult {
     let h = host(cluster, ep)?;
     let c = &cluster.name;
     let dir = mon_dir(cluster, &h.name);
     let mut changed = false;
     let fresh = !has_mon_data(cluster, h, t).await?;
+    if fresh && !create {
+        return Err(not_deployed(h, "mon"));
+    }
     if fresh {
         let monmap = format!("/var/lib/ceph/tmp/{c}.monmap");
         // A cluster that existed before this run: join it through a
@@ -627,6 +646,8 @@ impl Action for WaitQuorum {
 pub struct Daemon {
     pub cluster: Arc<Cluster>,
     pub role: Role,
+    /// False for `reconfigure`: a daemon without its key is an error.
+    pub create: bool,
 }
 
 impl Action for Daemon {
@@ -636,7 +657,7 @@ impl Action for Daemon {
         t: &'a dyn Transport,
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { outcome(daemon(&self.cluster, self.role, ep, t).await) })
+        Box::pin(async move { outcome(daemon(&self.cluster, self.role, ep, t, self.create).await) })
     }
 }
 
@@ -678,7 +699,13 @@ fn identity(cluster: &Cluster, role: Role, id: &str) -> (String, String, Vec<&'s
     }
 }
 
-async fn daemon(cluster: &Cluster, role: Role, ep: &Endpoint, t: &dyn Transport) -> StepResult {
+async fn daemon(
+    cluster: &Cluster,
+    role: Role,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    create: bool,
+) -> StepResult {
     let h = host(cluster, ep)?;
     let (entity, dir, caps) = identity(cluster, role, &h.name);
     let keyring = format!("{dir}/keyring");
@@ -686,6 +713,9 @@ async fn daemon(cluster: &Cluster, role: Role, ep: &Endpoint, t: &dyn Transport)
     let exists = run(t, ep, &sh(h, format!("test -s {keyring}")))
         .await?
         .success();
+    if !exists && !create {
+        return Err(not_deployed(h, role.name()));
+    }
     if !exists {
         let mut args = vec!["auth", "get-or-create", entity.as_str()];
         args.extend(caps.iter().copied());
@@ -791,6 +821,8 @@ impl Action for CephFs {
 /// `KOLLA_CEPH_DATA_*` partitions have their containers.
 pub struct Osds {
     pub cluster: Arc<Cluster>,
+    /// False for `reconfigure`: bootstrap partitions are left as they are.
+    pub create: bool,
 }
 
 impl Action for Osds {
@@ -800,7 +832,7 @@ impl Action for Osds {
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { outcome(osds(&self.cluster, ep, t, ctx).await) })
+        Box::pin(async move { outcome(osds(&self.cluster, ep, t, ctx, self.create).await) })
     }
 }
 
@@ -809,6 +841,7 @@ async fn osds(
     ep: &Endpoint,
     t: &dyn Transport,
     ctx: &StepContext,
+    create: bool,
 ) -> StepResult {
     let h = host(cluster, ep)?;
     let mut argv = vec![
@@ -853,7 +886,10 @@ async fn osds(
             wait_clean(cluster, t, &h.name, ctx).await?;
         }
     }
-    for (b, l) in labelled.iter().filter(|(_, l)| !l.existing && l.is_data()) {
+    for (b, l) in labelled
+        .iter()
+        .filter(|(_, l)| create && !l.existing && l.is_data())
+    {
         if h.object_store == ObjectStore::Filestore || !l.bluestore {
             return Err(TransportError::Other {
                 host: h.name.clone(),
