@@ -51,6 +51,9 @@ pub enum Command {
     /// config section changed, one at a time with health waits; never
     /// creates a daemon (that is deploy's job).
     Reconfigure(DeployArgs),
+    /// Stop and remove every Ceph daemon container and the cluster's data and
+    /// config on the hosts. Needs --yes-i-really-really-mean-it.
+    Destroy(DestroyArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -75,6 +78,20 @@ pub struct DeployArgs {
     /// Do not wait for HEALTH_OK at the end.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Also wipe the OSD partitions (their labels go back to bootstrap ones).
+    #[arg(long)]
+    pub zap: bool,
+    /// Say that you mean it: the cluster's data is gone after this.
+    #[arg(long)]
+    pub yes_i_really_really_mean_it: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,6 +288,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Prechecks(a) => prechecks_cmd(a, verbose),
         Command::Deploy(a) => deploy_cmd(a, verbose),
         Command::Reconfigure(a) => converge(a, verbose, false),
+        Command::Destroy(a) => destroy_cmd(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
         Command::Playground(PlaygroundCommand::Up(a)) => playground_up_cmd(a, verbose),
@@ -1183,6 +1201,24 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
         {
             println!("{status}");
         }
+    }
+    host_failures(&recap)
+}
+
+fn destroy_cmd(a: DestroyArgs, verbose: u8) -> Result<()> {
+    if !a.yes_i_really_really_mean_it {
+        return Err(Error::Usage(
+            "destroy removes every Ceph daemon and the cluster's data on the hosts; add --yes-i-really-really-mean-it".into(),
+        ));
+    }
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = std::sync::Arc::new(cluster);
+    let plan = crate::deploy::destroy::plan(&cluster, &selected, a.zap);
+    let recap = runtime()?.block_on(engine.run(&plan));
+    if !a.connect.json {
+        print!("{}", crate::engine::recap_text(&recap));
     }
     host_failures(&recap)
 }

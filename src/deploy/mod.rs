@@ -4,6 +4,7 @@
 //! changes nothing that already does, so a second run reports 0 changed and
 //! a half-failed first run completes when run again.
 
+pub mod destroy;
 mod steps;
 
 use std::sync::Arc;

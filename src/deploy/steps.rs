@@ -507,8 +507,56 @@ where
     })
 }
 
-/// Waits until every placement group is active+clean (scrubbing counts as
-/// clean), after an OSD restart.
+/// Whether every placement group is active+clean (scrubbing counts as
+/// clean): Ok(()) or the counts by state.
+async fn pgs_clean(
+    cluster: &Cluster,
+    t: &dyn Transport,
+) -> Result<Result<(), String>, TransportError> {
+    let v = ceph_json(cluster, t, &["pg", "stat"]).await?;
+    // Pacific nests the summary under pg_summary; older releases do not.
+    let summary = if v["pg_summary"].is_object() {
+        &v["pg_summary"]
+    } else {
+        &v
+    };
+    let total = summary["num_pgs"].as_u64().unwrap_or(0);
+    let states: Vec<(String, u64)> = summary["num_pg_by_state"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap_or("?").to_string(),
+                s["num"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let is_clean = |n: &str| {
+        let parts: Vec<&str> = n.split('+').collect();
+        parts.contains(&"active")
+            && parts.contains(&"clean")
+            && parts
+                .iter()
+                .all(|p| *p == "active" || *p == "clean" || p.contains("scrub"))
+    };
+    let clean: u64 = states
+        .iter()
+        .filter(|(n, _)| is_clean(n))
+        .map(|(_, c)| c)
+        .sum();
+    Ok(if clean == total {
+        Ok(())
+    } else {
+        Err(states
+            .iter()
+            .map(|(n, c)| format!("{c} {n}"))
+            .collect::<Vec<_>>()
+            .join(", "))
+    })
+}
+
+/// Waits until every placement group is active+clean, after an OSD restart.
 async fn wait_clean(
     cluster: &Cluster,
     t: &dyn Transport,
@@ -520,45 +568,7 @@ async fn wait_clean(
         host,
         "the placement groups were not all active+clean",
         Duration::from_secs(600),
-        || async {
-            let v = ceph_json(cluster, t, &["pg", "stat"]).await?;
-            // Pacific nests the summary under pg_summary; older releases do not.
-            let summary = if v["pg_summary"].is_object() {
-                &v["pg_summary"]
-            } else {
-                &v
-            };
-            let total = summary["num_pgs"].as_u64().unwrap_or(0);
-            let states: Vec<(String, u64)> = summary["num_pg_by_state"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    (
-                        s["name"].as_str().unwrap_or("?").to_string(),
-                        s["num"].as_u64().unwrap_or(0),
-                    )
-                })
-                .collect();
-            let clean: u64 = states
-                .iter()
-                .filter(|(n, _)| {
-                    n.split('+')
-                        .all(|p| p == "active" || p == "clean" || p.contains("scrub"))
-                })
-                .filter(|(n, _)| n.contains("active") && n.contains("clean"))
-                .map(|(_, c)| c)
-                .sum();
-            Ok(if total > 0 && clean == total {
-                Ok(())
-            } else {
-                Err(states
-                    .iter()
-                    .map(|(n, c)| format!("{c} {n}"))
-                    .collect::<Vec<_>>()
-                    .join(", "))
-            })
-        },
+        || pgs_clean(cluster, t),
     )
     .await
 }
@@ -1057,13 +1067,12 @@ impl Action for WaitHealth {
                     .map(|m| m.keys().cloned().collect())
                     .unwrap_or_default();
                 let open = checks.iter().any(|c| !accepted.contains(c));
-                Ok(
-                    if status == "HEALTH_OK" || (status == "HEALTH_WARN" && !open) {
-                        Ok(false)
-                    } else {
-                        Err(format!("{status}: {}", checks.join(", ")))
-                    },
-                )
+                if !(status == "HEALTH_OK" || (status == "HEALTH_WARN" && !open)) {
+                    return Ok(Err(format!("{status}: {}", checks.join(", "))));
+                }
+                // Health lags right after pools are made or OSDs start: the
+                // placement groups must be clean too.
+                Ok(pgs_clean(cluster, t).await?.map(|()| false))
             })
             .await;
             outcome(r)
