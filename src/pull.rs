@@ -233,21 +233,7 @@ impl PullImage {
 }
 
 fn failed(host: &Endpoint, cmd: &Command, out: Output) -> HostOutcome {
-    HostOutcome {
-        status: Status::Failed {
-            command: cmd.display(),
-            exit_status: Some(out.status),
-            stderr_tail: out.stderr_tail(5),
-            message: format!(
-                "{}: `{}` exited with status {}",
-                host.name,
-                cmd.display(),
-                out.status
-            ),
-        },
-        output: Some(out),
-        error: None,
-    }
+    HostOutcome::exited(host, cmd, out, String::new())
 }
 
 /// A result with a line to show for the host.
@@ -366,11 +352,7 @@ impl Action for PullImage {
 }
 
 fn failed_message(host: &Endpoint, cmd: &Command, out: Output, message: String) -> HostOutcome {
-    let mut o = failed(host, cmd, out);
-    if let Status::Failed { message: m, .. } = &mut o.status {
-        *m = message;
-    }
-    o
+    HostOutcome::exited(host, cmd, out, message)
 }
 
 /// The pull plan: one step over the hosts.

@@ -80,31 +80,15 @@ impl Action for Destroy {
     ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
             let Some(h) = self.cluster.host(&ep.name) else {
-                return HostOutcome {
-                    status: Status::Skipped("not a Ceph host".into()),
-                    output: None,
-                    error: None,
-                };
+                return HostOutcome::status(Status::Skipped("not a Ceph host".into()));
             };
             let zap = self.zap && h.has(Role::Osd);
             let cmd = Command::shell(script(h.engine.command(), &self.cluster.name, zap))
                 .become_root(ep.connection.become_root)
                 .timeout(Duration::from_secs(600));
             match checked(t, ep, &cmd).await {
-                Ok(out) => HostOutcome {
-                    status: if out.stdout_text().contains("changed") {
-                        Status::Changed
-                    } else {
-                        Status::Ok
-                    },
-                    output: None,
-                    error: None,
-                },
-                Err(e) => HostOutcome {
-                    status: Status::from_error(&cmd.display(), &e),
-                    output: None,
-                    error: Some(e),
-                },
+                Ok(out) => HostOutcome::done(out.stdout_text().contains("changed")),
+                Err(e) => HostOutcome::error(&cmd.display(), e),
             }
         })
     }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::cephx::Secret;
 use crate::containers::{self, Ensured, checked, oneoff_argv, spec_hash};
-use crate::engine::{Action, HostOutcome, Status, StepContext};
+use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, ObjectStore, Role};
 use crate::prechecks::checks::osd_label;
@@ -18,29 +18,7 @@ use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, 
 type StepResult = Result<bool, TransportError>;
 
 fn outcome(r: StepResult) -> HostOutcome {
-    match r {
-        Ok(true) => HostOutcome {
-            status: Status::Changed,
-            output: None,
-            error: None,
-        },
-        Ok(false) => HostOutcome {
-            status: Status::Ok,
-            output: None,
-            error: None,
-        },
-        Err(e) => HostOutcome {
-            status: Status::from_error(
-                match &e {
-                    TransportError::Failed { command, .. } => command,
-                    _ => "",
-                },
-                &e,
-            ),
-            output: None,
-            error: Some(e),
-        },
-    }
+    HostOutcome::from_result(r)
 }
 
 fn endpoint(h: &Host) -> Endpoint {

@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::{
-    Action, Engine, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext,
-};
+use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Step, StepContext};
 use crate::model::{Cluster, ObjectStore, Role};
 use crate::prechecks::checks::osd_label;
 use crate::prechecks::facts::{self, BlockDev, Facts};
@@ -250,21 +248,10 @@ impl Action for ReadDisks {
                 .timeout(Duration::from_secs(60));
             let (outcome, result) = match run(t, ep, &cmd).await {
                 Ok(out) => (
-                    HostOutcome {
-                        status: Status::Ok,
-                        output: None,
-                        error: None,
-                    },
+                    HostOutcome::done(false),
                     Ok(facts::parse(&out.stdout_text())),
                 ),
-                Err(e) => (
-                    HostOutcome {
-                        status: Status::from_error("read disks", &e),
-                        output: None,
-                        error: Some(e.clone()),
-                    },
-                    Err(e),
-                ),
+                Err(e) => (HostOutcome::error("read disks", e.clone()), Err(e)),
             };
             if let Ok(mut m) = self.out.lock() {
                 m.insert(ep.name.clone(), result);
@@ -436,31 +423,13 @@ impl Action for Label {
                 match run(t, ep, &cmd).await {
                     Ok(out) if out.success() => changed = true,
                     Ok(out) => {
-                        return HostOutcome {
-                            status: Status::Failed {
-                                command: cmd.display(),
-                                exit_status: Some(out.status),
-                                stderr_tail: out.stderr_tail(5),
-                                message: format!("{}: labelling failed", ep.name),
-                            },
-                            output: Some(out),
-                            error: None,
-                        };
+                        let why = format!("{}: labelling failed", ep.name);
+                        return HostOutcome::exited(ep, &cmd, out, why);
                     }
-                    Err(e) => {
-                        return HostOutcome {
-                            status: Status::from_error(&cmd.display(), &e),
-                            output: None,
-                            error: Some(e),
-                        };
-                    }
+                    Err(e) => return HostOutcome::error(&cmd.display(), e),
                 }
             }
-            HostOutcome {
-                status: if changed { Status::Changed } else { Status::Ok },
-                output: None,
-                error: None,
-            }
+            HostOutcome::done(changed)
         })
     }
 }

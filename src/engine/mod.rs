@@ -107,6 +107,73 @@ pub struct HostOutcome {
     pub error: Option<TransportError>,
 }
 
+impl HostOutcome {
+    /// Done, with or without a change.
+    pub fn done(changed: bool) -> HostOutcome {
+        HostOutcome::status(if changed { Status::Changed } else { Status::Ok })
+    }
+
+    pub fn status(status: Status) -> HostOutcome {
+        HostOutcome {
+            status,
+            output: None,
+            error: None,
+        }
+    }
+
+    /// The host could not do it (unreachable, or the command failed).
+    pub fn error(command: &str, e: TransportError) -> HostOutcome {
+        HostOutcome {
+            status: Status::from_error(command, &e),
+            output: None,
+            error: Some(e),
+        }
+    }
+
+    /// A command ran and exited non-zero.
+    pub fn exited(
+        host: &Endpoint,
+        cmd: &crate::transport::Command,
+        out: Output,
+        message: String,
+    ) -> HostOutcome {
+        HostOutcome {
+            status: Status::Failed {
+                command: cmd.display(),
+                exit_status: Some(out.status),
+                stderr_tail: out.stderr_tail(5),
+                message: if message.is_empty() {
+                    format!(
+                        "{}: `{}` exited with status {}",
+                        host.name,
+                        cmd.display(),
+                        out.status
+                    )
+                } else {
+                    message
+                },
+            },
+            output: Some(out),
+            error: None,
+        }
+    }
+
+    /// A step's result: changed or not, or the error (naming the command
+    /// when a command failed).
+    pub fn from_result(r: Result<bool, TransportError>) -> HostOutcome {
+        match r {
+            Ok(changed) => HostOutcome::done(changed),
+            Err(e) => {
+                let command = match &e {
+                    TransportError::Failed { command, .. } => command.clone(),
+                    _ => String::new(),
+                };
+                HostOutcome::error(&command, e)
+            }
+        }
+    }
+}
+
 /// When a host fails in a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnFailure {
@@ -358,26 +425,8 @@ impl Action for RunCommand {
                     output: Some(out),
                     error: None,
                 },
-                Ok(out) => HostOutcome {
-                    status: Status::Failed {
-                        command: cmd.display(),
-                        exit_status: Some(out.status),
-                        stderr_tail: out.stderr_tail(5),
-                        message: format!(
-                            "{}: `{}` exited with status {}",
-                            host.name,
-                            cmd.display(),
-                            out.status
-                        ),
-                    },
-                    output: Some(out),
-                    error: None,
-                },
-                Err(e) => HostOutcome {
-                    status: Status::from_error(&cmd.display(), &e),
-                    output: None,
-                    error: Some(e),
-                },
+                Ok(out) => HostOutcome::exited(host, &cmd, out, String::new()),
+                Err(e) => HostOutcome::error(&cmd.display(), e),
             }
         })
     }

@@ -16,9 +16,7 @@ use serde_json::json;
 pub use checks::{CheckResult, ClockSample, Level};
 use facts::Facts;
 
-use crate::engine::{
-    Action, Engine, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext,
-};
+use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Step, StepContext};
 use crate::model::{Cluster, Role};
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
 
@@ -141,16 +139,8 @@ impl Action for Gather {
         Box::pin(async move {
             let result = gather(&self.cluster, ep, t).await;
             let outcome = match &result {
-                Ok(_) => HostOutcome {
-                    status: Status::Ok,
-                    output: None,
-                    error: None,
-                },
-                Err(e) => HostOutcome {
-                    status: Status::from_error("gather facts", e),
-                    output: None,
-                    error: Some(e.clone()),
-                },
+                Ok(_) => HostOutcome::done(false),
+                Err(e) => HostOutcome::error("gather facts", e.clone()),
             };
             if let Ok(mut m) = self.out.lock() {
                 m.insert(ep.name.clone(), result);
