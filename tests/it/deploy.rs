@@ -7,22 +7,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+use crate::support::{long_cephalo as cephalo, output_text as all};
 use serde_json::Value;
-
-fn cephalo() -> Command {
-    let mut c = Command::cargo_bin("cephalo").unwrap();
-    c.timeout(Duration::from_secs(1800));
-    c
-}
-
-fn all(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// A playground torn down when the test ends, also when it fails.
 struct Playground {

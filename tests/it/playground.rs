@@ -10,21 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
-
-fn cephalo() -> Command {
-    let mut c = Command::cargo_bin("cephalo").unwrap();
-    c.timeout(Duration::from_secs(1800));
-    c
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::support::{long_cephalo as cephalo, output_text as text};
 
 fn stdout(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

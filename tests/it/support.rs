@@ -42,3 +42,20 @@ pub fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
 pub fn good_passwords() -> PathBuf {
     corpus("good/passwords.yml")
 }
+
+/// The cephalo binary for the end-to-end tests, which may take long (image
+/// builds, a deploy): a 30-minute limit instead of none.
+pub fn long_cephalo() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("cephalo").unwrap();
+    c.timeout(std::time::Duration::from_secs(1800));
+    c
+}
+
+/// What a command printed, stdout then stderr, for failure messages.
+pub fn output_text(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
