@@ -54,6 +54,15 @@ pub enum Command {
     /// Stop and remove every Ceph daemon container and the cluster's data and
     /// config on the hosts. Needs --yes-i-really-really-mean-it.
     Destroy(DestroyArgs),
+    /// Fetch the cluster's keys (mon., client.admin, the bootstrap keys)
+    /// from the first mon that answers and is in quorum into
+    /// `<cluster>.<name>.keyring` files, 0600 in a 0700 folder; a different
+    /// file is kept as a timestamped backup.
+    Gatherkeys(GatherkeysArgs),
+    /// Make hosts able to run `ceph`: push /etc/ceph/<cluster>.conf (0644)
+    /// and the client.admin keyring (0600), then check `ceph -s` there. A
+    /// different conf is kept unless --overwrite-conf.
+    Admin(AdminArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -78,6 +87,45 @@ pub struct DeployArgs {
     /// Do not wait for HEALTH_OK at the end.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GatherkeysArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Folder for the keyring files (default: `keys` next to the
+    /// inventory). Made 0700, or tightened to 0700.
+    #[arg(long, value_name = "DIR")]
+    pub dest: Option<PathBuf>,
+    /// Say what would change, and change nothing (here or in the cluster).
+    #[arg(long)]
+    pub check: bool,
+    /// Mons to try, in this order (default: the inventory's mons).
+    #[arg(value_name = "MON")]
+    pub mons: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Replace a conf on the host that differs from the rendered one.
+    #[arg(long)]
+    pub overwrite_conf: bool,
+    /// Show how a host's conf differs from the rendered one.
+    #[arg(long)]
+    pub diff: bool,
+    /// Say what would change, and change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Hosts or groups of the inventory (`client1`, `control`, `web*`); any
+    /// host, also one in no Ceph group. Or use --limit.
+    #[arg(value_name = "HOST_PATTERN")]
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +284,7 @@ impl Target {
             globals: self.globals.clone(),
             passwords: self.passwords.clone(),
             extra_vars: self.extra_vars.clone(),
+            extra_clients: Vec::new(),
         }
     }
 }
@@ -289,6 +338,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Deploy(a) => deploy_cmd(a, verbose),
         Command::Reconfigure(a) => converge(a, verbose, false),
         Command::Destroy(a) => destroy_cmd(a, verbose),
+        Command::Gatherkeys(a) => gatherkeys_cmd(a, verbose),
+        Command::Admin(a) => admin_cmd(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
         Command::Playground(PlaygroundCommand::Up(a)) => playground_up_cmd(a, verbose),
@@ -932,6 +983,10 @@ pub struct PlaygroundUpArgs {
     /// first 2, OSDs on all, the MDS on the last.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub hosts: usize,
+    /// Client hosts (client1..clientN) in the `clients` group: no daemons,
+    /// a place to try `cephalo admin`.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub clients: usize,
     /// Ceph release, from the Debian suite that ships it.
     #[arg(long, value_name = "RELEASE", default_value = "pacific")]
     pub release: String,
@@ -986,6 +1041,7 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
     let request = crate::playground::Request {
         name: a.name,
         hosts: a.hosts,
+        clients: a.clients,
         release: a.release,
         osds_per_host: a.osds_per_host,
         disk_size: a.disk_size,
@@ -1219,6 +1275,130 @@ fn destroy_cmd(a: DestroyArgs, verbose: u8) -> Result<()> {
     let recap = runtime()?.block_on(engine.run(&plan));
     if !a.connect.json {
         print!("{}", crate::engine::recap_text(&recap));
+    }
+    host_failures(&recap)
+}
+
+fn gatherkeys_cmd(a: GatherkeysArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let inventory_mons: Vec<&crate::model::Host> = cluster
+        .hosts_with(Role::Mon)
+        .filter(|h| selected.contains(&h.name))
+        .collect();
+    let mons: Vec<&crate::model::Host> = if a.mons.is_empty() {
+        inventory_mons.clone()
+    } else {
+        let mut v = Vec::new();
+        for name in &a.mons {
+            match inventory_mons.iter().find(|h| &h.name == name) {
+                Some(h) => v.push(*h),
+                None => {
+                    return Err(Error::Usage(format!(
+                        "`{name}` is not a mon of {} (mons: {})",
+                        a.target.inventory.display(),
+                        inventory_mons
+                            .iter()
+                            .map(|h| h.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+            }
+        }
+        v
+    };
+    if mons.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} selects no mon to ask",
+            a.target.inventory.display()
+        )));
+    }
+    let dest = a.dest.clone().unwrap_or_else(|| {
+        cluster
+            .files
+            .inventory
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("keys")
+    });
+    let names: Vec<String> = mons.iter().map(|h| h.name.clone()).collect();
+    let engine = cluster_engine(&cluster, &names, &a.connect, verbose)?;
+    let report = runtime()?.block_on(crate::keys::gather::gather(
+        &cluster,
+        engine.transport.as_ref(),
+        &mons,
+        &dest,
+        a.check,
+    ))?;
+    print!("{}", report.text());
+    for w in report.warnings() {
+        eprintln!("{w}");
+    }
+    Ok(())
+}
+
+fn admin_cmd(a: AdminArgs, verbose: u8) -> Result<()> {
+    let pattern = if a.hosts.is_empty() {
+        a.target.limit.clone().ok_or_else(|| {
+            Error::Usage("name the hosts to make admin hosts (HOST_PATTERN or --limit)".into())
+        })?
+    } else {
+        a.hosts.join(",")
+    };
+    let inventory = Inventory::load(&a.target.inventory)?;
+    let names = inventory.select(&pattern).map_err(Error::Usage)?;
+    if names.is_empty() {
+        return Err(Error::Usage(format!(
+            "`{pattern}` matches no host of {}",
+            a.target.inventory.display()
+        )));
+    }
+    let mut sources = a.target.sources();
+    sources.extra_clients = names.clone();
+    let cluster = model::load(&sources)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &names, &a.connect, verbose)?;
+    let cluster = std::sync::Arc::new(cluster);
+    let notes = crate::keys::admin::Notes::default();
+    let opts = crate::keys::admin::Options {
+        overwrite_conf: a.overwrite_conf,
+        diff: a.diff,
+        check: a.check,
+    };
+    let plan = crate::keys::admin::plan(&cluster, names, opts, &notes);
+    let recap = runtime()?.block_on(engine.run(&plan));
+    let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !a.connect.json {
+        for (host, n) in &notes {
+            for line in &n.lines {
+                println!("{host} | {line}");
+            }
+            if let Some(diff) = &n.diff {
+                print!("{diff}");
+            }
+        }
+        for r in recap.results.iter().filter(|r| r.status.is_failure()) {
+            if let crate::engine::Status::Unreachable(message) = &r.status {
+                println!("{} | {} | {message}", r.host, r.step);
+            }
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+    }
+    let refused = notes.values().filter(|n| n.refused).count();
+    let others_failed = recap
+        .results
+        .iter()
+        .filter(|r| r.status.is_failure())
+        .count()
+        > refused;
+    if refused > 0 && !others_failed {
+        return Err(Error::Refused {
+            what: format!(
+                "the conf on {refused} host(s) differs from the rendered one and was kept; see it with --diff, replace it with --overwrite-conf"
+            ),
+        });
     }
     host_failures(&recap)
 }

@@ -215,6 +215,10 @@ pub enum Error {
     #[error("host key verification refused {hosts} host(s); nothing was run on them")]
     HostKey { hosts: usize },
 
+    /// gatherkeys found no mon to ask, or could not write a key file.
+    #[error(transparent)]
+    Gather(#[from] crate::keys::gather::GatherError),
+
     /// The playground could not be made, shown or removed on this machine.
     #[error(transparent)]
     Playground(#[from] crate::playground::PlaygroundError),
@@ -231,6 +235,16 @@ impl Error {
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,
             Error::Playground(e) => e.exit_code(),
+            Error::Gather(crate::keys::gather::GatherError::NoMon {
+                all_unreachable, ..
+            }) => {
+                if *all_unreachable {
+                    exit::UNREACHABLE
+                } else {
+                    exit::HOST_FAILED
+                }
+            }
+            Error::Gather(_) => exit::FAILURE,
         }
     }
 

@@ -24,6 +24,7 @@ pub mod engine;
 pub mod error;
 pub mod files;
 pub mod inventory;
+pub mod keys;
 pub mod local;
 pub mod model;
 pub mod passwords;

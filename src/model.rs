@@ -344,6 +344,9 @@ pub struct Sources {
     pub passwords: Option<PathBuf>,
     /// `-e key=value`, highest precedence.
     pub extra_vars: Vec<String>,
+    /// Inventory hosts in no Ceph group to take as clients all the same
+    /// (the hosts `cephalo admin` is pointed at).
+    pub extra_clients: Vec<String>,
 }
 
 /// Where a settings file is, kolla style: the flag, else next to the
@@ -436,9 +439,14 @@ pub fn load(sources: &Sources) -> Result<Cluster> {
         inventory.hosts.keys().cloned(),
         &mut problems,
     )?;
-    resolve(
-        files, &inventory, &globals, &passwords, &extra, overrides, problems,
-    )
+    let inputs = Inputs {
+        inventory: &inventory,
+        globals: &globals,
+        passwords: &passwords,
+        extra: &extra,
+        extra_clients: &sources.extra_clients,
+    };
+    resolve(files, &inputs, overrides, problems)
 }
 
 /// Keeps going after an input problem: it is added to the others.
@@ -475,16 +483,29 @@ pub fn read_globals(path: &Path) -> Result<Vars> {
         .collect())
 }
 
+/// The parsed input files of `resolve`.
+pub struct Inputs<'a> {
+    pub inventory: &'a Inventory,
+    pub globals: &'a Vars,
+    pub passwords: &'a Passwords,
+    pub extra: &'a Vars,
+    pub extra_clients: &'a [String],
+}
+
 /// Builds the model from parsed files (pure: no file or network access).
 pub fn resolve(
     files: Files,
-    inventory: &Inventory,
-    globals: &Vars,
-    passwords: &Passwords,
-    extra: &Vars,
+    inputs: &Inputs<'_>,
     conf_overrides: ConfOverrides,
     mut problems: Problems,
 ) -> Result<Cluster> {
+    let Inputs {
+        inventory,
+        globals,
+        passwords,
+        extra,
+        extra_clients,
+    } = *inputs;
     let catalog = Catalog::builtin();
     let mut ignored = Vec::new();
     let globals_layer = settings::classify_layer(
@@ -687,12 +708,15 @@ pub fn resolve(
     let mut hosts = Vec::new();
     let mut addresses: BTreeMap<(String, u16), String> = BTreeMap::new();
     for (name, decl) in &inventory.hosts {
-        let roles: BTreeSet<Role> = Role::ALL
+        let mut roles: BTreeSet<Role> = Role::ALL
             .into_iter()
             .filter(|r| role_hosts[r].contains(name))
             .collect();
         if roles.is_empty() {
-            continue;
+            if !extra_clients.contains(name) {
+                continue;
+            }
+            roles.insert(Role::Client);
         }
         let host_layer = settings::classify_layer(
             &catalog,

@@ -40,8 +40,11 @@ pub fn inventory_text(l: &Layout, key: &Path) -> String {
     };
     group(&mut out, "mons", l.mons());
     group(&mut out, "mgrs", l.mgrs());
-    group(&mut out, "osds", &l.hosts);
+    group(&mut out, "osds", l.ceph_hosts());
     group(&mut out, "mdss", std::slice::from_ref(l.mds()));
+    if !l.clients().is_empty() {
+        group(&mut out, "clients", l.clients());
+    }
     out
 }
 
@@ -114,6 +117,7 @@ mod tests {
             Request {
                 name: "pg".into(),
                 hosts,
+                clients: 0,
                 release: "pacific".into(),
                 osds_per_host: 1,
                 disk_size: "8G".into(),

@@ -23,6 +23,10 @@ pub struct Request {
     /// Prefix of every Docker object (containers, volumes, network).
     pub name: String,
     pub hosts: usize,
+    /// Hosts in the `clients` group only (client1..clientN), for
+    /// `cephalo admin`: no daemons, no disks.
+    #[serde(default)]
+    pub clients: usize,
     pub release: String,
     pub osds_per_host: usize,
     /// Size of each OSD disk file, as `truncate -s` takes it (`8G`).
@@ -93,6 +97,9 @@ impl Layout {
         if !(1..=99).contains(&request.hosts) {
             problems.push(format!("--hosts {}: give 1 to 99", request.hosts));
         }
+        if request.clients > 9 {
+            problems.push(format!("--clients {}: give 0 to 9", request.clients));
+        }
         if !(1..=9).contains(&request.osds_per_host) {
             problems.push(format!(
                 "--osds-per-host {}: give 1 to 9",
@@ -133,10 +140,10 @@ impl Layout {
             }
             Ok(net) => {
                 let room = net.hosts().count() as u64;
-                if room < FIRST_HOST_OFFSET as u64 + request.hosts as u64 {
+                let wanted = request.hosts + request.clients;
+                if room < FIRST_HOST_OFFSET as u64 + wanted as u64 {
                     problems.push(format!(
-                        "--subnet {net}: too small for {} hosts from its .{FIRST_HOST_OFFSET} address on",
-                        request.hosts
+                        "--subnet {net}: too small for {wanted} hosts from its .{FIRST_HOST_OFFSET} address on"
                     ));
                     None
                 } else {
@@ -173,6 +180,17 @@ impl Layout {
                 }
             })
             .collect::<Vec<HostPlan>>();
+        let mut hosts = hosts;
+        for k in 1..=request.clients {
+            let name = format!("client{k}");
+            hosts.push(HostPlan {
+                container: format!("{}-{name}", request.name),
+                address: Ipv4Addr::from(base + FIRST_HOST_OFFSET - 1 + (request.hosts + k) as u32),
+                volume: format!("{}-{name}-docker", request.name),
+                name,
+                disks: Vec::new(),
+            });
+        }
         debug_assert!(
             hosts
                 .iter()
@@ -189,22 +207,35 @@ impl Layout {
         })
     }
 
+    /// The hosts that run Ceph daemons (every OSD host): ceph1..cephN.
+    pub fn ceph_hosts(&self) -> &[HostPlan] {
+        &self.hosts[..self.request.hosts]
+    }
+
+    /// The client hosts: client1..clientN.
+    pub fn clients(&self) -> &[HostPlan] {
+        &self.hosts[self.request.hosts..]
+    }
+
     pub fn mons(&self) -> &[HostPlan] {
-        &self.hosts[..self.hosts.len().min(3)]
+        let h = self.ceph_hosts();
+        &h[..h.len().min(3)]
     }
 
     pub fn mgrs(&self) -> &[HostPlan] {
-        &self.hosts[..self.hosts.len().min(2)]
+        let h = self.ceph_hosts();
+        &h[..h.len().min(2)]
     }
 
-    /// The one MDS host: the last host, away from the first mon.
+    /// The one MDS host: the last Ceph host, away from the first mon.
     pub fn mds(&self) -> &HostPlan {
-        &self.hosts[self.hosts.len() - 1]
+        let h = self.ceph_hosts();
+        &h[h.len() - 1]
     }
 
     /// Replicas per pool: 3, or fewer with fewer hosts.
     pub fn pool_size(&self) -> usize {
-        self.hosts.len().min(3)
+        self.ceph_hosts().len().min(3)
     }
 
     pub fn inventory(&self) -> PathBuf {
@@ -245,6 +276,7 @@ mod tests {
         Request {
             name: "cephalo".into(),
             hosts: 3,
+            clients: 0,
             release: "pacific".into(),
             osds_per_host: 2,
             disk_size: "8G".into(),
@@ -324,6 +356,7 @@ mod tests {
         let r = Request {
             name: "-bad".into(),
             hosts: 0,
+            clients: 0,
             release: "luminous".into(),
             osds_per_host: 10,
             disk_size: "8X".into(),

@@ -231,8 +231,8 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
 
 fn describe(r: &Request) -> String {
     format!(
-        "--name {} --hosts {} --release {} --osds-per-host {} --disk-size {} --subnet {}",
-        r.name, r.hosts, r.release, r.osds_per_host, r.disk_size, r.subnet
+        "--name {} --hosts {} --clients {} --release {} --osds-per-host {} --disk-size {} --subnet {}",
+        r.name, r.hosts, r.clients, r.release, r.osds_per_host, r.disk_size, r.subnet
     )
 }
 

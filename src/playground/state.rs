@@ -105,6 +105,7 @@ mod tests {
             Request {
                 name: "pg".into(),
                 hosts: 2,
+                clients: 0,
                 release: "pacific".into(),
                 osds_per_host: 1,
                 disk_size: "8G".into(),

@@ -245,6 +245,11 @@ fn keyring(cluster: &Cluster, entities: &[&str], secrets: Secrets) -> Result<Str
     )
 }
 
+/// The keyring of one identity with its caps, as deploy writes it.
+pub fn keyring_of(cluster: &Cluster, entity: &str, secrets: Secrets) -> Result<String> {
+    keyring(cluster, &[entity], secrets)
+}
+
 /// The bootstrap identities of the release (no bootstrap-mgr before
 /// Luminous).
 pub fn bootstrap_entities(cluster: &Cluster) -> Vec<&'static str> {

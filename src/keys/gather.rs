@@ -1,0 +1,431 @@
+//! `cephalo gatherkeys`: the cluster's keys, fetched from the first mon
+//! that answers and is in quorum (each tried with a timeout, never a hang),
+//! with the mon's own keyring; written locally through `keyring`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::keyring::{self, Entry, Local};
+use crate::containers::checked;
+use crate::model::{Cluster, Host};
+use crate::transport::{Command, Endpoint, Transport, TransportError, run};
+
+/// How long a mon may take to say whether it is in quorum.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one `ceph auth` command may take.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A mon gatherkeys asked, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tried {
+    pub mon: String,
+    /// None: used; Some: why it was skipped.
+    pub skipped: Option<String>,
+}
+
+/// How a fetched key compares with passwords.yml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Passwords {
+    Matches,
+    /// The passwords.yml key name that holds another key.
+    Differs(&'static str),
+    NotListed,
+}
+
+/// One identity's outcome.
+#[derive(Debug, Clone)]
+pub struct KeyOutcome {
+    pub entity: String,
+    pub file: PathBuf,
+    pub local: Local,
+    /// Where the replaced file was kept (or would be, with --check).
+    pub backup: Option<PathBuf>,
+    /// The identity was missing in the cluster and was created (with
+    /// --check: would be created; then there is no key to write yet).
+    pub created_in_cluster: bool,
+    pub passwords: Passwords,
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub tried: Vec<Tried>,
+    pub dest: PathBuf,
+    /// The folder was created, or tightened to 0700.
+    pub dir_changed: bool,
+    pub keys: Vec<KeyOutcome>,
+    pub check: bool,
+}
+
+impl Report {
+    pub fn mon(&self) -> &str {
+        self.tried
+            .iter()
+            .find(|t| t.skipped.is_none())
+            .map_or("-", |t| t.mon.as_str())
+    }
+
+    pub fn changed(&self) -> usize {
+        self.keys
+            .iter()
+            .filter(|k| k.local != Local::Unchanged || k.created_in_cluster)
+            .count()
+    }
+
+    /// The text gatherkeys prints: which mons were tried, then one line
+    /// per identity. Never a key.
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        for t in &self.tried {
+            match &t.skipped {
+                Some(why) => out.push_str(&format!("mon {}: skipped: {why}\n", t.mon)),
+                None => out.push_str(&format!("mon {}: in quorum, keys fetched from it\n", t.mon)),
+            }
+        }
+        let would = if self.check { "would be " } else { "" };
+        if self.dir_changed {
+            out.push_str(&format!(
+                "{}: {would}made a 0700 folder\n",
+                self.dest.display()
+            ));
+        }
+        for k in &self.keys {
+            let file = k
+                .file
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let mut what = match &k.local {
+                Local::Create => format!("{would}written"),
+                Local::Unchanged => "unchanged".to_string(),
+                Local::Replace { key_changed } => format!(
+                    "{would}replaced ({}; the old file {} kept as {})",
+                    if *key_changed {
+                        "a different key"
+                    } else {
+                        "same key, other caps or layout"
+                    },
+                    if self.check { "would be" } else { "is" },
+                    k.backup
+                        .as_ref()
+                        .and_then(|b| b.file_name())
+                        .map(|f| f.to_string_lossy().to_string())
+                        .unwrap_or_default()
+                ),
+            };
+            if k.created_in_cluster {
+                what = format!("missing in the cluster: {would}created; {what}");
+            }
+            let pw = match &k.passwords {
+                Passwords::Matches => "matches passwords.yml".to_string(),
+                Passwords::Differs(name) => format!("DIFFERS from passwords.yml ({name})"),
+                Passwords::NotListed => "not in passwords.yml".to_string(),
+            };
+            out.push_str(&format!("{:<22} {file:<32} {what}; {pw}\n", k.entity));
+        }
+        out.push_str(&format!(
+            "{} key(s) from mon {} in {}: {} {}changed, {} unchanged\n",
+            self.keys.len(),
+            self.mon(),
+            self.dest.display(),
+            self.changed(),
+            would,
+            self.keys.len() - self.changed()
+        ));
+        out
+    }
+
+    /// Warnings: each identity whose cluster key is not the one in
+    /// passwords.yml.
+    pub fn warnings(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .filter_map(|k| match &k.passwords {
+                Passwords::Differs(name) => Some(format!(
+                    "warning: the cluster's key of {} differs from `{name}` in passwords.yml; daemons cephalo deploys get the passwords.yml key (rotated in the cluster? then update passwords.yml)",
+                    k.entity
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error("no mon answered in quorum; tried:\n{}", list(.tried))]
+    NoMon {
+        tried: Vec<Tried>,
+        /// Every mon was unreachable over SSH.
+        all_unreachable: bool,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn list(tried: &[Tried]) -> String {
+    tried
+        .iter()
+        .map(|t| format!("  {}: {}", t.mon, t.skipped.as_deref().unwrap_or("used")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The identities gatherkeys fetches, in ceph-deploy's order.
+pub fn identities(cluster: &Cluster) -> Vec<&'static str> {
+    let mut v = vec![
+        "mon.",
+        "client.admin",
+        "client.bootstrap-osd",
+        "client.bootstrap-mds",
+    ];
+    if cluster.release.has_mgr() {
+        v.push("client.bootstrap-mgr");
+    }
+    v.push("client.bootstrap-rgw");
+    v
+}
+
+fn endpoint(h: &Host) -> Endpoint {
+    Endpoint {
+        name: h.name.clone(),
+        connection: h.connection.clone(),
+    }
+}
+
+/// `ENGINE exec ceph_mon ARGS...` on the mon.
+fn in_mon(mon: &Host, args: &[&str], timeout: Duration) -> Command {
+    let mut argv: Vec<String> = vec![
+        mon.engine.command().into(),
+        "exec".into(),
+        "ceph_mon".into(),
+    ];
+    argv.extend(args.iter().map(|s| s.to_string()));
+    Command::new(argv)
+        .become_root(mon.connection.become_root)
+        .timeout(timeout)
+}
+
+/// Why a command on a mon did not give an answer, in a few words.
+fn why(e: &TransportError) -> String {
+    match e {
+        TransportError::Failed {
+            command,
+            stderr_tail,
+            ..
+        } => {
+            if stderr_tail.contains("is not running") || stderr_tail.contains("No such container") {
+                "its ceph_mon container is not running".to_string()
+            } else {
+                format!("`{command}` failed: {}", stderr_tail.trim())
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Asks one mon, with timeouts: in quorum? then every key.
+async fn from_mon(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    mon: &Host,
+    check: bool,
+) -> Result<Vec<(Entry, bool)>, String> {
+    let ep = endpoint(mon);
+    let c = cluster.name.as_str();
+    let asok = format!("/var/run/ceph/{c}-mon.{}.asok", mon.name);
+    // The admin socket answers without quorum: it never hangs on a mon
+    // that is out of it (ceph-deploy's gatherkeys did).
+    let out = checked(
+        t,
+        &ep,
+        &in_mon(
+            mon,
+            &["ceph", "--admin-daemon", &asok, "mon_status"],
+            STATUS_TIMEOUT,
+        ),
+    )
+    .await
+    .map_err(|e| why(&e))?;
+    let status: serde_json::Value = serde_json::from_str(&out.stdout_text())
+        .map_err(|e| format!("mon_status printed no JSON ({e})"))?;
+    let state = status["state"].as_str().unwrap_or("unknown");
+    if state != "leader" && state != "peon" {
+        return Err(format!("not in quorum (state: {state})"));
+    }
+    let mon_keyring = format!("/var/lib/ceph/mon/{c}-{}/keyring", mon.name);
+    let text = checked(
+        t,
+        &ep,
+        &in_mon(mon, &["cat", &mon_keyring], AUTH_TIMEOUT).secret(),
+    )
+    .await
+    .map_err(|e| why(&e))?
+    .stdout_text();
+    let mon_entry = keyring::find(&text, "mon.")
+        .filter(|e| !e.key.is_empty())
+        .ok_or_else(|| format!("{mon_keyring} holds no mon. key"))?;
+    let mut out = vec![(mon_entry, false)];
+    let auth = |verb: &str, entity: &str, caps: &[&str]| {
+        let mut args = vec![
+            "ceph",
+            "--cluster",
+            c,
+            "--connect-timeout",
+            "10",
+            "--name",
+            "mon.",
+            "--keyring",
+            &mon_keyring,
+            "auth",
+            verb,
+            entity,
+        ];
+        args.extend(caps);
+        in_mon(mon, &args, AUTH_TIMEOUT).secret()
+    };
+    for entity in identities(cluster).into_iter().skip(1) {
+        let cmd = auth("get", entity, &[]);
+        let got = run(t, &ep, &cmd).await.map_err(|e| why(&e))?;
+        let (text, created) = if got.success() {
+            (got.stdout_text(), false)
+        } else if got.stderr_text().contains("ENOENT") && entity.starts_with("client.bootstrap-") {
+            if check {
+                out.push((
+                    Entry {
+                        entity: entity.to_string(),
+                        key: String::new(),
+                        caps: Vec::new(),
+                    },
+                    true,
+                ));
+                continue;
+            }
+            let profile = format!("allow profile {}", &entity["client.".len()..]);
+            let made = checked(t, &ep, &auth("get-or-create", entity, &["mon", &profile]))
+                .await
+                .map_err(|e| why(&e))?;
+            (made.stdout_text(), true)
+        } else {
+            return Err(format!(
+                "`{}` failed: {}",
+                cmd.display(),
+                got.stderr_tail(2).trim()
+            ));
+        };
+        let entry = keyring::find(&text, entity)
+            .filter(|e| !e.key.is_empty())
+            .ok_or_else(|| format!("`ceph auth get {entity}` printed no key for it"))?;
+        out.push((entry, created));
+    }
+    Ok(out)
+}
+
+/// Tries the mons in order and writes (or, with `check`, compares) the
+/// keyrings in `dest`.
+pub async fn gather(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    mons: &[&Host],
+    dest: &Path,
+    check: bool,
+) -> Result<Report, GatherError> {
+    let mut tried = Vec::new();
+    let mut unreachable = 0;
+    let mut fetched = None;
+    for mon in mons {
+        match from_mon(cluster, t, mon, check).await {
+            Ok(keys) => {
+                tried.push(Tried {
+                    mon: mon.name.clone(),
+                    skipped: None,
+                });
+                fetched = Some(keys);
+                break;
+            }
+            Err(why) => {
+                if why.contains("cannot connect") || why.contains("host key") {
+                    unreachable += 1;
+                }
+                tried.push(Tried {
+                    mon: mon.name.clone(),
+                    skipped: Some(why),
+                });
+            }
+        }
+    }
+    let Some(fetched) = fetched else {
+        return Err(GatherError::NoMon {
+            all_unreachable: unreachable == tried.len(),
+            tried,
+        });
+    };
+    let write_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| GatherError::Write { path, source }
+    };
+    let dir_changed = if check {
+        std::fs::metadata(dest).map_or(true, |m| {
+            use std::os::unix::fs::PermissionsExt;
+            m.permissions().mode() & 0o077 != 0
+        })
+    } else {
+        keyring::private_dir(dest).map_err(write_err(dest))?
+    };
+    let now = std::time::SystemTime::now();
+    let mut keys = Vec::new();
+    for (entry, created) in fetched {
+        let file = dest.join(keyring::file_name(&cluster.name, &entry.entity));
+        let passwords = match cluster.secrets.get(&entry.entity) {
+            _ if entry.key.is_empty() => Passwords::NotListed,
+            Some(s) if s.expose() == entry.key => Passwords::Matches,
+            Some(_) => Passwords::Differs(
+                crate::passwords::IDENTITIES
+                    .iter()
+                    .find(|(_, e)| *e == entry.entity)
+                    .map_or("?", |(k, _)| *k),
+            ),
+            None => Passwords::NotListed,
+        };
+        let existing = match std::fs::read_to_string(&file) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(GatherError::Write { path: file, source });
+            }
+        };
+        let local = if entry.key.is_empty() {
+            // --check of an identity the cluster lacks: its key is made later.
+            match existing {
+                None => Local::Create,
+                Some(_) => Local::Replace { key_changed: true },
+            }
+        } else {
+            keyring::compare(existing.as_deref(), &entry)
+        };
+        let backup =
+            matches!(local, Local::Replace { .. }).then(|| keyring::backup_path(&file, now));
+        if !check && local != Local::Unchanged {
+            keyring::write_private(&file, &entry.text(), backup.as_deref())
+                .map_err(write_err(&file))?;
+        }
+        keys.push(KeyOutcome {
+            entity: entry.entity.clone(),
+            file,
+            local,
+            backup,
+            created_in_cluster: created,
+            passwords,
+        });
+    }
+    Ok(Report {
+        tried,
+        dest: dest.to_path_buf(),
+        dir_changed,
+        keys,
+        check,
+    })
+}
