@@ -63,6 +63,11 @@ pub enum Command {
     /// and the client.admin keyring (0600), then check `ceph -s` there. A
     /// different conf is kept unless --overwrite-conf.
     Admin(AdminArgs),
+    /// Tuning: the sysctl profile (/etc/sysctl.d/90-ceph.conf), the OSD
+    /// disks' scheduler and queue (kept by a udev rule), and the daemons'
+    /// TCMalloc and debug settings (daemons restarted one at a time). With
+    /// --check: the drift per host and setting, nothing changed.
+    Tune(TuneArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -126,6 +131,18 @@ pub struct AdminArgs {
     /// host, also one in no Ceph group. Or use --limit.
     #[arg(value_name = "HOST_PATTERN")]
     pub hosts: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Compare the live values with the wanted ones and print the drift;
+    /// change nothing.
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +356,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Reconfigure(a) => converge(a, verbose, false),
         Command::Destroy(a) => destroy_cmd(a, verbose),
         Command::Gatherkeys(a) => gatherkeys_cmd(a, verbose),
+        Command::Tune(a) => tune_cmd(a, verbose),
         Command::Admin(a) => admin_cmd(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks_list_cmd(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks_prepare_cmd(a, verbose),
@@ -1399,6 +1417,87 @@ fn admin_cmd(a: AdminArgs, verbose: u8) -> Result<()> {
                 "the conf on {refused} host(s) differs from the rendered one and was kept; see it with --diff, replace it with --overwrite-conf"
             ),
         });
+    }
+    host_failures(&recap)
+}
+
+fn tune_cmd(a: TuneArgs, verbose: u8) -> Result<()> {
+    use crate::engine::{Node, OnFailure, Plan, Step};
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = std::sync::Arc::new(cluster);
+    let notes = crate::tune::Notes::default();
+    let plan = if a.check {
+        let hosts: Vec<String> = cluster
+            .hosts
+            .iter()
+            .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
+            .map(|h| h.name.clone())
+            .collect();
+        let step = |name: &str, action: std::sync::Arc<dyn crate::engine::Action>| {
+            Node::Step(Step {
+                name: name.into(),
+                hosts: hosts.clone(),
+                batch: None,
+                on_failure: OnFailure::Continue,
+                action,
+            })
+        };
+        Plan {
+            name: "tune --check".into(),
+            root: Node::Serial(
+                "tune --check".into(),
+                vec![
+                    step(
+                        "compare host tuning",
+                        std::sync::Arc::new(crate::tune::TuneHost {
+                            cluster: cluster.clone(),
+                            check: true,
+                            notes: notes.clone(),
+                        }),
+                    ),
+                    step(
+                        "compare daemon containers",
+                        std::sync::Arc::new(crate::tune::DaemonDrift {
+                            cluster: cluster.clone(),
+                            notes: notes.clone(),
+                        }),
+                    ),
+                ],
+            ),
+        }
+    } else {
+        // The host settings, then the daemons whose container or config
+        // section changed, one at a time with health waits (reconfigure).
+        crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
+    };
+    let recap = runtime()?.block_on(engine.run(&plan));
+    let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if !a.connect.json {
+        for (host, lines) in &notes {
+            for l in lines {
+                println!("{host} | {}", l.text);
+            }
+        }
+        for r in recap.results.iter().filter(|r| r.status.is_failure()) {
+            if let crate::engine::Status::Failed { message, .. }
+            | crate::engine::Status::Unreachable(message) = &r.status
+            {
+                println!("{} | {} | {message}", r.host, r.step);
+            }
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+        let drift: usize = notes
+            .values()
+            .map(|l| l.iter().filter(|l| l.drift).count())
+            .sum();
+        let hosts = notes.values().filter(|l| l.iter().any(|l| l.drift)).count();
+        if a.check {
+            println!("{drift} drifted setting(s) on {hosts} host(s)");
+        } else {
+            println!("{drift} setting(s) applied on {hosts} host(s)");
+        }
     }
     host_failures(&recap)
 }

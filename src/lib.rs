@@ -36,6 +36,7 @@ pub mod render;
 pub mod settings;
 pub mod ssh;
 pub mod transport;
+pub mod tune;
 pub mod yamlfile;
 
 pub use error::{Error, Result};

@@ -811,6 +811,7 @@ pub fn resolve(
                 }
             }
         }
+        tuning_problems(&hs, &o, &mut problems);
         let public_address = public_address_of(
             (name, &decl.origin),
             &hs,
@@ -909,6 +910,58 @@ pub fn resolve(
         conf_overrides,
         warnings: problems,
     })
+}
+
+/// Tuning settings that would make no sense (or an unsafe path) on a host.
+fn tuning_problems(hs: &HostSettings, o: &dyn Fn(&str) -> Origin, problems: &mut Problems) {
+    for d in &hs.ceph_tcmalloc_daemons {
+        if !["osd", "mon", "mgr", "mds", "rgw"].contains(&d.as_str()) {
+            problems.error(
+                o("ceph_tcmalloc_daemons"),
+                format!("ceph_tcmalloc_daemons: `{d}` is no daemon type (osd, mon, mgr, mds, rgw)"),
+            );
+        }
+    }
+    for (key, value) in &hs.ceph_sysctl {
+        let ok = !key.is_empty()
+            && key.split(['.', '/']).all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            });
+        if !ok {
+            problems.error(
+                o("ceph_sysctl"),
+                format!("ceph_sysctl: `{key}` is not a kernel setting name like net.core.rmem_max"),
+            );
+        }
+        if value.contains(['\n', '\r']) || value.trim().is_empty() {
+            problems.error(
+                o("ceph_sysctl"),
+                format!("ceph_sysctl: `{key}` needs a one-line value"),
+            );
+        }
+    }
+    for (name, list) in [
+        (
+            "ceph_block_scheduler_rotational",
+            &hs.ceph_block_scheduler_rotational,
+        ),
+        ("ceph_block_scheduler_ssd", &hs.ceph_block_scheduler_ssd),
+    ] {
+        for s in list {
+            if s.is_empty()
+                || !s
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                problems.error(
+                    o(name),
+                    format!("{name}: `{s}` is not an I/O scheduler name"),
+                );
+            }
+        }
+    }
 }
 
 /// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the release.

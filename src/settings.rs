@@ -44,6 +44,10 @@ pub const ROLE_DEFAULTS: &[(&str, &str)] = &[
         "roles/rgw/defaults.yml",
         include_str!("../roles/rgw/defaults.yml"),
     ),
+    (
+        "roles/tuning/defaults.yml",
+        include_str!("../roles/tuning/defaults.yml"),
+    ),
 ];
 const IGNORED_KEYS: &str = include_str!("../roles/ignored-keys.yml");
 const CLUSTER_DEFAULTS: &str = "roles/cluster/defaults.yml";
@@ -361,6 +365,24 @@ pub struct HostSettings {
     #[serde(deserialize_with = "de::u64")]
     pub ceph_tcmalloc_max_total_thread_cache_bytes: u64,
     #[serde(deserialize_with = "de::string_list")]
+    pub ceph_tcmalloc_daemons: Vec<String>,
+    #[serde(deserialize_with = "de::bool")]
+    pub ceph_sysctl_enabled: bool,
+    #[serde(deserialize_with = "de::string_map")]
+    pub ceph_sysctl: IndexMap<String, String>,
+    #[serde(deserialize_with = "de::string_list")]
+    pub ceph_sysctl_at_least: Vec<String>,
+    #[serde(deserialize_with = "de::bool")]
+    pub ceph_block_tuning_enabled: bool,
+    #[serde(deserialize_with = "de::string_list")]
+    pub ceph_block_scheduler_rotational: Vec<String>,
+    #[serde(deserialize_with = "de::string_list")]
+    pub ceph_block_scheduler_ssd: Vec<String>,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_block_nr_requests: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_block_read_ahead_kb: u64,
+    #[serde(deserialize_with = "de::string_list")]
     pub ceph_osd_devices: Vec<String>,
     #[serde(deserialize_with = "de::bool")]
     pub ceph_osd_bootstrap_labels: bool,
@@ -480,6 +502,31 @@ pub mod de {
                 .collect()),
             other => Err(D::Error::custom(format!(
                 "expected a list, found {}",
+                crate::yamlfile::kind(&other)
+            ))),
+        }
+    }
+
+    /// A mapping of names to scalar values (numbers become text); null is
+    /// an empty mapping.
+    pub fn string_map<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<indexmap::IndexMap<String, String>, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Object(m) => m
+                .into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k, s)),
+                    Value::Number(n) => Ok((k, n.to_string())),
+                    other => Err(D::Error::custom(format!(
+                        "`{k}`: expected a number or text, found {}",
+                        crate::yamlfile::kind(&other)
+                    ))),
+                })
+                .collect(),
+            Value::Null => Ok(indexmap::IndexMap::new()),
+            other => Err(D::Error::custom(format!(
+                "expected a mapping of names to values, found {}",
                 crate::yamlfile::kind(&other)
             ))),
         }

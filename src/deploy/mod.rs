@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::engine::{Node, OnFailure, Plan, Step};
 use crate::model::{Cluster, Role};
 
-pub use steps::{ceph_json, ceph_json_on, ceph_out, first_mon};
+pub use steps::{ceph_json, ceph_json_on, ceph_out, first_mon, wanted_hash};
 
 /// `ceph -s` of the cluster, for the summary.
 pub async fn ceph_status(
@@ -26,6 +26,17 @@ pub async fn ceph_status(
 /// `create` false is `reconfigure`: config and containers of the daemons
 /// that exist, never a new mon, key, OSD or file system.
 pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool, create: bool) -> Plan {
+    plan_with(cluster, selected, wait_health, create, &Default::default())
+}
+
+/// The deploy plan, with what its tuning step finds reported to `tune_notes`.
+pub fn plan_with(
+    cluster: &Arc<Cluster>,
+    selected: &[String],
+    wait_health: bool,
+    create: bool,
+    tune_notes: &crate::tune::Notes,
+) -> Plan {
     let with = |role: Role| -> Vec<String> {
         cluster
             .hosts_with(role)
@@ -54,6 +65,12 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool, crea
             action,
         })
     };
+    let tuned: Vec<String> = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
+        .map(|h| h.name.clone())
+        .collect();
     let c = cluster.clone();
     let mut nodes = vec![
         step(
@@ -61,6 +78,17 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], wait_health: bool, crea
             all,
             None,
             Arc::new(steps::PushConfig { cluster: c.clone() }),
+        ),
+        // sysctl profile and OSD disk settings, before the daemons start.
+        step(
+            "tune hosts",
+            tuned,
+            None,
+            Arc::new(crate::tune::TuneHost {
+                cluster: c.clone(),
+                check: false,
+                notes: tune_notes.clone(),
+            }),
         ),
         // One mon at a time: a restarted mon is back in quorum before the next.
         step(

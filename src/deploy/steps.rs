@@ -168,6 +168,19 @@ fn not_deployed(h: &Host, what: &str) -> TransportError {
     }
 }
 
+/// The `cephalo.spec` label a daemon's container must carry: the hash of
+/// its spec and of the part of ceph.conf it reads.
+pub fn wanted_hash(
+    cluster: &Cluster,
+    h: &Host,
+    role: Role,
+    id: &str,
+) -> Result<String, TransportError> {
+    let spec = spec_of(cluster, h, role, id)?;
+    let conf = daemon_conf(&conf_of(cluster, h)?, role, id);
+    Ok(spec_hash(&spec, &[&conf]))
+}
+
 /// Starts (or keeps) a daemon's container; a change of its spec or of the
 /// config it reads recreates it.
 async fn ensure_daemon(
@@ -178,8 +191,7 @@ async fn ensure_daemon(
     id: &str,
 ) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
-    let conf = daemon_conf(&conf_of(cluster, h)?, role, id);
-    let hash = spec_hash(&spec, &[&conf]);
+    let hash = wanted_hash(cluster, h, role, id)?;
     let done = containers::ensure(t, &endpoint(h), h.engine, &spec, &hash).await?;
     Ok(done != Ensured::Unchanged)
 }

@@ -80,6 +80,13 @@ ceph_osd_container_privileges:
 ceph_mgr_container_privileges:
   init: yes
 
+# The hosts share this machine's kernel: tune only the settings each host
+# container has for itself (its network namespace), so that the playground
+# never changes the machine's own kernel settings.
+ceph_sysctl:
+  net.ipv4.tcp_rmem: "4096 87380 33554432"
+  net.ipv4.tcp_wmem: "4096 87380 33554432"
+
 ceph_conf_overrides:
   global:
     # The hosts share this machine's disk, often fuller than a mon likes.

@@ -105,6 +105,14 @@ pub fn container_spec(
         environment.insert(k.clone(), fill(v, &ctx, file)?);
     }
     let s = &host.settings;
+    if s.ceph_tcmalloc_max_total_thread_cache_bytes > 0
+        && s.ceph_tcmalloc_daemons.iter().any(|d| d == role.name())
+    {
+        environment.insert(
+            "TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES".to_string(),
+            s.ceph_tcmalloc_max_total_thread_cache_bytes.to_string(),
+        );
+    }
     let privileges = match role {
         Role::Mon => &s.ceph_mon_container_privileges,
         Role::Mgr => &s.ceph_mgr_container_privileges,
