@@ -137,9 +137,14 @@ fn spec_of(
     })
 }
 
+/// Settings a running daemon follows from the cluster itself (the monmap):
+/// a change of them in ceph.conf, such as a mon added, restarts nothing.
+const FOLLOWED_LIVE: &[&str] = &["mon_host", "mon_initial_members"];
+
 /// The part of a host's ceph.conf one daemon reads: `[global]`, its type's
 /// section and its own (`[osd]`, `[osd.3]`; `[client]` and
-/// `[client.rgw.ID]` for rgw). A change elsewhere does not restart it.
+/// `[client.rgw.ID]` for rgw), without what it follows live. A change
+/// elsewhere does not restart it.
 pub fn daemon_conf(conf: &str, role: Role, id: &str) -> String {
     let (kind, name) = match role {
         Role::Rgw => ("client".to_string(), format!("client.rgw.{id}")),
@@ -152,6 +157,11 @@ pub fn daemon_conf(conf: &str, role: Role, id: &str) -> String {
             .sections
             .into_iter()
             .filter(|s| s.name == "global" || s.name == kind || s.name == name)
+            .map(|mut s| {
+                s.options
+                    .retain(|(k, _)| !FOLLOWED_LIVE.contains(&render::normalize_key(k).as_str()));
+                s
+            })
             .collect(),
     };
     kept.to_text("")
@@ -1090,5 +1100,11 @@ mod tests {
             "[global]\nfsid = x\n\n[osd]\nb = 2\n"
         );
         assert!(daemon_conf(conf, Role::Rgw, "h1").ends_with("[client.rgw.h1]\nd = 4\n"));
+        // A mon added changes mon host in [global]: no daemon restarts.
+        let grown = conf.replace("fsid = x\n", "fsid = x\nmon host = [v2:10.0.0.1:3300] [v2:10.0.0.2:3300]\nmon_initial_members = a, b\n");
+        assert_eq!(
+            daemon_conf(&grown, Role::Osd, "3"),
+            daemon_conf(conf, Role::Osd, "3")
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Origin, Result};
 use crate::model::{Cluster, Host, Role};
-pub use ceph_conf::CephConf;
+pub use ceph_conf::{CephConf, normalize_key};
 pub use containers::{ContainerSpec, container_spec};
 
 const CEPH_CONF_TEMPLATE: &str = include_str!("../../templates/ceph.conf.j2");

@@ -319,10 +319,11 @@ pub fn plan_host(s: &HostSettings, sysctl: bool, disks: bool, live: &Live) -> Ho
                 .map(|(a, v)| format!("ATTR{{queue/{a}}}=\"{v}\""))
                 .collect();
             rules.push_str(&format!(
-                "# {}: {}, partitions {}\nACTION==\"add|change\", SUBSYSTEM==\"block\", ENV{{DEVTYPE}}==\"disk\", {matcher}, {}\n",
+                // No partition names here: they change when an OSD is made
+                // from a bootstrap partition, and the file must not.
+                "# {}: {} OSD disk\nACTION==\"add|change\", SUBSYSTEM==\"block\", ENV{{DEVTYPE}}==\"disk\", {matcher}, {}\n",
                 d.name,
                 if d.rotational { "rotational" } else { "ssd" },
-                d.partitions.join(" "),
                 sets.join(", ")
             ));
         }

@@ -4,75 +4,10 @@
 //! rados read back with the same sha256; a second deploy changes nothing
 //! and keeps every container id.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::support::{long_cephalo as cephalo, output_text as all};
+use crate::support::{Playground, long_cephalo as cephalo, output_text as all};
 use serde_json::Value;
-
-/// A playground torn down when the test ends, also when it fails.
-struct Playground {
-    dir: tempfile::TempDir,
-}
-
-impl Playground {
-    fn inventory(&self) -> PathBuf {
-        self.dir.path().join("inventory")
-    }
-    fn logs(&self) -> PathBuf {
-        self.dir.path().join("logs")
-    }
-    /// `cephalo run --limit HOST -b -- sh -c SCRIPT`: the host's output.
-    fn on(&self, host: &str, script: &str) -> String {
-        let out = cephalo()
-            .args(["run", "-b", "--limit", host, "-i"])
-            .arg(self.inventory())
-            .arg("--log-dir")
-            .arg(self.logs())
-            .args(["--", "sh", "-c", script])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{script}:\n{}", all(&out));
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let body = text.split(" >>\n").nth(1).unwrap_or_default();
-        // No output at all: the recap follows the header directly.
-        if body.starts_with("RECAP\n") {
-            return String::new();
-        }
-        body.split("\nRECAP\n")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    }
-    fn ceph_json(&self, args: &str) -> Value {
-        let out = self.on(
-            "ceph1",
-            &format!("docker exec ceph_mon ceph {args} -f json"),
-        );
-        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("ceph {args}: {e}: {out}"))
-    }
-}
-
-impl Drop for Playground {
-    fn drop(&mut self) {
-        let _ = cephalo()
-            .args(["playground", "down", "--dir"])
-            .arg(self.dir.path())
-            .output();
-    }
-}
-
-fn deploy(pg: &Playground) -> String {
-    let out = cephalo()
-        .args(["deploy", "-i"])
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "deploy failed:\n{}", all(&out));
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
 
 fn prechecks_json(pg: &Playground) -> Value {
     let out = cephalo()
@@ -134,36 +69,16 @@ fn container_ids(pg: &Playground) -> Vec<String> {
 #[test]
 fn deploy_a_healthy_cluster_then_change_nothing() {
     let pid = std::process::id();
-    let pg = Playground {
-        dir: tempfile::Builder::new()
-            .prefix("cephalo-deploy-")
-            .tempdir()
-            .unwrap(),
-    };
     let mut timings: Vec<(&str, Duration)> = Vec::new();
     let t = Instant::now();
-    let out = cephalo()
-        .args([
-            "playground",
-            "up",
-            "--no-deploy",
-            "--hosts",
-            "3",
-            "--release",
-            "pacific",
-        ])
-        .args([
-            "--name",
-            &format!("cephalo-dep-{pid}"),
-            "--subnet",
-            &format!("10.80.{}.0/24", pid % 250),
-        ])
-        .arg("--dir")
-        .arg(pg.dir.path())
-        .output()
-        .unwrap();
+    let pg = Playground::up(
+        &format!("cephalo-dep-{pid}"),
+        3,
+        0,
+        "pacific",
+        &format!("10.80.{}.0/24", pid % 250),
+    );
     timings.push(("playground up with pull", t.elapsed()));
-    assert!(out.status.success(), "up failed:\n{}", all(&out));
 
     // The prechecks pass on the playground as it is made.
     let out = cephalo()
@@ -185,7 +100,7 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     );
 
     let t = Instant::now();
-    let first = deploy(&pg);
+    let first = pg.deploy();
     timings.push(("deploy", t.elapsed()));
     assert!(first.contains("HEALTH_OK"), "{first}");
 
@@ -276,7 +191,7 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     // Again: nothing changes, no container is recreated.
     let before = container_ids(&pg);
     let t = Instant::now();
-    let second = deploy(&pg);
+    let second = pg.deploy();
     timings.push(("second deploy", t.elapsed()));
     assert_eq!(second.matches("changed=0 ").count(), 3, "{second}");
     assert_eq!(container_ids(&pg), before);
@@ -343,7 +258,7 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
         "{names}"
     );
     let t = Instant::now();
-    let again = deploy(&pg);
+    let again = pg.deploy();
     timings.push(("deploy after destroy --zap", t.elapsed()));
     assert!(again.contains("HEALTH_OK"), "{again}");
     assert!(again.contains("osd: 3 osds: 3 up"), "{again}");

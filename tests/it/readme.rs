@@ -58,3 +58,30 @@ fn readme_inventory_and_globals_snippets_parse() {
         }
     }
 }
+
+/// The README's tuning table lists every tuning setting of the role data.
+#[test]
+fn readme_lists_every_tuning_setting() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let section = readme
+        .split("## Tuning\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("a Tuning section");
+    let defaults = std::fs::read_to_string(repo().join("roles/tuning/defaults.yml")).unwrap();
+    let keys: Vec<&str> = defaults
+        .lines()
+        .filter(|l| !l.starts_with([' ', '#', '-']) && l.contains(':'))
+        .map(|l| l.split(':').next().unwrap())
+        .collect();
+    assert!(keys.len() >= 9, "{keys:?}");
+    for key in keys
+        .iter()
+        .chain(&["ceph_debug_off", "ceph_debug_subsystems"])
+    {
+        assert!(
+            section.contains(&format!("`{key}`")),
+            "the README's tuning table lacks `{key}`"
+        );
+    }
+}

@@ -2,6 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::Value;
+
 use cephalo::model::{self, Cluster, Sources};
 
 pub fn repo() -> PathBuf {
@@ -24,6 +26,7 @@ pub fn load(
         globals: Some(globals.to_path_buf()),
         passwords: Some(passwords.to_path_buf()),
         extra_vars: extra.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     })
 }
 
@@ -58,4 +61,109 @@ pub fn output_text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// A playground torn down when the test ends, also when it fails.
+pub struct Playground {
+    pub dir: tempfile::TempDir,
+}
+
+impl Playground {
+    /// `cephalo playground up --no-deploy` with its own name and network:
+    /// the hosts have the Ceph image and nothing else.
+    pub fn up(name: &str, hosts: usize, clients: usize, release: &str, subnet: &str) -> Playground {
+        let pg = Playground {
+            dir: tempfile::Builder::new()
+                .prefix(&format!("{name}-"))
+                .tempdir()
+                .unwrap(),
+        };
+        let out = long_cephalo()
+            .args(["playground", "up", "--no-deploy", "--release", release])
+            .args([
+                "--hosts",
+                &hosts.to_string(),
+                "--clients",
+                &clients.to_string(),
+            ])
+            .args(["--name", name, "--subnet", subnet])
+            .arg("--dir")
+            .arg(pg.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "up failed:\n{}", output_text(&out));
+        pg
+    }
+
+    /// `cephalo deploy` of the playground; its stdout.
+    pub fn deploy(&self) -> String {
+        let out = long_cephalo()
+            .args(["deploy", "-i"])
+            .arg(self.inventory())
+            .arg("--log-dir")
+            .arg(self.logs())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "deploy failed:\n{}",
+            output_text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    pub fn inventory(&self) -> PathBuf {
+        self.dir.path().join("inventory")
+    }
+    pub fn logs(&self) -> PathBuf {
+        self.dir.path().join("logs")
+    }
+    /// `cephalo run --limit HOST -b -- sh -c SCRIPT`: the host's output.
+    pub fn on(&self, host: &str, script: &str) -> String {
+        self.run_on(host, script, &self.logs())
+    }
+
+    /// `on`, logged apart from the playground's run logs (which tests
+    /// check for secrets): for reading keys and other test-side looks.
+    pub fn peek(&self, host: &str, script: &str) -> String {
+        self.run_on(host, script, &self.dir.path().join("peek-logs"))
+    }
+
+    fn run_on(&self, host: &str, script: &str, logs: &Path) -> String {
+        let out = long_cephalo()
+            .args(["run", "-b", "--limit", host, "-i"])
+            .arg(self.inventory())
+            .arg("--log-dir")
+            .arg(logs)
+            .args(["--", "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}:\n{}", output_text(&out));
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let body = text.split(" >>\n").nth(1).unwrap_or_default();
+        // No output at all: the recap follows the header directly.
+        if body.starts_with("RECAP\n") {
+            return String::new();
+        }
+        body.split("\nRECAP\n")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+    pub fn ceph_json(&self, args: &str) -> Value {
+        let out = self.on(
+            "ceph1",
+            &format!("docker exec ceph_mon ceph {args} -f json"),
+        );
+        serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("ceph {args}: {e}: {out}"))
+    }
+}
+
+impl Drop for Playground {
+    fn drop(&mut self) {
+        let _ = long_cephalo()
+            .args(["playground", "down", "--dir"])
+            .arg(self.dir.path())
+            .output();
+    }
 }
