@@ -92,6 +92,14 @@ pub struct DeployArgs {
     /// Do not wait for HEALTH_OK at the end.
     #[arg(long)]
     pub no_wait: bool,
+    /// Show what would change on each host (files, tuning, daemon
+    /// containers, new OSDs) and change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Show how the config files on the hosts differ from the rendered ones
+    /// (keyrings never shown); without --check, before changing them.
+    #[arg(long)]
+    pub diff: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1109,6 +1117,8 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
                 connect: ConnectArgs::logging_to(l.dir.join("logs")),
                 skip_prechecks: false,
                 no_wait: false,
+                check: false,
+                diff: false,
             },
             verbose,
         )?;
@@ -1255,6 +1265,26 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
                 failed: report.count(crate::prechecks::Level::Fail),
             });
         }
+    }
+    if a.check || a.diff {
+        let notes = crate::tune::Notes::default();
+        let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);
+        let recap = rt.block_on(engine.run(&plan));
+        if a.check {
+            if !a.connect.json {
+                let (drift, hosts) = print_findings(&notes, &recap);
+                println!("{drift} change(s) would be made on {hosts} host(s)");
+            }
+            return host_failures(&recap);
+        }
+        if !a.connect.json {
+            for (host, lines) in notes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                for l in lines.iter().filter(|l| l.text.starts_with("  ")) {
+                    println!("{host} | {}", l.text);
+                }
+            }
+        }
+        host_failures(&recap)?;
     }
     let plan = crate::deploy::plan(&cluster, &selected, !a.no_wait, create);
     let recap = rt.block_on(engine.run(&plan));
@@ -1422,77 +1452,21 @@ fn admin_cmd(a: AdminArgs, verbose: u8) -> Result<()> {
 }
 
 fn tune_cmd(a: TuneArgs, verbose: u8) -> Result<()> {
-    use crate::engine::{Node, OnFailure, Plan, Step};
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
     let cluster = std::sync::Arc::new(cluster);
     let notes = crate::tune::Notes::default();
     let plan = if a.check {
-        let hosts: Vec<String> = cluster
-            .hosts
-            .iter()
-            .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
-            .map(|h| h.name.clone())
-            .collect();
-        let step = |name: &str, action: std::sync::Arc<dyn crate::engine::Action>| {
-            Node::Step(Step {
-                name: name.into(),
-                hosts: hosts.clone(),
-                batch: None,
-                on_failure: OnFailure::Continue,
-                action,
-            })
-        };
-        Plan {
-            name: "tune --check".into(),
-            root: Node::Serial(
-                "tune --check".into(),
-                vec![
-                    step(
-                        "compare host tuning",
-                        std::sync::Arc::new(crate::tune::TuneHost {
-                            cluster: cluster.clone(),
-                            check: true,
-                            notes: notes.clone(),
-                        }),
-                    ),
-                    step(
-                        "compare daemon containers",
-                        std::sync::Arc::new(crate::tune::DaemonDrift {
-                            cluster: cluster.clone(),
-                            notes: notes.clone(),
-                        }),
-                    ),
-                ],
-            ),
-        }
+        crate::deploy::check_plan(&cluster, &selected, false, false, &notes)
     } else {
         // The host settings, then the daemons whose container or config
         // section changed, one at a time with health waits (reconfigure).
         crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
     };
     let recap = runtime()?.block_on(engine.run(&plan));
-    let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if !a.connect.json {
-        for (host, lines) in &notes {
-            for l in lines {
-                println!("{host} | {}", l.text);
-            }
-        }
-        for r in recap.results.iter().filter(|r| r.status.is_failure()) {
-            if let crate::engine::Status::Failed { message, .. }
-            | crate::engine::Status::Unreachable(message) = &r.status
-            {
-                println!("{} | {} | {message}", r.host, r.step);
-            }
-        }
-        print!("{}", crate::engine::recap_text(&recap));
-        let drift: usize = notes
-            .values()
-            .map(|l| l.iter().filter(|l| l.drift).count())
-            .sum();
-        let hosts = notes.values().filter(|l| l.iter().any(|l| l.drift)).count();
+        let (drift, hosts) = print_findings(&notes, &recap);
         if a.check {
             println!("{drift} drifted setting(s) on {hosts} host(s)");
         } else {
@@ -1500,4 +1474,29 @@ fn tune_cmd(a: TuneArgs, verbose: u8) -> Result<()> {
         }
     }
     host_failures(&recap)
+}
+
+/// Prints each host's findings, the failures and the recap; returns how
+/// many findings were drift and on how many hosts.
+fn print_findings(notes: &crate::tune::Notes, recap: &crate::engine::Recap) -> (usize, usize) {
+    let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for (host, lines) in &notes {
+        for l in lines {
+            println!("{host} | {}", l.text);
+        }
+    }
+    for r in recap.results.iter().filter(|r| r.status.is_failure()) {
+        if let crate::engine::Status::Failed { message, .. }
+        | crate::engine::Status::Unreachable(message) = &r.status
+        {
+            println!("{} | {} | {message}", r.host, r.step);
+        }
+    }
+    print!("{}", crate::engine::recap_text(recap));
+    let drift = notes
+        .values()
+        .map(|l| l.iter().filter(|l| l.drift).count())
+        .sum();
+    let hosts = notes.values().filter(|l| l.iter().any(|l| l.drift)).count();
+    (drift, hosts)
 }

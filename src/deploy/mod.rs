@@ -4,6 +4,7 @@
 //! changes nothing that already does, so a second run reports 0 changed and
 //! a half-failed first run completes when run again.
 
+pub mod check;
 pub mod destroy;
 mod steps;
 
@@ -20,6 +21,74 @@ pub async fn ceph_status(
     t: &dyn crate::transport::Transport,
 ) -> Result<String, crate::transport::TransportError> {
     ceph_out(cluster, t, &["-s"], false).await
+}
+
+/// What a deploy (`create`) or reconfigure would change, found without
+/// changing anything: config files (with `diff`, their differences), host
+/// tuning, daemon containers and new OSDs.
+pub fn check_plan(
+    cluster: &Arc<Cluster>,
+    selected: &[String],
+    create: bool,
+    diff: bool,
+    notes: &crate::tune::Notes,
+) -> Plan {
+    let all: Vec<String> = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| h.name.clone())
+        .collect();
+    let daemons: Vec<String> = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
+        .map(|h| h.name.clone())
+        .collect();
+    let step = |name: &str, hosts: &[String], action: Arc<dyn crate::engine::Action>| {
+        Node::Step(Step {
+            name: name.to_string(),
+            hosts: hosts.to_vec(),
+            batch: None,
+            on_failure: OnFailure::Continue,
+            action,
+        })
+    };
+    let c = cluster.clone();
+    let mut nodes = Vec::new();
+    if diff || create {
+        nodes.push(step(
+            "compare config files",
+            &all,
+            Arc::new(check::FilesPreview {
+                cluster: c.clone(),
+                diff,
+                notes: notes.clone(),
+            }),
+        ));
+    }
+    nodes.push(step(
+        "compare host tuning",
+        &daemons,
+        Arc::new(crate::tune::TuneHost {
+            cluster: c.clone(),
+            check: true,
+            notes: notes.clone(),
+        }),
+    ));
+    nodes.push(step(
+        "compare daemon containers",
+        &daemons,
+        Arc::new(check::Daemons {
+            cluster: c,
+            missing: create,
+            notes: notes.clone(),
+        }),
+    ));
+    Plan {
+        name: "check".into(),
+        root: Node::Serial("check".into(), nodes),
+    }
 }
 
 /// The deploy plan for the selected hosts.

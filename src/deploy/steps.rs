@@ -891,8 +891,20 @@ async fn osds(
             &sh(h, format!("chown {CEPH_OWNER} {}", devs.join(" "))),
         )
         .await?;
+        // A restart must be seen (the OSD up again, from a later map)
+        // before its PGs are judged, or stale "clean" would pass at once.
+        let now = containers::inspect(t, ep, h.engine, &format!("ceph_osd_{id}")).await?;
+        let want = wanted_hash(cluster, h, Role::Osd, &id)?;
+        let restarts =
+            !matches!(&now, containers::Present::Present { running: true, hash } if *hash == want);
+        let before = if restarts {
+            osd_state(cluster, t, &id).await?.1
+        } else {
+            0
+        };
         if ensure_daemon(cluster, h, t, Role::Osd, &id).await? {
             changed = true;
+            wait_osd_up(cluster, t, &h.name, &id, before, ctx).await?;
             wait_clean(cluster, t, &h.name, ctx).await?;
         }
     }
@@ -1037,7 +1049,49 @@ async fn create_osd(
         checked(t, ep, &sh(h, script)).await?;
     }
     ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
+    wait_osd_up(cluster, t, &h.name, &id, 0, ctx).await?;
     Ok(())
+}
+
+/// Whether an OSD is up, and the map epoch it is up from.
+async fn osd_state(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    id: &str,
+) -> Result<(bool, u64), TransportError> {
+    let v = ceph_json(cluster, t, &["osd", "dump"]).await?;
+    let osd = v["osds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["osd"].as_u64().map(|n| n.to_string()).as_deref() == Some(id));
+    Ok(osd.map_or((false, 0), |o| {
+        (
+            o["up"].as_u64() == Some(1),
+            o["up_from"].as_u64().unwrap_or(0),
+        )
+    }))
+}
+
+/// Waits until osd.`id` is up from a map later than `after`.
+async fn wait_osd_up(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    host: &str,
+    id: &str,
+    after: u64,
+    ctx: &StepContext,
+) -> Result<(), TransportError> {
+    let what = format!("osd.{id} did not come up");
+    wait_for(ctx, host, &what, Duration::from_secs(300), || async {
+        let (up, from) = osd_state(cluster, t, id).await?;
+        Ok(if up && from > after {
+            Ok(())
+        } else {
+            Err(format!("osd.{id}: up={up}, up_from={from}"))
+        })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------- health

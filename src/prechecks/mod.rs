@@ -419,16 +419,34 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
             .flatten()
             .filter_map(|n| n.as_str().map(str::to_string))
             .collect();
-        let missing: Vec<&str> = cluster
+        // Inventory mons not in the monmap at all are new: deploy adds them.
+        let monmap: Option<Vec<String>> =
+            crate::deploy::ceph_json_on(cluster, t, mon, &["mon", "dump"])
+                .await
+                .ok()
+                .map(|m| {
+                    m["mons"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|n| n["name"].as_str().map(str::to_string))
+                        .collect()
+                });
+        let (missing, new): (Vec<&str>, Vec<&str>) = cluster
             .hosts_with(Role::Mon)
             .map(|h| h.name.as_str())
             .filter(|n| !quorum.iter().any(|q| q == n))
-            .collect();
+            .partition(|n| monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n)));
         out.push(if missing.is_empty() {
+            let joining = if new.is_empty() {
+                String::new()
+            } else {
+                format!("; new, deploy adds them: {}", new.join(", "))
+            };
             c(
                 "cluster.quorum",
                 Level::Pass,
-                format!("in quorum: {}", quorum.join(", ")),
+                format!("in quorum: {}{joining}", quorum.join(", ")),
                 "",
             )
         } else {

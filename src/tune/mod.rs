@@ -357,7 +357,8 @@ pub struct Line {
 
 pub type Notes = Arc<Mutex<BTreeMap<String, Vec<Line>>>>;
 
-fn note(notes: &Notes, host: &str, text: String, drift: bool) {
+/// Adds a line to a host's report.
+pub fn note(notes: &Notes, host: &str, text: String, drift: bool) {
     notes
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -495,75 +496,6 @@ impl TuneHost {
             }
         }
         Ok(changed)
-    }
-}
-
-/// With --check: the daemon containers whose spec or config section
-/// differs from the wanted one (TCMalloc, debug and other settings), which
-/// `tune` would recreate one at a time.
-pub struct DaemonDrift {
-    pub cluster: Arc<Cluster>,
-    pub notes: Notes,
-}
-
-impl Action for DaemonDrift {
-    fn run<'a>(
-        &'a self,
-        ep: &'a Endpoint,
-        t: &'a dyn Transport,
-        _ctx: &'a StepContext,
-    ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { HostOutcome::from_result(self.drift(ep, t).await.map(|_| false)) })
-    }
-}
-
-impl DaemonDrift {
-    async fn drift(&self, ep: &Endpoint, t: &dyn Transport) -> Result<(), TransportError> {
-        let cluster = &self.cluster;
-        let Some(h) = cluster.host(&ep.name) else {
-            return Ok(());
-        };
-        let list = Command::new([
-            h.engine.command(),
-            "ps",
-            "-a",
-            "--format",
-            "{{.Names}}\t{{.Label \"cephalo.spec\"}}",
-        ])
-        .become_root(h.connection.become_root);
-        let out = checked(t, ep, &list).await?.stdout_text();
-        for line in out.lines() {
-            let Some((name, label)) = line.split_once('\t') else {
-                continue;
-            };
-            let (role, id) = match name {
-                "ceph_mon" => (Role::Mon, h.name.clone()),
-                "ceph_mgr" => (Role::Mgr, h.name.clone()),
-                "ceph_mds" => (Role::Mds, h.name.clone()),
-                "ceph_rgw" => (Role::Rgw, h.name.clone()),
-                n => match n.strip_prefix("ceph_osd_") {
-                    Some(id) if id.chars().all(|c| c.is_ascii_digit()) => {
-                        (Role::Osd, id.to_string())
-                    }
-                    _ => continue,
-                },
-            };
-            if !h.has(role) {
-                continue;
-            }
-            let want = crate::deploy::wanted_hash(cluster, h, role, &id)?;
-            if label.trim() != want {
-                note(
-                    &self.notes,
-                    &h.name,
-                    format!(
-                        "{name}: its spec or config differs (TCMalloc, debug or other settings): would be recreated"
-                    ),
-                    true,
-                );
-            }
-        }
-        Ok(())
     }
 }
 

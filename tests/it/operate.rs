@@ -140,9 +140,35 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     seen.push(pg.deploy());
     assert_eq!(mons_and_osds(pg), (vec!["ceph1".into(), "ceph2".into()], 3));
 
-    // ceph4 joins osds: its OSD is made, nothing else restarts.
+    // ceph4 joins osds: --check shows its new OSD and changes nothing;
+    // then the OSD is made, and nothing else restarts.
     let before = containers(pg);
     std::fs::write(pg.inventory(), small.replace("ceph3\n\n[mdss]", osds)).unwrap();
+    let check = ok(pg, &["deploy", "--check"], seen);
+    let changes: Vec<&str> = check
+        .lines()
+        .filter(|l| l.starts_with("ceph") && l.contains(" | ") && !l.contains("left alone"))
+        .collect();
+    assert_eq!(changes.len(), 3, "{check}");
+    assert_eq!(
+        changes[0],
+        "ceph4 | /var/lib/ceph/bootstrap-osd/ceph.keyring: would be written (new)"
+    );
+    assert_eq!(
+        changes[1],
+        "ceph4 | /etc/udev/rules.d/90-ceph-osd-disks.rules: would be written"
+    );
+    assert!(
+        changes[2].starts_with("ceph4 | /dev/loop")
+            && changes[2]
+                .ends_with("(KOLLA_CEPH_OSD_BOOTSTRAP_BS_CEPH4_1): would become a new OSD"),
+        "{check}"
+    );
+    assert!(
+        check.contains("\n3 change(s) would be made on 1 host(s)"),
+        "{check}"
+    );
+    assert_eq!(containers(pg), before);
     seen.push(pg.deploy());
     assert_eq!(mons_and_osds(pg).1, 4);
     let after = containers(pg);
@@ -154,6 +180,22 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     // ceph3 joins mons: it joins the quorum from the cluster's monmap, and
     // no other daemon restarts (they follow the monmap, not mon host).
     std::fs::write(pg.inventory(), &full).unwrap();
+    let check = ok(pg, &["deploy", "--check", "--diff"], seen);
+    assert!(
+        check.contains("ceph3 | ceph_mon: would be created"),
+        "{check}"
+    );
+    for k in 1..=4 {
+        assert!(
+            check.contains(&format!(
+                "ceph{k} | /etc/ceph/ceph.conf: would be written (its content differs)"
+            )),
+            "{check}"
+        );
+    }
+    assert!(check.contains("ceph1 |   +mon_host = "), "{check}");
+    assert!(check.contains("ceph1 |   -mon_host = "), "{check}");
+    assert_eq!(containers(pg), after);
     seen.push(pg.deploy());
     assert_eq!(
         mons_and_osds(pg),

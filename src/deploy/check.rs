@@ -1,0 +1,211 @@
+//! `deploy --check` (and `reconfigure`/`tune --check`): what a run would
+//! change on each host, found with the same comparisons the steps make and
+//! changing nothing: files that differ (with `--diff`, their differences;
+//! keyrings never shown), daemon containers that would be created,
+//! recreated or started, and OSDs that would be made from bootstrap
+//! partitions.
+
+use std::sync::Arc;
+
+use crate::containers::checked;
+use crate::engine::{Action, HostOutcome, StepContext};
+use crate::files::{self, Present};
+use crate::model::{Cluster, Host, Role};
+use crate::prechecks::checks::osd_label;
+use crate::prechecks::facts;
+use crate::render::{self, Secrets};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError};
+use crate::tune::{Notes, note};
+
+fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
+    cluster.host(&ep.name).ok_or_else(|| TransportError::Other {
+        host: ep.name.clone(),
+        reason: "not a Ceph host of the inventory".into(),
+    })
+}
+
+/// The config files a deploy would write on a host.
+pub struct FilesPreview {
+    pub cluster: Arc<Cluster>,
+    pub diff: bool,
+    pub notes: Notes,
+}
+
+impl Action for FilesPreview {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
+        Box::pin(async move { HostOutcome::from_result(self.preview(ep, t).await.map(|_| false)) })
+    }
+}
+
+impl FilesPreview {
+    async fn preview(&self, ep: &Endpoint, t: &dyn Transport) -> Result<(), TransportError> {
+        let h = host(&self.cluster, ep)?;
+        let root = h.connection.become_root;
+        let rendered = render::render_host(&self.cluster, h, Secrets::Include).map_err(|e| {
+            TransportError::Other {
+                host: h.name.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        for f in &rendered.files {
+            let want = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(f.content.as_bytes()));
+            let why = match files::probe(t, ep, &f.path, root).await? {
+                Present::Absent => "would be written (new)".to_string(),
+                Present::File { sha256, .. } if sha256 != want => {
+                    if f.secret {
+                        "would be written (its content differs; keyrings are not shown)".into()
+                    } else {
+                        if self.diff {
+                            let there = files::get(t, ep, &f.path, root).await?;
+                            let diff = crate::keys::admin::unified_diff(
+                                &f.path,
+                                &String::from_utf8_lossy(&there),
+                                &f.content,
+                            );
+                            for line in diff.lines() {
+                                note(&self.notes, &h.name, format!("  {line}"), false);
+                            }
+                        }
+                        "would be written (its content differs)".into()
+                    }
+                }
+                Present::File {
+                    mode,
+                    owner_names,
+                    owner_ids,
+                    ..
+                } => {
+                    let owner_ok = f
+                        .owner
+                        .as_deref()
+                        .is_none_or(|o| o == owner_names || o == owner_ids);
+                    if mode == f.mode && owner_ok {
+                        continue;
+                    }
+                    format!(
+                        "would get mode {:o}{}",
+                        f.mode,
+                        if owner_ok { "" } else { " and its owner" }
+                    )
+                }
+            };
+            note(&self.notes, &h.name, format!("{}: {why}", f.path), true);
+        }
+        Ok(())
+    }
+}
+
+/// Daemon containers that differ from the wanted ones; with `missing`,
+/// also the ones that do not exist or do not run yet, and the OSDs that
+/// bootstrap partitions would become.
+pub struct Daemons {
+    pub cluster: Arc<Cluster>,
+    pub missing: bool,
+    pub notes: Notes,
+}
+
+impl Action for Daemons {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
+        Box::pin(async move { HostOutcome::from_result(self.preview(ep, t).await.map(|_| false)) })
+    }
+}
+
+impl Daemons {
+    async fn preview(&self, ep: &Endpoint, t: &dyn Transport) -> Result<(), TransportError> {
+        let cluster = &self.cluster;
+        let h = host(cluster, ep)?;
+        let say = |text: String| note(&self.notes, &h.name, text, true);
+        let list = Command::new([
+            h.engine.command(),
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}}\t{{.Label \"cephalo.spec\"}}\t{{.State}}",
+        ])
+        .become_root(h.connection.become_root);
+        let out = checked(t, ep, &list).await?.stdout_text();
+        let running: Vec<(&str, &str, &str)> = out
+            .lines()
+            .filter_map(|l| {
+                let mut p = l.split('\t');
+                Some((p.next()?, p.next().unwrap_or(""), p.next().unwrap_or("")))
+            })
+            .collect();
+        // The daemons the host should have: keyed ones by host name, OSDs
+        // by the ids of their data partitions.
+        let mut wanted: Vec<(Role, String)> = Vec::new();
+        for (role, on) in [
+            (Role::Mon, true),
+            (Role::Mgr, cluster.release.has_mgr()),
+            (Role::Mds, cluster.settings.enable_ceph_mds),
+            (Role::Rgw, cluster.settings.enable_ceph_rgw),
+        ] {
+            if on && h.has(role) {
+                wanted.push((role, h.name.clone()));
+            }
+        }
+        if h.has(Role::Osd) {
+            let mut argv = vec![
+                "sh".to_string(),
+                "-c".into(),
+                crate::disks::BLOCK_SCRIPT.into(),
+                "block".into(),
+            ];
+            argv.extend(h.settings.ceph_osd_devices.iter().cloned());
+            let out = checked(
+                t,
+                ep,
+                &Command::new(argv).become_root(h.connection.become_root),
+            )
+            .await?;
+            let f = facts::parse(&out.stdout_text());
+            for b in &f.block {
+                let Some(l) = b.part_name.as_deref().and_then(osd_label) else {
+                    continue;
+                };
+                if !l.is_data() {
+                    continue;
+                }
+                if l.existing {
+                    wanted.push((Role::Osd, l.name.clone()));
+                } else if self.missing {
+                    say(format!(
+                        "/dev/{} ({}): would become a new OSD",
+                        b.name,
+                        b.part_name.as_deref().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        for (role, id) in wanted {
+            let name = if role == Role::Osd {
+                format!("ceph_osd_{id}")
+            } else {
+                format!("ceph_{}", role.name())
+            };
+            let want = super::wanted_hash(cluster, h, role, &id)?;
+            match running.iter().find(|(n, _, _)| *n == name) {
+                None if self.missing => say(format!("{name}: would be created")),
+                None => {}
+                Some((_, label, _)) if label.trim() != want => say(format!(
+                    "{name}: its spec or config differs (image, TCMalloc, debug or other settings): would be recreated"
+                )),
+                Some((_, _, state)) if *state != "running" && self.missing => {
+                    say(format!("{name}: {state}: would be started"))
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(())
+    }
+}
