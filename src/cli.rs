@@ -1019,6 +1019,10 @@ pub struct PlaygroundUpArgs {
     /// Loop-device disks per host, each with one OSD bootstrap partition.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub osds_per_host: usize,
+    /// Filestore OSDs (nautilus, pacific): each disk gets a data partition
+    /// and a 1 GiB `_J` journal partition.
+    #[arg(long)]
+    pub filestore: bool,
     /// Size of each disk (a sparse file).
     #[arg(long, value_name = "SIZE", default_value = "8G")]
     pub disk_size: String,
@@ -1071,6 +1075,7 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         release: a.release,
         osds_per_host: a.osds_per_host,
         disk_size: a.disk_size,
+        filestore: a.filestore,
         subnet: a.subnet,
     };
     let report = crate::playground::up(request, &a.dir.dir, &playground_say)?;

@@ -44,7 +44,8 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], zap: bool) -> Plan {
 
 /// The shell that removes a host's daemons and data, and with `zap` wipes
 /// its OSD partitions and relabels them `KOLLA_CEPH_OSD_BOOTSTRAP_BS_OSD<id>`
-/// (partners keep their suffix). Prints `changed` when it removed anything.
+/// (filestore: `KOLLA_CEPH_OSD_BOOTSTRAP_OSD<id>`; partners keep their
+/// suffix). Prints `changed` when it removed anything.
 pub fn script(engine: &str, cluster: &str, zap: bool) -> String {
     let e = quote(engine);
     let c = quote(cluster);
@@ -60,11 +61,12 @@ pub fn script(engine: &str, cluster: &str, zap: bool) -> String {
         s.push_str(
             "for p in /sys/class/block/*; do b=$(basename $p); [ -e $p/partition ] && [ -b /dev/$b ] || continue; \
                n=$(blkid -p -o value -s PART_ENTRY_NAME /dev/$b 2>/dev/null); \
-               case $n in KOLLA_CEPH_DATA_BS_*) ;; *) continue ;; esac; \
-               rest=${n#KOLLA_CEPH_DATA_BS_}; id=${rest%%_*}; suffix=${rest#$id}; \
+               case $n in KOLLA_CEPH_DATA_BS_*) kind=_BS; rest=${n#KOLLA_CEPH_DATA_BS_} ;; \
+                 KOLLA_CEPH_DATA_*) kind=; rest=${n#KOLLA_CEPH_DATA_} ;; *) continue ;; esac; \
+               id=${rest%%_*}; suffix=${rest#$id}; \
                dd if=/dev/zero of=/dev/$b bs=1M count=10 conv=fsync status=none; \
                parent=$(basename $(dirname $(readlink -f $p))); num=$(cat $p/partition); \
-               parted -s /dev/$parent name $num KOLLA_CEPH_OSD_BOOTSTRAP_BS_OSD$id$suffix && echo changed; done; ",
+               parted -s /dev/$parent name $num KOLLA_CEPH_OSD_BOOTSTRAP${kind}_OSD$id$suffix && echo changed; done; ",
         );
     }
     s.push_str("true");

@@ -912,20 +912,41 @@ async fn osds(
         .iter()
         .filter(|(_, l)| create && !l.existing && l.is_data())
     {
-        if h.object_store == ObjectStore::Filestore || !l.bluestore {
+        let filestore = h.object_store == ObjectStore::Filestore;
+        let label = b.part_name.as_deref().unwrap_or_default();
+        if l.bluestore == filestore {
             return Err(TransportError::Other {
                 host: h.name.clone(),
                 reason: format!(
-                    "/dev/{} is a filestore bootstrap partition; cephalo deploys bluestore OSDs only so far",
-                    b.name
+                    "/dev/{} ({label}) is a {} bootstrap partition, but ceph_osd_store_type of {} is {}: relabel it or change the setting",
+                    b.name,
+                    if l.bluestore {
+                        "bluestore"
+                    } else {
+                        "filestore"
+                    },
+                    h.name,
+                    if filestore { "filestore" } else { "bluestore" }
                 ),
             });
         }
         let partners: BTreeMap<char, &facts::BlockDev> = labelled
             .iter()
-            .filter(|(_, p)| !p.existing && p.bluestore && p.name == l.name && p.partner.is_some())
+            .filter(|(_, p)| {
+                !p.existing && p.bluestore == l.bluestore && p.name == l.name && p.partner.is_some()
+            })
             .filter_map(|(p, pl)| pl.partner.map(|c| (c, *p)))
             .collect();
+        if filestore && !partners.contains_key(&'J') {
+            // kolla skipped such an OSD without a word.
+            return Err(TransportError::Other {
+                host: h.name.clone(),
+                reason: format!(
+                    "/dev/{} ({label}) has no journal partition {label}_J: label one (cephalo does not split a disk for a co-located journal)",
+                    b.name
+                ),
+            });
+        }
         create_osd(cluster, h, ep, t, ctx, b, &partners).await?;
         changed = true;
     }
@@ -984,6 +1005,52 @@ async fn create_osd(
         crate::transport::Stream::Stdout,
         &format!("osd.{id} on /dev/{}", data.name),
     );
+    if let Some(journal) = partners.get(&'J') {
+        filestore_mkfs(cluster, h, ep, t, ctx, &id, &uuid, &secret, data, journal).await?;
+    } else {
+        bluestore_mkfs(cluster, h, ep, t, ctx, &id, &uuid, &secret, data, partners).await?;
+    }
+    // Renamed, so that the next run does not see a bootstrap label again.
+    let prefix = if partners.contains_key(&'J') {
+        "KOLLA_CEPH_DATA_"
+    } else {
+        "KOLLA_CEPH_DATA_BS_"
+    };
+    let mut renames = vec![(data, format!("{prefix}{id}"))];
+    for (p, dev) in partners {
+        renames.push((dev, format!("{prefix}{id}_{p}")));
+    }
+    for (dev, name) in renames {
+        let Some(parent) = &dev.parent else { continue };
+        let script = format!(
+            "n=$(cat /sys/class/block/{}/partition) && parted -s /dev/{parent} name \"$n\" {name}",
+            dev.name
+        );
+        checked(t, ep, &sh(h, script)).await?;
+    }
+    ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
+    wait_osd_up(cluster, t, &h.name, &id, 0, ctx).await?;
+    Ok(())
+}
+
+/// A bluestore OSD's folder: `block` (and `block.wal`/`block.db`) linked
+/// to the partitions, its keyring, then `ceph-osd --mkfs`.
+#[allow(clippy::too_many_arguments)]
+async fn bluestore_mkfs(
+    cluster: &Cluster,
+    h: &Host,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+    id: &str,
+    uuid: &str,
+    secret: &Secret,
+    data: &facts::BlockDev,
+    partners: &BTreeMap<char, &facts::BlockDev>,
+) -> Result<(), TransportError> {
+    let c = &cluster.name;
+    let id = id.to_string();
+    let uuid = uuid.to_string();
     let dir = format!("/var/lib/ceph/osd/{c}-{id}");
     // block = the _B partner when there is one, else the bootstrap partition.
     let block = partners.get(&'B').copied().unwrap_or(data);
@@ -1035,21 +1102,46 @@ async fn create_osd(
         .timeout(Duration::from_secs(600))
         .on_line(ctx.output_to_log(&h.name));
     checked(t, ep, &cmd).await?;
-    // Renamed, so that the next run does not see a bootstrap label again.
-    let mut renames = vec![(data, format!("KOLLA_CEPH_DATA_BS_{id}"))];
-    for (p, dev) in partners {
-        renames.push((dev, format!("KOLLA_CEPH_DATA_BS_{id}_{p}")));
-    }
-    for (dev, name) in renames {
-        let Some(parent) = &dev.parent else { continue };
-        let script = format!(
-            "n=$(cat /sys/class/block/{}/partition) && parted -s /dev/{parent} name \"$n\" {name}",
-            dev.name
-        );
-        checked(t, ep, &sh(h, script)).await?;
-    }
-    ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
-    wait_osd_up(cluster, t, &h.name, &id, 0, ctx).await?;
+    Ok(())
+}
+
+/// A filestore OSD: an XFS file system on the data partition, mounted in
+/// a one-off container of the Ceph image, with the keyring and a `journal`
+/// link to the `_J` partition, then `ceph-osd --mkfs`. The OSD container
+/// mounts it again at every start (roles/osd/container.yml).
+#[allow(clippy::too_many_arguments)]
+async fn filestore_mkfs(
+    cluster: &Cluster,
+    h: &Host,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+    id: &str,
+    uuid: &str,
+    secret: &Secret,
+    data: &facts::BlockDev,
+    journal: &facts::BlockDev,
+) -> Result<(), TransportError> {
+    let c = &cluster.name;
+    let dir = format!("/var/lib/ceph/osd/{c}-{id}");
+    let script = format!(
+        "set -e; d={dir}; mkfs.xfs -f -q /dev/{data}; mkdir -p $d; \
+         mount -o noatime,inode64 /dev/{data} $d; trap 'umount $d' EXIT; \
+         cat > $d/keyring; chmod 600 $d/keyring; ln -sfn /dev/{journal} $d/journal; \
+         chown -R {CEPH_OWNER} $d; chown {CEPH_OWNER} /dev/{data} /dev/{journal}; \
+         ceph-osd --cluster {c} -i {id} --mkfs --osd-uuid {uuid} --osd-objectstore filestore \
+           --osd-data $d --osd-journal $d/journal --setuser ceph --setgroup ceph",
+        data = data.name,
+        journal = journal.name,
+    );
+    let spec = spec_of(cluster, h, Role::Osd, id)?;
+    let cmd = Command::new(oneoff_argv(h.engine, &spec, &["sh", "-c", &script]))
+        .become_root(ep.connection.become_root)
+        .stdin(format!("[osd.{id}]\n\tkey = {}\n", secret.expose()))
+        .secret()
+        .timeout(Duration::from_secs(600))
+        .on_line(ctx.output_to_log(&h.name));
+    checked(t, ep, &cmd).await?;
     Ok(())
 }
 

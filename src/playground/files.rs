@@ -63,6 +63,7 @@ network_interface: eth0
 enable_ceph_mds: "yes"
 
 # Small test OSDs; pools no wider than the hosts.
+ceph_osd_store_type: {store}
 osd_memory_target: 1073741824
 osd_pool_default_size: {size}
 osd_pool_default_min_size: {min_size}
@@ -95,6 +96,11 @@ ceph_conf_overrides:
         name = l.request.name,
         release = l.release.name(),
         subnet = l.subnet,
+        store = if l.request.filestore {
+            "filestore"
+        } else {
+            "bluestore"
+        },
     )
 }
 
@@ -128,6 +134,7 @@ mod tests {
                 release: "pacific".into(),
                 osds_per_host: 1,
                 disk_size: "8G".into(),
+                filestore: false,
                 subnet: "10.77.0.0/24".into(),
             },
             dir,

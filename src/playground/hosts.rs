@@ -94,25 +94,36 @@ pub fn make_disk(
     let disk = LoopDisk {
         file: d.file.clone(),
         partition: partition_of(&device),
+        journal: d.journal.as_ref().map(|_| format!("{device}p2")),
         device,
         label: d.label.clone(),
         host: host.into(),
     };
     record(&disk)?;
-    cmd(["parted", "--script", &disk.device, "--", "mklabel", "gpt"])
-        .args(["mkpart", &d.label, "1MiB", "100%"])
-        .run()?;
-    // The kernel makes the partition node in devtmpfs; no udev is needed.
-    let started = Instant::now();
-    while !Path::new(&disk.partition).exists() {
-        if started.elapsed() > Duration::from_secs(10) {
-            return Err(PlaygroundError::Setup(format!(
-                "{} did not appear after partitioning {}",
-                disk.partition, disk.device
-            )));
+    let parted = cmd(["parted", "--script", &disk.device, "--", "mklabel", "gpt"]);
+    let parted = match &d.journal {
+        None => parted.args(["mkpart", &d.label, "1MiB", "100%"]),
+        Some(j) => {
+            let end = format!("-{}", super::layout::JOURNAL_SIZE);
+            parted
+                .args(["mkpart", &d.label, "1MiB", &end])
+                .args(["mkpart", j, &end, "100%"])
         }
-        let _ = cmd(["partx", "--update", &disk.device]).output();
-        std::thread::sleep(Duration::from_millis(100));
+    };
+    parted.run()?;
+    // The kernel makes the partition nodes in devtmpfs; no udev is needed.
+    let started = Instant::now();
+    for node in std::iter::once(&disk.partition).chain(&disk.journal) {
+        while !Path::new(node).exists() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(PlaygroundError::Setup(format!(
+                    "{node} did not appear after partitioning {}",
+                    disk.device
+                )));
+            }
+            let _ = cmd(["partx", "--update", &disk.device]).output();
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     Ok(disk)
 }
@@ -201,6 +212,9 @@ pub fn start_host(
         run = run
             .args(["--device", &d.device])
             .args(["--device", &d.partition]);
+        if let Some(j) = &d.journal {
+            run = run.args(["--device", j]);
+        }
     }
     run.arg(image).run()?;
     Ok(())

@@ -16,6 +16,10 @@ const FIRST_HOST_OFFSET: u32 = 11;
 /// GPT partition names hold at most 36 UTF-16 code units.
 const GPT_NAME_MAX: usize = 36;
 pub const LABEL_PREFIX: &str = "KOLLA_CEPH_OSD_BOOTSTRAP_BS_";
+/// Filestore bootstrap partitions: data, and a `_J` journal beside it.
+pub const FILESTORE_PREFIX: &str = "KOLLA_CEPH_OSD_BOOTSTRAP_";
+/// Size of a filestore journal partition, at the end of its disk.
+pub const JOURNAL_SIZE: &str = "1GiB";
 
 /// What `up` is asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,6 +35,9 @@ pub struct Request {
     pub osds_per_host: usize,
     /// Size of each OSD disk file, as `truncate -s` takes it (`8G`).
     pub disk_size: String,
+    /// Filestore OSDs: each disk gets a data and a `_J` journal partition.
+    #[serde(default)]
+    pub filestore: bool,
     pub subnet: String,
 }
 
@@ -61,8 +68,10 @@ pub struct HostPlan {
 pub struct DiskPlan {
     /// The sparse file behind the loop device.
     pub file: PathBuf,
-    /// GPT name of its one partition, unique across the playground.
+    /// GPT name of its (data) partition, unique across the playground.
     pub label: String,
+    /// Filestore: GPT name of its journal partition (`<label>_J`).
+    pub journal: Option<String>,
 }
 
 /// Labels and resource names are the `docker` object names the playground
@@ -158,6 +167,14 @@ impl Layout {
                 None
             }
         };
+        if let Some(r) = release
+            && request.filestore
+            && !r.supports_filestore()
+        {
+            problems.push(format!(
+                "--filestore: {r} has no filestore (removed in reef); use nautilus or pacific"
+            ));
+        }
         let (Some(release), Some(subnet), true) = (release, subnet, problems.is_empty()) else {
             return Err(PlaygroundError::Usage(problems.join("\n")));
         };
@@ -166,9 +183,18 @@ impl Layout {
             .map(|k| {
                 let name = format!("ceph{k}");
                 let disks = (1..=request.osds_per_host)
-                    .map(|n| DiskPlan {
-                        file: dir.join("disks").join(format!("{name}-{n}.img")),
-                        label: format!("{LABEL_PREFIX}{}_{n}", name.to_ascii_uppercase()),
+                    .map(|n| {
+                        let prefix = if request.filestore {
+                            FILESTORE_PREFIX
+                        } else {
+                            LABEL_PREFIX
+                        };
+                        let label = format!("{prefix}{}_{n}", name.to_ascii_uppercase());
+                        DiskPlan {
+                            file: dir.join("disks").join(format!("{name}-{n}.img")),
+                            journal: request.filestore.then(|| format!("{label}_J")),
+                            label,
+                        }
                     })
                     .collect();
                 HostPlan {
@@ -280,6 +306,7 @@ mod tests {
             release: "pacific".into(),
             osds_per_host: 2,
             disk_size: "8G".into(),
+            filestore: false,
             subnet: "10.77.0.0/24".into(),
         }
     }
@@ -360,6 +387,7 @@ mod tests {
             release: "luminous".into(),
             osds_per_host: 10,
             disk_size: "8X".into(),
+            filestore: false,
             subnet: "10.77.0.1/24".into(),
         };
         let e = Layout::new(r, Path::new("/pg")).unwrap_err().to_string();

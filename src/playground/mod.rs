@@ -231,8 +231,15 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
 
 fn describe(r: &Request) -> String {
     format!(
-        "--name {} --hosts {} --clients {} --release {} --osds-per-host {} --disk-size {} --subnet {}",
-        r.name, r.hosts, r.clients, r.release, r.osds_per_host, r.disk_size, r.subnet
+        "--name {} --hosts {} --clients {} --release {} --osds-per-host {} --disk-size {}{} --subnet {}",
+        r.name,
+        r.hosts,
+        r.clients,
+        r.release,
+        r.osds_per_host,
+        r.disk_size,
+        if r.filestore { " --filestore" } else { "" },
+        r.subnet
     )
 }
 

@@ -36,6 +36,9 @@ pub struct LoopDisk {
     pub device: String,
     /// `/dev/loopNp1`, labelled for an OSD.
     pub partition: String,
+    /// `/dev/loopNp2`, the filestore journal partition.
+    #[serde(default)]
+    pub journal: Option<String>,
     pub label: String,
     /// The host the device is given to.
     pub host: String,
@@ -109,6 +112,7 @@ mod tests {
                 release: "pacific".into(),
                 osds_per_host: 1,
                 disk_size: "8G".into(),
+                filestore: false,
                 subnet: "10.77.0.0/24".into(),
             },
             dir.path(),
@@ -120,6 +124,7 @@ mod tests {
             file: l.hosts[0].disks[0].file.clone(),
             device: "/dev/loop7".into(),
             partition: "/dev/loop7p1".into(),
+            journal: None,
             label: l.hosts[0].disks[0].label.clone(),
             host: "ceph1".into(),
         });

@@ -359,11 +359,28 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
     };
     let mut tried = Vec::new();
     let mut any_container = false;
+    // Mons without a container: new ones, or a bootstrap that stopped half
+    // way; deploy creates them.
+    let mut uncreated: Vec<String> = Vec::new();
     for mon in cluster.hosts_with(Role::Mon) {
         let ep = Endpoint {
             name: mon.name.clone(),
             connection: mon.connection.clone(),
         };
+        if let Ok(crate::containers::Present::Absent) =
+            crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await
+        {
+            uncreated.push(mon.name.clone());
+        }
+    }
+    for mon in cluster.hosts_with(Role::Mon) {
+        let ep = Endpoint {
+            name: mon.name.clone(),
+            connection: mon.connection.clone(),
+        };
+        if uncreated.contains(&mon.name) {
+            continue;
+        }
         match crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await {
             Ok(crate::containers::Present::Present { running: true, .. }) => any_container = true,
             Ok(crate::containers::Present::Present { running: false, .. }) => {
@@ -436,7 +453,10 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
             .hosts_with(Role::Mon)
             .map(|h| h.name.as_str())
             .filter(|n| !quorum.iter().any(|q| q == n))
-            .partition(|n| monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n)));
+            .partition(|n| {
+                !uncreated.iter().any(|u| u == n)
+                    && monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n))
+            });
         out.push(if missing.is_empty() {
             let joining = if new.is_empty() {
                 String::new()
@@ -497,7 +517,19 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
         }
         return out;
     }
-    if any_container {
+    if any_container && !uncreated.is_empty() {
+        vec![c(
+            "cluster.health",
+            Level::Warn,
+            format!(
+                "no mon answers, and {} ha{} no ceph_mon yet: a bootstrap that stopped half way? ({})",
+                uncreated.join(", "),
+                if uncreated.len() == 1 { "s" } else { "ve" },
+                tried.join("; ")
+            ),
+            "deploy creates the missing mons",
+        )]
+    } else if any_container {
         vec![c(
             "cluster.health",
             Level::Fail,

@@ -42,6 +42,9 @@ const ROLE_CONTAINERS: &[(Role, &str, &str)] = &[
 struct RoleContainer {
     name: String,
     command: Vec<String>,
+    /// The OSD command when the host's OSDs are filestore.
+    #[serde(default)]
+    filestore_command: Vec<String>,
     environment: IndexMap<String, String>,
     volumes: Vec<String>,
 }
@@ -124,11 +127,17 @@ pub fn container_spec(
     Ok(ContainerSpec {
         name: fill(&data.name, &ctx, file)?,
         image: cluster.image.clone(),
-        command: data
-            .command
-            .iter()
-            .map(|a| fill(a, &ctx, file))
-            .collect::<Result<_>>()?,
+        command: if role == Role::Osd
+            && host.object_store == crate::model::ObjectStore::Filestore
+            && !data.filestore_command.is_empty()
+        {
+            &data.filestore_command
+        } else {
+            &data.command
+        }
+        .iter()
+        .map(|a| fill(a, &ctx, file))
+        .collect::<Result<_>>()?,
         environment,
         volumes: data.volumes.clone(),
         network: "host".to_string(),
