@@ -499,7 +499,9 @@ where
         }
         ctx.reporter
             .output_line(&ctx.step, host, crate::transport::Stream::Stdout, &last);
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        let paused = crate::engine::report::now_ms() as u64;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        ctx.reporter.waited(&ctx.step, host, paused, 1000);
     }
     Err(TransportError::Other {
         host: host.to_string(),

@@ -3,7 +3,7 @@
 //! in batches, and collects each host's result into a recap. Steps say what
 //! to do through `Action`; the engine knows nothing about Ceph.
 
-mod report;
+pub mod report;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -237,6 +237,41 @@ impl Recap {
     }
 }
 
+/// The engine's transport as the actions see it: every command's start and
+/// duration go to the run log.
+struct Timed {
+    inner: Arc<dyn Transport>,
+    reporter: Arc<Reporter>,
+    step: String,
+}
+
+impl Transport for Timed {
+    fn run<'a>(
+        &'a self,
+        host: &'a Endpoint,
+        cmd: &'a crate::transport::Command,
+    ) -> BoxFuture<'a, Result<Output, TransportError>> {
+        Box::pin(async move {
+            let started = report::now_ms() as u64;
+            let t0 = Instant::now();
+            let r = self.inner.run(host, cmd).await;
+            self.reporter.command_done(
+                &self.step,
+                &host.name,
+                &cmd.display(),
+                started,
+                t0.elapsed().as_millis() as u64,
+                r.as_ref().ok().map(|o| o.status),
+            );
+            r
+        })
+    }
+
+    fn connect<'a>(&'a self, host: &'a Endpoint) -> BoxFuture<'a, Result<(), TransportError>> {
+        self.inner.connect(host)
+    }
+}
+
 pub struct Engine {
     pub transport: Arc<dyn Transport>,
     pub hosts: IndexMap<String, Endpoint>,
@@ -314,6 +349,11 @@ impl Engine {
         self.reporter.step_started(&step.name, hosts.len());
         let batch = step.batch.unwrap_or(hosts.len()).max(1);
         let forks = Arc::new(Semaphore::new(self.forks.max(1)));
+        let timed: Arc<dyn Transport> = Arc::new(Timed {
+            inner: self.transport.clone(),
+            reporter: self.reporter.clone(),
+            step: step.name.clone(),
+        });
         let mut results: Vec<HostResult> = Vec::new();
         for chunk in hosts.chunks(batch) {
             // Each host is its own task, so hosts spread over every core.
@@ -323,7 +363,7 @@ impl Engine {
                 let permit = forks.clone().acquire_owned().await.ok();
                 let action = step.action.clone();
                 let reporter = self.reporter.clone();
-                let transport = self.transport.clone();
+                let transport = timed.clone();
                 let step_name = step.name.clone();
                 set.spawn(async move {
                     let _permit = permit;

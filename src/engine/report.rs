@@ -41,7 +41,7 @@ struct State {
     host_bars: HashMap<String, ProgressBar>,
 }
 
-fn now_ms() -> u128 {
+pub fn now_ms() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
@@ -247,6 +247,43 @@ impl Reporter {
         }
         if let Mode::Human { verbose: true } = self.mode {
             self.line(&format!("{host} | {line}"));
+        }
+    }
+
+    /// A remote command that ended, to the log only: when it started and
+    /// how long it took (what the share of a run spent waiting on hosts is
+    /// measured from; bench/deploy.sh). Never its output or input.
+    pub fn command_done(
+        &self,
+        step: &str,
+        host: &str,
+        command: &str,
+        started_ms: u64,
+        ms: u64,
+        status: Option<u32>,
+    ) {
+        if let Ok(mut log) = self.log.lock()
+            && let Some(f) = log.as_mut()
+        {
+            let _ = writeln!(
+                f,
+                "{}",
+                json!({"event": "command", "step": step, "host": host, "command": command, "start_ms": started_ms, "ms": ms, "status": status, "time_ms": now_ms() as u64})
+            );
+        }
+    }
+
+    /// A pause between two polls of the cluster (quorum, an OSD up, clean
+    /// PGs, health), to the log only.
+    pub fn waited(&self, step: &str, host: &str, started_ms: u64, ms: u64) {
+        if let Ok(mut log) = self.log.lock()
+            && let Some(f) = log.as_mut()
+        {
+            let _ = writeln!(
+                f,
+                "{}",
+                json!({"event": "wait", "step": step, "host": host, "start_ms": started_ms, "ms": ms, "time_ms": now_ms() as u64})
+            );
         }
     }
 

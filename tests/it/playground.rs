@@ -1,8 +1,11 @@
-//! The playground end to end, for real: a 3-host Pacific playground in a
+//! The playground end to end, for real: a 3-host Pacific playground with
+//! filestore disks (a data and a `_J` journal partition each) in a
 //! temporary folder (its own name and subnet, so a user's playground is
 //! never touched), `run` over SSH with the playground's known_hosts,
-//! `pull` from the image archive (then again: nothing to do), `status`,
-//! and `down` leaving no container, volume, loop device or network behind.
+//! `pull` from the image archive (then again: nothing to do), a filestore
+//! cluster deployed on it (HEALTH_OK, data kept, an OSD restarted mounts
+//! its data again), `status`, and `down` leaving no container, volume,
+//! loop device or network behind.
 //! Installs and starts Docker when it is missing (through `up` itself);
 //! never skips. The images are built once into /var/cache/cephalo/images
 //! and reused by later runs.
@@ -71,7 +74,14 @@ fn playground_up_run_pull_status_down() {
 
     let t = Instant::now();
     let out = cephalo()
-        .args(["playground", "up", "--no-pull", "--hosts", "3"])
+        .args([
+            "playground",
+            "up",
+            "--no-pull",
+            "--filestore",
+            "--hosts",
+            "3",
+        ])
         .args([
             "--release",
             "pacific",
@@ -221,6 +231,81 @@ fn playground_up_run_pull_status_down() {
         3,
         "{status}"
     );
+
+    // A filestore cluster: each OSD an XFS data partition and a journal
+    // partition, both renamed after their OSD.
+    let on = |host: &str, script: &str| -> String {
+        let out = cephalo()
+            .args(["run", "-b", "--limit", host, "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .args(["--", "sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}:\n{}", text(&out));
+        stdout(&out)
+    };
+    let deploy = || {
+        let out = cephalo()
+            .args(["deploy", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "deploy failed:\n{}", text(&out));
+        stdout(&out)
+    };
+    let t = Instant::now();
+    let first = deploy();
+    timings.push(("deploy, filestore", t.elapsed()));
+    assert!(first.contains("HEALTH_OK"), "{first}");
+    assert!(first.contains("osd: 3 osds: 3 up"), "{first}");
+    let meta = on("ceph1", "docker exec ceph_mon ceph osd metadata -f json");
+    assert_eq!(
+        meta.matches("\"osd_objectstore\":\"filestore\"").count(),
+        3,
+        "{meta}"
+    );
+    let names = on(
+        "ceph2",
+        "for p in /dev/loop*p*; do [ -b $p ] && blkid -p -o value -s PART_ENTRY_NAME $p; done; true",
+    );
+    let data: Vec<&str> = names
+        .lines()
+        .filter(|l| l.starts_with("KOLLA_CEPH_DATA_") && !l.ends_with("_J"))
+        .collect();
+    assert_eq!(data.len(), 1, "{names}");
+    assert!(names.contains(&format!("{}_J", data[0])), "{names}");
+    let rados = on(
+        "ceph1",
+        "docker exec ceph_mon sh -c 'ceph osd pool create fs-test 16 >/dev/null 2>&1; ceph osd pool application enable fs-test rados >/dev/null 2>&1; \
+         mkdir -p /tmp/in /tmp/out && for i in $(seq 1 16); do head -c 65536 /dev/urandom > /tmp/in/o$i && rados -p fs-test put o$i /tmp/in/o$i || exit 1; done; \
+         for i in $(seq 1 16); do rados -p fs-test get o$i /tmp/out/o$i || exit 1; done; \
+         cd /tmp/in && sha256sum o* > /tmp/in.sum && cd /tmp/out && sha256sum -c --quiet /tmp/in.sum && echo intact $(ls /tmp/out | wc -l)'",
+    );
+    assert!(rados.contains("intact 16"), "{rados}");
+    // A restarted OSD finds and mounts its partitions by name again.
+    on(
+        "ceph2",
+        "docker restart $(docker ps -q --filter name=ceph_osd_) >/dev/null",
+    );
+    let started = Instant::now();
+    loop {
+        let mounts = on(
+            "ceph2",
+            "docker exec $(docker ps -q --filter name=ceph_osd_) grep -c ' /var/lib/ceph/osd/ceph-[0-9]* xfs ' /proc/mounts || true",
+        );
+        if mounts.contains(">>\n1\n") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{mounts}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    // The second deploy waits for HEALTH_OK, so the OSD is back up.
+    let second = deploy();
+    assert_eq!(second.matches("changed=0 ").count(), 3, "{second}");
 
     // Down leaves nothing of ours.
     let state: serde_json::Value =
