@@ -1019,6 +1019,10 @@ pub struct PlaygroundUpArgs {
     /// Loop-device disks per host, each with one OSD bootstrap partition.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub osds_per_host: usize,
+    /// The container engine inside the hosts, for the Ceph daemons: docker
+    /// or podman.
+    #[arg(long, value_name = "ENGINE", default_value = "docker")]
+    pub engine: String,
     /// Filestore OSDs (nautilus, pacific): each disk gets a data partition
     /// and a 1 GiB `_J` journal partition.
     #[arg(long)]
@@ -1076,6 +1080,7 @@ fn playground_up_cmd(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         osds_per_host: a.osds_per_host,
         disk_size: a.disk_size,
         filestore: a.filestore,
+        engine: a.engine,
         subnet: a.subnet,
     };
     let report = crate::playground::up(request, &a.dir.dir, &playground_say)?;

@@ -80,6 +80,15 @@ impl Engine {
             Engine::Podman => "podman",
         }
     }
+
+    /// The `ps --format` template of a container label: docker has a
+    /// `Label` method, podman a `Labels` map.
+    pub fn ps_label(self, key: &str) -> String {
+        match self {
+            Engine::Docker => format!("{{{{.Label \"{key}\"}}}}"),
+            Engine::Podman => format!("{{{{index .Labels \"{key}\"}}}}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

@@ -222,7 +222,14 @@ impl PullImage {
                 error: Some(e),
             })?;
         if out.success() {
-            return Ok(Present::Id(out.stdout_text().trim().to_string()));
+            // podman prints the id without docker's `sha256:`.
+            let id = out.stdout_text().trim().to_string();
+            let id = if id.contains(':') {
+                id
+            } else {
+                format!("sha256:{id}")
+            };
+            return Ok(Present::Id(id));
         }
         let err = out.stderr_text().to_ascii_lowercase();
         if err.contains("no such image") || err.contains("image not known") {

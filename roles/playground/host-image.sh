@@ -9,10 +9,18 @@ export DEBIAN_FRONTEND=noninteractive
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  openssh-server openssh-client sudo docker.io tini util-linux parted gdisk \
-  iproute2 iputils-ping procps chrony ca-certificates less >/dev/null
+  openssh-server openssh-client sudo docker.io podman catatonit tini util-linux \
+  parted gdisk iproute2 iputils-ping procps chrony ca-certificates less >/dev/null
 apt-get clean
 rm -rf /var/lib/apt/lists/*
+
+# podman without systemd: cgroups by cgroupfs, events to a file.
+mkdir -p /etc/containers
+cat >/etc/containers/containers.conf <<'CONF'
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
 
 # The deploy user: key login only, passwordless sudo.
 useradd --create-home --shell /bin/bash cephalo
@@ -50,7 +58,10 @@ set -u
 [ -e /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -A >/dev/null
 mkdir -p /run/sshd /var/log
 chronyd -x >/var/log/chronyd.log 2>&1 || true
-dockerd --storage-driver overlay2 >/var/log/dockerd.log 2>&1 &
+# The engine the playground asked for (PLAYGROUND_ENGINE); podman has no daemon.
+if [ "${PLAYGROUND_ENGINE:-docker}" = docker ]; then
+  dockerd --storage-driver overlay2 >/var/log/dockerd.log 2>&1 &
+fi
 exec /usr/sbin/sshd -D -e
 INIT
 chmod 0755 /usr/local/sbin/playground-init

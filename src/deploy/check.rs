@@ -125,14 +125,12 @@ impl Daemons {
         let cluster = &self.cluster;
         let h = host(cluster, ep)?;
         let say = |text: String| note(&self.notes, &h.name, text, true);
-        let list = Command::new([
-            h.engine.command(),
-            "ps",
-            "-a",
-            "--format",
-            "{{.Names}}\t{{.Label \"cephalo.spec\"}}\t{{.State}}",
-        ])
-        .become_root(h.connection.become_root);
+        let format = format!(
+            "{{{{.Names}}}}\t{}\t{{{{.State}}}}",
+            h.engine.ps_label(crate::containers::SPEC_LABEL)
+        );
+        let list = Command::new([h.engine.command(), "ps", "-a", "--format", &format])
+            .become_root(h.connection.become_root);
         let out = checked(t, ep, &list).await?.stdout_text();
         let running: Vec<(&str, &str, &str)> = out
             .lines()

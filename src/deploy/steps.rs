@@ -667,10 +667,58 @@ impl Action for Daemon {
         &'a self,
         ep: &'a Endpoint,
         t: &'a dyn Transport,
-        _ctx: &'a StepContext,
+        ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { outcome(daemon(&self.cluster, self.role, ep, t, self.create).await) })
+        Box::pin(
+            async move { outcome(daemon(&self.cluster, self.role, ep, t, ctx, self.create).await) },
+        )
     }
+}
+
+/// The gid a mgr or mds is registered with in the cluster (a restarted
+/// daemon registers again with a new one); None when it is not.
+async fn registered_gid(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    role: Role,
+    name: &str,
+) -> Result<Option<u64>, TransportError> {
+    let named = |d: &serde_json::Value| d["name"].as_str() == Some(name);
+    Ok(match role {
+        Role::Mgr => {
+            let v = ceph_json(cluster, t, &["mgr", "dump"]).await?;
+            if v["active_name"].as_str() == Some(name) && v["available"].as_bool() == Some(true) {
+                v["active_gid"].as_u64()
+            } else {
+                v["standbys"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|d| named(d))
+                    .and_then(|d| d["gid"].as_u64())
+            }
+        }
+        Role::Mds => {
+            let v = ceph_json(cluster, t, &["fs", "dump"]).await?;
+            let standby = v["standbys"].as_array().into_iter().flatten();
+            let ranks = v["filesystems"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|f| {
+                    f["mdsmap"]["info"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, d)| d)
+                });
+            standby
+                .chain(ranks)
+                .find(|d| named(d))
+                .and_then(|d| d["gid"].as_u64())
+        }
+        _ => None,
+    })
 }
 
 /// Entity, data folder and caps of a keyed daemon.
@@ -716,6 +764,7 @@ async fn daemon(
     role: Role,
     ep: &Endpoint,
     t: &dyn Transport,
+    ctx: &StepContext,
     create: bool,
 ) -> StepResult {
     let h = host(cluster, ep)?;
@@ -752,7 +801,41 @@ async fn daemon(
         .await?;
         changed = true;
     }
-    changed |= ensure_daemon(cluster, h, t, role, &h.name).await?;
+    // A mgr or mds that is (re)started is waited for until the cluster
+    // has it again (a new gid), before the next host's is touched.
+    let tracked = matches!(role, Role::Mgr | Role::Mds);
+    let name = format!("ceph_{}", role.name());
+    let now = containers::inspect(t, ep, h.engine, &name).await?;
+    let want = wanted_hash(cluster, h, role, &h.name)?;
+    let restarts =
+        !matches!(&now, containers::Present::Present { running: true, hash } if *hash == want);
+    let before = if tracked && restarts {
+        registered_gid(cluster, t, role, &h.name).await?
+    } else {
+        None
+    };
+    if ensure_daemon(cluster, h, t, role, &h.name).await? {
+        changed = true;
+        if tracked {
+            let what = format!(
+                "{} {} did not register with the cluster",
+                role.name(),
+                h.name
+            );
+            wait_for(ctx, &h.name, &what, Duration::from_secs(180), || async {
+                let gid = registered_gid(cluster, t, role, &h.name).await?;
+                Ok(match gid {
+                    Some(g) if Some(g) != before => Ok(()),
+                    _ => Err(format!(
+                        "{} {}: not registered anew yet",
+                        role.name(),
+                        h.name
+                    )),
+                })
+            })
+            .await?;
+        }
+    }
     if role == Role::Mgr && cluster.settings.enable_ceph_mgr_prometheus {
         ceph_out(
             cluster,

@@ -60,6 +60,7 @@ ceph_release: {release}
 public_network: {subnet}
 # Each host container has one interface, on the playground network.
 network_interface: eth0
+container_engine: {engine}
 enable_ceph_mds: "yes"
 
 # Small test OSDs; pools no wider than the hosts.
@@ -96,6 +97,7 @@ ceph_conf_overrides:
         name = l.request.name,
         release = l.release.name(),
         subnet = l.subnet,
+        engine = l.request.engine,
         store = if l.request.filestore {
             "filestore"
         } else {
@@ -135,6 +137,7 @@ mod tests {
                 osds_per_host: 1,
                 disk_size: "8G".into(),
                 filestore: false,
+                engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
             },
             dir,

@@ -206,7 +206,20 @@ pub fn start_host(
         .args(["--device-cgroup-rule", "a *:* rwm"])
         .args(["--cgroupns", "host"])
         .args(["--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw"])
-        .args(["--volume", &format!("{}:/var/lib/docker", h.volume)])
+        // The nested engine's storage on a volume (overlay2 instead of vfs).
+        .args([
+            "--volume",
+            &format!(
+                "{}:{}",
+                h.volume,
+                if l.request.engine == "podman" {
+                    "/var/lib/containers"
+                } else {
+                    "/var/lib/docker"
+                }
+            ),
+        ])
+        .args(["--env", &format!("PLAYGROUND_ENGINE={}", l.request.engine)])
         .args(["--restart", "no"]);
     for d in disks {
         run = run
@@ -222,13 +235,17 @@ pub fn start_host(
 
 /// Waits until the host has made its SSH host keys and its nested engine
 /// answers; returns its ed25519 public key.
-pub fn wait_ready(h: &HostPlan) -> Result<String, PlaygroundError> {
+pub fn wait_ready(h: &HostPlan, nested: &str) -> Result<String, PlaygroundError> {
     let started = Instant::now();
     let key =
         cmd(["docker", "exec", &h.container]).args(["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]);
     let engine = cmd(["docker", "exec", &h.container])
-        .args(["docker", "info", "--format"])
-        .arg("{{.Driver}}");
+        .args([nested, "info", "--format"])
+        .arg(if nested == "podman" {
+            "{{.Store.GraphDriverName}}"
+        } else {
+            "{{.Driver}}"
+        });
     loop {
         let k = key.output()?;
         let e = engine.output()?;

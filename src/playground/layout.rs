@@ -38,6 +38,9 @@ pub struct Request {
     /// Filestore OSDs: each disk gets a data and a `_J` journal partition.
     #[serde(default)]
     pub filestore: bool,
+    /// The container engine inside the hosts: docker or podman.
+    #[serde(default = "docker")]
+    pub engine: String,
     pub subnet: String,
 }
 
@@ -85,6 +88,10 @@ pub fn valid_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
+fn docker() -> String {
+    "docker".into()
+}
+
 fn valid_size(size: &str) -> bool {
     let digits = size.trim_end_matches(['K', 'M', 'G', 'T']);
     !digits.is_empty()
@@ -105,6 +112,12 @@ impl Layout {
         }
         if !(1..=99).contains(&request.hosts) {
             problems.push(format!("--hosts {}: give 1 to 99", request.hosts));
+        }
+        if request.engine != "docker" && request.engine != "podman" {
+            problems.push(format!(
+                "--engine `{}`: give docker or podman",
+                request.engine
+            ));
         }
         if request.clients > 9 {
             problems.push(format!("--clients {}: give 0 to 9", request.clients));
@@ -307,6 +320,7 @@ mod tests {
             osds_per_host: 2,
             disk_size: "8G".into(),
             filestore: false,
+            engine: "docker".into(),
             subnet: "10.77.0.0/24".into(),
         }
     }
@@ -388,6 +402,7 @@ mod tests {
             osds_per_host: 10,
             disk_size: "8X".into(),
             filestore: false,
+            engine: "docker".into(),
             subnet: "10.77.0.1/24".into(),
         };
         let e = Layout::new(r, Path::new("/pg")).unwrap_err().to_string();

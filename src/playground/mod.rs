@@ -212,7 +212,7 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
     }
     let mut keys = Vec::new();
     for h in &layout.hosts {
-        let host_key = hosts::wait_ready(h)?;
+        let host_key = hosts::wait_ready(h, &layout.request.engine)?;
         hosts::authorize(h, &public_key)?;
         keys.push((h.address.to_string(), host_key));
     }
@@ -231,11 +231,12 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
 
 fn describe(r: &Request) -> String {
     format!(
-        "--name {} --hosts {} --clients {} --release {} --osds-per-host {} --disk-size {}{} --subnet {}",
+        "--name {} --hosts {} --clients {} --release {} --engine {} --osds-per-host {} --disk-size {}{} --subnet {}",
         r.name,
         r.hosts,
         r.clients,
         r.release,
+        r.engine,
         r.osds_per_host,
         r.disk_size,
         if r.filestore { " --filestore" } else { "" },
@@ -322,16 +323,17 @@ pub fn status(dir: &Path) -> Result<StatusReport, PlaygroundError> {
             let st = hosts::container_status(&h.container).unwrap_or_else(|| "missing".into());
             let (images, containers) = if st == "running" {
                 let exec = || cmd(["docker", "exec", h.container.as_str()]);
+                let nested = state.request.engine.as_str();
                 (
                     lines(exec().args([
-                        "docker",
+                        nested,
                         "image",
                         "ls",
                         "--format",
                         "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
                     ])),
                     lines(exec().args([
-                        "docker",
+                        nested,
                         "ps",
                         "--format",
                         "{{.Names}} {{.Image}} {{.Status}}",

@@ -113,6 +113,7 @@ mod tests {
                 osds_per_host: 1,
                 disk_size: "8G".into(),
                 filestore: false,
+                engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
             },
             dir.path(),

@@ -76,6 +76,7 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
         3,
         0,
         "pacific",
+        "docker",
         &format!("10.80.{}.0/24", pid % 250),
     );
     timings.push(("playground up with pull", t.elapsed()));
@@ -265,11 +266,12 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
         .arg(pg.inventory())
         .arg("--log-dir")
         .arg(pg.logs())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let lines = std::io::BufReader::new(killed.stdout.take().unwrap());
+    // Step lines go to stderr (stdout is for results).
+    let lines = std::io::BufReader::new(killed.stderr.take().unwrap());
     let mut seen = Vec::new();
     for line in std::io::BufRead::lines(lines) {
         let line = line.unwrap();

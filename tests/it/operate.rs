@@ -1,5 +1,6 @@
-//! Operating a deployed cluster on a real 4-host Pacific playground with
-//! one client host: scale-out (an OSD host, then a mon, added to the
+//! Operating a deployed cluster on a real 4-host Pacific playground whose
+//! hosts run the daemons with podman (the other end-to-end tests use
+//! docker), with one client host: scale-out (an OSD host, then a mon, added to the
 //! inventory join on the next deploy and nothing else restarts),
 //! `gatherkeys` (six keyrings equal to the cluster's,
 //! unchanged on a second run, a backup after a key rotation, the next mon
@@ -75,6 +76,7 @@ fn keys_admin_and_tuning_on_a_deployed_cluster() {
         4,
         1,
         "pacific",
+        "podman",
         &format!("10.81.{}.0/24", pid % 250),
     );
     let mut seen = Vec::new();

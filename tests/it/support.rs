@@ -66,20 +66,31 @@ pub fn output_text(out: &std::process::Output) -> String {
 /// A playground torn down when the test ends, also when it fails.
 pub struct Playground {
     pub dir: tempfile::TempDir,
+    /// The hosts' container engine: docker or podman.
+    pub engine: String,
 }
 
 impl Playground {
     /// `cephalo playground up --no-deploy` with its own name and network:
     /// the hosts have the Ceph image and nothing else.
-    pub fn up(name: &str, hosts: usize, clients: usize, release: &str, subnet: &str) -> Playground {
+    pub fn up(
+        name: &str,
+        hosts: usize,
+        clients: usize,
+        release: &str,
+        engine: &str,
+        subnet: &str,
+    ) -> Playground {
         let pg = Playground {
             dir: tempfile::Builder::new()
                 .prefix(&format!("{name}-"))
                 .tempdir()
                 .unwrap(),
+            engine: engine.to_string(),
         };
         let out = long_cephalo()
             .args(["playground", "up", "--no-deploy", "--release", release])
+            .args(["--engine", engine])
             .args([
                 "--hosts",
                 &hosts.to_string(),
@@ -129,7 +140,15 @@ impl Playground {
         self.run_on(host, script, &self.dir.path().join("peek-logs"))
     }
 
+    /// Runs `script` as root on `host`; on a podman playground `docker` in
+    /// it is podman.
     fn run_on(&self, host: &str, script: &str, logs: &Path) -> String {
+        let script = if self.engine == "podman" {
+            format!("docker() {{ podman \"$@\"; }}; {script}")
+        } else {
+            script.to_string()
+        };
+        let script = script.as_str();
         let out = long_cephalo()
             .args(["run", "-b", "--limit", host, "-i"])
             .arg(self.inventory())
