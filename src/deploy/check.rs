@@ -10,19 +10,13 @@ use std::sync::Arc;
 use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Present};
-use crate::model::{Cluster, Host, Role};
+use crate::model::{Cluster, Role};
 use crate::prechecks::checks::osd_label;
-use crate::prechecks::facts;
 use crate::render::{self, Secrets};
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError};
 use crate::tune::{Notes, note};
 
-fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
-    cluster.host(&ep.name).ok_or_else(|| TransportError::Other {
-        host: ep.name.clone(),
-        reason: "not a Ceph host of the inventory".into(),
-    })
-}
+use super::steps::host;
 
 /// The config files a deploy would write on a host.
 pub struct FilesPreview {
@@ -153,20 +147,7 @@ impl Daemons {
             }
         }
         if h.has(Role::Osd) {
-            let mut argv = vec![
-                "sh".to_string(),
-                "-c".into(),
-                crate::disks::BLOCK_SCRIPT.into(),
-                "block".into(),
-            ];
-            argv.extend(h.settings.ceph_osd_devices.iter().cloned());
-            let out = checked(
-                t,
-                ep,
-                &Command::new(argv).become_root(h.connection.become_root),
-            )
-            .await?;
-            let f = facts::parse(&out.stdout_text());
+            let f = super::steps::block_facts(h, ep, t).await?;
             for b in &f.block {
                 let Some(l) = b.part_name.as_deref().and_then(osd_label) else {
                     continue;
@@ -198,7 +179,10 @@ impl Daemons {
                 Some((_, label, _)) if label.trim() != want => say(format!(
                     "{name}: its spec or config differs (image, TCMalloc, debug or other settings): would be recreated"
                 )),
-                Some((_, _, state)) if *state != "running" && self.missing => {
+                // docker says `running`; podman 4 `Up 5 minutes ago`.
+                Some((_, _, state))
+                    if *state != "running" && !state.starts_with("Up ") && self.missing =>
+                {
                     say(format!("{name}: {state}: would be started"))
                 }
                 Some(_) => {}

@@ -23,6 +23,20 @@ pub async fn ceph_status(
     ceph_out(cluster, t, &["-s"], false).await
 }
 
+/// The selected hosts that `keep` accepts, in inventory order.
+fn hosts_where(
+    cluster: &Cluster,
+    selected: &[String],
+    keep: impl Fn(&crate::model::Host) -> bool,
+) -> Vec<String> {
+    cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name) && keep(h))
+        .map(|h| h.name.clone())
+        .collect()
+}
+
 /// What a deploy (`create`) or reconfigure would change, found without
 /// changing anything: config files (with `diff`, their differences), host
 /// tuning, daemon containers and new OSDs.
@@ -33,18 +47,8 @@ pub fn check_plan(
     diff: bool,
     notes: &crate::tune::Notes,
 ) -> Plan {
-    let all: Vec<String> = cluster
-        .hosts
-        .iter()
-        .filter(|h| selected.contains(&h.name))
-        .map(|h| h.name.clone())
-        .collect();
-    let daemons: Vec<String> = cluster
-        .hosts
-        .iter()
-        .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
-        .map(|h| h.name.clone())
-        .collect();
+    let all = hosts_where(cluster, selected, |_| true);
+    let daemons = hosts_where(cluster, selected, |h| crate::tune::tuned(h).0);
     let step = |name: &str, hosts: &[String], action: Arc<dyn crate::engine::Action>| {
         Node::Step(Step {
             name: name.to_string(),
@@ -106,19 +110,8 @@ pub fn plan_with(
     create: bool,
     tune_notes: &crate::tune::Notes,
 ) -> Plan {
-    let with = |role: Role| -> Vec<String> {
-        cluster
-            .hosts_with(role)
-            .filter(|h| selected.contains(&h.name))
-            .map(|h| h.name.clone())
-            .collect()
-    };
-    let all: Vec<String> = cluster
-        .hosts
-        .iter()
-        .filter(|h| selected.contains(&h.name))
-        .map(|h| h.name.clone())
-        .collect();
+    let with = |role: Role| hosts_where(cluster, selected, |h| h.has(role));
+    let all = hosts_where(cluster, selected, |_| true);
     let first = first_mon(cluster)
         .map(|h| vec![h.name.clone()])
         .unwrap_or_default();
@@ -134,12 +127,7 @@ pub fn plan_with(
             action,
         })
     };
-    let tuned: Vec<String> = cluster
-        .hosts
-        .iter()
-        .filter(|h| selected.contains(&h.name) && crate::tune::tuned(h).0)
-        .map(|h| h.name.clone())
-        .collect();
+    let tuned = hosts_where(cluster, selected, |h| crate::tune::tuned(h).0);
     let c = cluster.clone();
     let mut nodes = vec![
         step(

@@ -28,7 +28,8 @@ fn endpoint(h: &Host) -> Endpoint {
     }
 }
 
-fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
+/// The inventory host behind an endpoint.
+pub(crate) fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
     cluster.host(&ep.name).ok_or_else(|| TransportError::Other {
         host: ep.name.clone(),
         reason: "not a Ceph host of the inventory".into(),
@@ -939,20 +940,7 @@ async fn osds(
     create: bool,
 ) -> StepResult {
     let h = host(cluster, ep)?;
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        crate::disks::BLOCK_SCRIPT.into(),
-        "block".into(),
-    ];
-    argv.extend(h.settings.ceph_osd_devices.iter().cloned());
-    let out = checked(
-        t,
-        ep,
-        &Command::new(argv).become_root(ep.connection.become_root),
-    )
-    .await?;
-    let f = facts::parse(&out.stdout_text());
+    let f = block_facts(h, ep, t).await?;
     // Partitions by label: (name, bluestore) -> data partition and partners.
     let mut changed = false;
     let labelled: Vec<(&facts::BlockDev, crate::prechecks::checks::OsdLabel)> = f
@@ -1090,10 +1078,20 @@ async fn create_osd(
         crate::transport::Stream::Stdout,
         &format!("osd.{id} on /dev/{}", data.name),
     );
+    let new = NewOsd {
+        cluster,
+        h,
+        ep,
+        t,
+        ctx,
+        id: &id,
+        uuid: &uuid,
+        secret: &secret,
+    };
     if let Some(journal) = partners.get(&'J') {
-        filestore_mkfs(cluster, h, ep, t, ctx, &id, &uuid, &secret, data, journal).await?;
+        filestore_mkfs(&new, data, journal).await?;
     } else {
-        bluestore_mkfs(cluster, h, ep, t, ctx, &id, &uuid, &secret, data, partners).await?;
+        bluestore_mkfs(&new, data, partners).await?;
     }
     // Renamed, so that the next run does not see a bootstrap label again.
     let prefix = if partners.contains_key(&'J') {
@@ -1118,24 +1116,36 @@ async fn create_osd(
     Ok(())
 }
 
+/// An OSD that `ceph osd new` just gave an id, before its mkfs.
+struct NewOsd<'a> {
+    cluster: &'a Cluster,
+    h: &'a Host,
+    ep: &'a Endpoint,
+    t: &'a dyn Transport,
+    ctx: &'a StepContext,
+    id: &'a str,
+    uuid: &'a str,
+    secret: &'a Secret,
+}
+
 /// A bluestore OSD's folder: `block` (and `block.wal`/`block.db`) linked
 /// to the partitions, its keyring, then `ceph-osd --mkfs`.
-#[allow(clippy::too_many_arguments)]
 async fn bluestore_mkfs(
-    cluster: &Cluster,
-    h: &Host,
-    ep: &Endpoint,
-    t: &dyn Transport,
-    ctx: &StepContext,
-    id: &str,
-    uuid: &str,
-    secret: &Secret,
+    new: &NewOsd<'_>,
     data: &facts::BlockDev,
     partners: &BTreeMap<char, &facts::BlockDev>,
 ) -> Result<(), TransportError> {
+    let NewOsd {
+        cluster,
+        h,
+        ep,
+        t,
+        ctx,
+        id,
+        uuid,
+        secret,
+    } = *new;
     let c = &cluster.name;
-    let id = id.to_string();
-    let uuid = uuid.to_string();
     let dir = format!("/var/lib/ceph/osd/{c}-{id}");
     // block = the _B partner when there is one, else the bootstrap partition.
     let block = partners.get(&'B').copied().unwrap_or(data);
@@ -1170,10 +1180,10 @@ async fn bluestore_mkfs(
         "--cluster",
         c,
         "-i",
-        &id,
+        id,
         "--mkfs",
         "--osd-uuid",
-        &uuid,
+        uuid,
         "--osd-objectstore",
         "bluestore",
         "--setuser",
@@ -1181,7 +1191,7 @@ async fn bluestore_mkfs(
         "--setgroup",
         "ceph",
     ];
-    let spec_id = spec_of(cluster, h, Role::Osd, &id)?;
+    let spec_id = spec_of(cluster, h, Role::Osd, id)?;
     let cmd = Command::new(oneoff_argv(h.engine, &spec_id, &mkfs))
         .become_root(ep.connection.become_root)
         .timeout(Duration::from_secs(600))
@@ -1194,19 +1204,21 @@ async fn bluestore_mkfs(
 /// a one-off container of the Ceph image, with the keyring and a `journal`
 /// link to the `_J` partition, then `ceph-osd --mkfs`. The OSD container
 /// mounts it again at every start (roles/osd/container.yml).
-#[allow(clippy::too_many_arguments)]
 async fn filestore_mkfs(
-    cluster: &Cluster,
-    h: &Host,
-    ep: &Endpoint,
-    t: &dyn Transport,
-    ctx: &StepContext,
-    id: &str,
-    uuid: &str,
-    secret: &Secret,
+    new: &NewOsd<'_>,
     data: &facts::BlockDev,
     journal: &facts::BlockDev,
 ) -> Result<(), TransportError> {
+    let NewOsd {
+        cluster,
+        h,
+        ep,
+        t,
+        ctx,
+        id,
+        uuid,
+        secret,
+    } = *new;
     let c = &cluster.name;
     let dir = format!("/var/lib/ceph/osd/{c}-{id}");
     let script = format!(
@@ -1228,6 +1240,29 @@ async fn filestore_mkfs(
         .on_line(ctx.output_to_log(&h.name));
     checked(t, ep, &cmd).await?;
     Ok(())
+}
+
+/// The host's block devices with their GPT names (the OSD devices it lists,
+/// or every disk), read from the GPT, not udev.
+pub async fn block_facts(
+    h: &Host,
+    ep: &Endpoint,
+    t: &dyn Transport,
+) -> Result<facts::Facts, TransportError> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".into(),
+        crate::disks::BLOCK_SCRIPT.into(),
+        "block".into(),
+    ];
+    argv.extend(h.settings.ceph_osd_devices.iter().cloned());
+    let out = checked(
+        t,
+        ep,
+        &Command::new(argv).become_root(h.connection.become_root),
+    )
+    .await?;
+    Ok(facts::parse(&out.stdout_text()))
 }
 
 /// Whether an OSD is up, and the map epoch it is up from.

@@ -217,7 +217,14 @@ fn why(e: &TransportError) -> String {
             stderr_tail,
             ..
         } => {
-            if stderr_tail.contains("is not running") || stderr_tail.contains("No such container") {
+            // docker's words, then podman's.
+            let stopped = [
+                "is not running",
+                "No such container",
+                "only create exec sessions on running containers",
+                "no such container",
+            ];
+            if stopped.iter().any(|s| stderr_tail.contains(s)) {
                 "its ceph_mon container is not running".to_string()
             } else {
                 format!("`{command}` failed: {}", stderr_tail.trim())
