@@ -51,7 +51,7 @@ for r in $(seq 1 "$runs"); do
   for what in first second; do
     rm -rf "$dir/logs"
     t0=$(date +%s.%N)
-    "$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null
+    "$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null 2>&1
     t1=$(date +%s.%N)
     wall=$(echo "$t1 - $t0" | bc)
     IFS='|' read -r w n c p q <<<"$(share "$(ls "$dir"/logs/*.jsonl)" "$wall")"

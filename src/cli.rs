@@ -661,7 +661,7 @@ fn connect_parts(
     known_hosts: PathBuf,
     verbose: u8,
 ) -> Result<(
-    std::sync::Arc<crate::ssh::SshTransport>,
+    std::sync::Arc<dyn crate::transport::Transport>,
     std::sync::Arc<crate::engine::Reporter>,
 )> {
     let mut opts = crate::ssh::SshOptions::new(c.known_hosts.clone().unwrap_or(known_hosts));
@@ -685,10 +685,13 @@ fn connect_parts(
             path: c.log_dir.clone(),
             source,
         })?;
-    Ok((
-        std::sync::Arc::new(transport),
-        std::sync::Arc::new(reporter),
-    ))
+    let reporter = std::sync::Arc::new(reporter);
+    // Every remote command goes to the run log with its duration.
+    let timed = crate::engine::Timed {
+        inner: std::sync::Arc::new(transport),
+        reporter: reporter.clone(),
+    };
+    Ok((std::sync::Arc::new(timed), reporter))
 }
 
 fn run_cmd(a: RunArgs, verbose: u8) -> Result<()> {

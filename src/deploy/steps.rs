@@ -535,20 +535,44 @@ async fn pgs_clean(
             )
         })
         .collect();
+    Ok(all_clean(total, &states))
+}
+
+/// The placement groups as `ceph status` counts them (`pgmap`): all
+/// active+clean, or the counts by state.
+fn pgmap_clean(status: &serde_json::Value) -> Result<(), String> {
+    let pgmap = &status["pgmap"];
+    let states: Vec<(String, u64)> = pgmap["pgs_by_state"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            (
+                s["state_name"].as_str().unwrap_or("?").to_string(),
+                s["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    all_clean(pgmap["num_pgs"].as_u64().unwrap_or(0), &states)
+}
+
+/// Ok when every one of `total` placement groups is in an active+clean
+/// state (scrubbing counts as clean); else the counts by state.
+fn all_clean(total: u64, states: &[(String, u64)]) -> Result<(), String> {
     let is_clean = |n: &str| {
         let parts: Vec<&str> = n.split('+').collect();
         parts.contains(&"active")
             && parts.contains(&"clean")
             && parts
                 .iter()
-                .all(|p| *p == "active" || *p == "clean" || p.contains("scrub"))
+                .all(|p| *p == "active" || *p == "clean" || p.contains("scrub") || *p == "deep")
     };
     let clean: u64 = states
         .iter()
         .filter(|(n, _)| is_clean(n))
         .map(|(_, c)| c)
         .sum();
-    Ok(if clean == total {
+    if clean == total {
         Ok(())
     } else {
         Err(states
@@ -556,7 +580,7 @@ async fn pgs_clean(
             .map(|(n, c)| format!("{c} {n}"))
             .collect::<Vec<_>>()
             .join(", "))
-    })
+    }
 }
 
 /// Waits until every placement group is active+clean, after an OSD restart.
@@ -1326,7 +1350,9 @@ impl Action for WaitHealth {
             let limit = Duration::from_secs(cluster.settings.ceph_health_timeout);
             let what = "the cluster was not healthy";
             let r = wait_for(ctx, &ep.name, what, limit, || async {
-                let v = ceph_json(cluster, t, &["health"]).await?;
+                // One `ceph status` has both the health and the PG states.
+                let all = ceph_json(cluster, t, &["status"]).await?;
+                let v = &all["health"];
                 let status = v["status"].as_str().unwrap_or("?").to_string();
                 let checks: Vec<String> = v["checks"]
                     .as_object()
@@ -1338,7 +1364,7 @@ impl Action for WaitHealth {
                 }
                 // Health lags right after pools are made or OSDs start: the
                 // placement groups must be clean too.
-                Ok(pgs_clean(cluster, t).await?.map(|()| false))
+                Ok(pgmap_clean(&all).map(|()| false))
             })
             .await;
             outcome(r)
@@ -1366,6 +1392,19 @@ mod tests {
             "[global]\nfsid = x\n\n[osd]\nb = 2\n"
         );
         assert!(daemon_conf(conf, Role::Rgw, "h1").ends_with("[client.rgw.h1]\nd = 4\n"));
+        // The PG states of `ceph status` (Pacific's shape).
+        let status = serde_json::json!({"pgmap": {"num_pgs": 65, "pgs_by_state": [
+            {"state_name": "active+clean", "count": 60},
+            {"state_name": "active+clean+scrubbing+deep", "count": 4},
+            {"state_name": "peering", "count": 1}]}});
+        assert_eq!(
+            pgmap_clean(&status),
+            Err("60 active+clean, 4 active+clean+scrubbing+deep, 1 peering".into())
+        );
+        let mut done = status.clone();
+        done["pgmap"]["pgs_by_state"][2] =
+            serde_json::json!({"state_name": "active+clean", "count": 1});
+        assert_eq!(pgmap_clean(&done), Ok(()));
         // A mon added changes mon host in [global]: no daemon restarts.
         let grown = conf.replace("fsid = x\n", "fsid = x\nmon host = [v2:10.0.0.1:3300] [v2:10.0.0.2:3300]\nmon_initial_members = a, b\n");
         assert_eq!(

@@ -237,12 +237,11 @@ impl Recap {
     }
 }
 
-/// The engine's transport as the actions see it: every command's start and
-/// duration go to the run log.
-struct Timed {
-    inner: Arc<dyn Transport>,
-    reporter: Arc<Reporter>,
-    step: String,
+/// A transport whose every command's start and duration go to the run log
+/// (commands run by steps and by the code around them alike).
+pub struct Timed {
+    pub inner: Arc<dyn Transport>,
+    pub reporter: Arc<Reporter>,
 }
 
 impl Transport for Timed {
@@ -256,7 +255,6 @@ impl Transport for Timed {
             let t0 = Instant::now();
             let r = self.inner.run(host, cmd).await;
             self.reporter.command_done(
-                &self.step,
                 &host.name,
                 &cmd.display(),
                 started,
@@ -349,11 +347,6 @@ impl Engine {
         self.reporter.step_started(&step.name, hosts.len());
         let batch = step.batch.unwrap_or(hosts.len()).max(1);
         let forks = Arc::new(Semaphore::new(self.forks.max(1)));
-        let timed: Arc<dyn Transport> = Arc::new(Timed {
-            inner: self.transport.clone(),
-            reporter: self.reporter.clone(),
-            step: step.name.clone(),
-        });
         let mut results: Vec<HostResult> = Vec::new();
         for chunk in hosts.chunks(batch) {
             // Each host is its own task, so hosts spread over every core.
@@ -363,7 +356,7 @@ impl Engine {
                 let permit = forks.clone().acquire_owned().await.ok();
                 let action = step.action.clone();
                 let reporter = self.reporter.clone();
-                let transport = timed.clone();
+                let transport = self.transport.clone();
                 let step_name = step.name.clone();
                 set.spawn(async move {
                     let _permit = permit;

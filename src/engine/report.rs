@@ -255,7 +255,6 @@ impl Reporter {
     /// measured from; bench/deploy.sh). Never its output or input.
     pub fn command_done(
         &self,
-        step: &str,
         host: &str,
         command: &str,
         started_ms: u64,
@@ -268,7 +267,7 @@ impl Reporter {
             let _ = writeln!(
                 f,
                 "{}",
-                json!({"event": "command", "step": step, "host": host, "command": command, "start_ms": started_ms, "ms": ms, "status": status, "time_ms": now_ms() as u64})
+                json!({"event": "command", "host": host, "command": command, "start_ms": started_ms, "ms": ms, "status": status, "time_ms": now_ms() as u64})
             );
         }
     }

@@ -394,7 +394,13 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 continue;
             }
         }
-        let status = match crate::deploy::ceph_json_on(cluster, t, mon, &["status"]).await {
+        // Three questions at once: each `ceph` run costs a Python start.
+        let (status, monmap, versions) = futures::join!(
+            crate::deploy::ceph_json_on(cluster, t, mon, &["status"]),
+            crate::deploy::ceph_json_on(cluster, t, mon, &["mon", "dump"]),
+            crate::deploy::ceph_json_on(cluster, t, mon, &["versions"]),
+        );
+        let status = match status {
             Ok(v) => v,
             Err(e) => {
                 tried.push(e.to_string());
@@ -437,18 +443,14 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
             .filter_map(|n| n.as_str().map(str::to_string))
             .collect();
         // Inventory mons not in the monmap at all are new: deploy adds them.
-        let monmap: Option<Vec<String>> =
-            crate::deploy::ceph_json_on(cluster, t, mon, &["mon", "dump"])
-                .await
-                .ok()
-                .map(|m| {
-                    m["mons"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|n| n["name"].as_str().map(str::to_string))
-                        .collect()
-                });
+        let monmap: Option<Vec<String>> = monmap.ok().map(|m| {
+            m["mons"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n["name"].as_str().map(str::to_string))
+                .collect()
+        });
         let (missing, new): (Vec<&str>, Vec<&str>) = cluster
             .hosts_with(Role::Mon)
             .map(|h| h.name.as_str())
@@ -481,7 +483,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 "start the missing mons and wait for quorum",
             )
         });
-        match crate::deploy::ceph_json_on(cluster, t, mon, &["versions"]).await {
+        match versions {
             Ok(v) => {
                 let mut parts = Vec::new();
                 let mut all = std::collections::BTreeSet::new();
