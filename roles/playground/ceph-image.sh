@@ -16,7 +16,7 @@ chmod 0755 /usr/sbin/policy-rc.d
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common parted gdisk xfsprogs >/dev/null
+  ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common radosgw parted gdisk xfsprogs >/dev/null
 
 case "$RELEASE" in
 reef)

@@ -700,6 +700,40 @@ impl Action for Daemon {
     }
 }
 
+/// Waits until a (re)started rgw answers HTTP on its port (an anonymous
+/// request: 200 with the empty bucket list).
+async fn rgw_answers(
+    h: &Host,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+) -> Result<(), TransportError> {
+    let port = h.settings.ceph_rgw_port;
+    let probe = format!(
+        "import urllib.request as u; print(u.urlopen('http://127.0.0.1:{port}/', timeout=5).status)"
+    );
+    let cmd = Command::new([
+        h.engine.command(),
+        "exec",
+        "ceph_rgw",
+        "python3",
+        "-c",
+        &probe,
+    ])
+    .become_root(h.connection.become_root)
+    .timeout(Duration::from_secs(30));
+    let what = format!("rgw on {} did not answer on port {port}", h.name);
+    wait_for(ctx, &h.name, &what, Duration::from_secs(180), || async {
+        let out = run(t, ep, &cmd).await?;
+        Ok(if out.success() && out.stdout_text().trim() == "200" {
+            Ok(())
+        } else {
+            Err(format!("rgw port {port}: {}", out.stderr_tail(1).trim()))
+        })
+    })
+    .await
+}
+
 /// The gid a mgr or mds is registered with in the cluster (a restarted
 /// daemon registers again with a new one); None when it is not.
 async fn registered_gid(
@@ -841,6 +875,9 @@ async fn daemon(
     };
     if ensure_daemon(cluster, h, t, role, &h.name).await? {
         changed = true;
+        if role == Role::Rgw {
+            rgw_answers(h, ep, t, ctx).await?;
+        }
         if tracked {
             let what = format!(
                 "{} {} did not register with the cluster",

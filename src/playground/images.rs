@@ -181,6 +181,26 @@ pub fn ensure(
     say: &dyn Fn(&str),
 ) -> Result<Built, PlaygroundError> {
     create_cache(cache)?;
+    // One cephalo at a time builds, loads or saves images (parallel tests
+    // and playgrounds share the cache): the others wait, then find the
+    // image made. Released when this function returns.
+    let lock_path = cache.join(".images.lock");
+    let lock = std::fs::File::create(&lock_path)
+        .and_then(|f| f.lock().map(|()| f))
+        .map_err(|source| PlaygroundError::Io {
+            path: lock_path.clone(),
+            source,
+        })?;
+    let result = ensure_locked(spec, cache, say);
+    drop(lock);
+    result
+}
+
+fn ensure_locked(
+    spec: &ImageSpec,
+    cache: &Path,
+    say: &dyn Fn(&str),
+) -> Result<Built, PlaygroundError> {
     let hash = spec.hash();
     let archive = spec.archive(cache);
     let mut built = false;
@@ -210,7 +230,7 @@ pub fn ensure(
         if label_of(&spec.name).as_deref() != Some(hash.as_str()) {
             // A damaged or foreign archive: build afresh.
             let _ = std::fs::remove_file(&archive);
-            return ensure(spec, cache, say);
+            return ensure_locked(spec, cache, say);
         }
     } else {
         say(&format!(

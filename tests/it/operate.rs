@@ -1,14 +1,19 @@
 //! Operating a deployed cluster on a real 4-host Pacific playground whose
 //! hosts run the daemons with podman (the other end-to-end tests use
-//! docker), with one client host: scale-out (an OSD host, then a mon, added to the
-//! inventory join on the next deploy and nothing else restarts),
-//! `gatherkeys` (six keyrings equal to the cluster's,
-//! unchanged on a second run, a backup after a key rotation, the next mon
-//! when the first is down), `admin` to a host in no Ceph group (modes,
-//! owners, `ceph -s` there, a hand-edited conf refused), and `tune` (the
-//! sysctl file and live values, the OSD disks' udev rule, debug 0/0, drift
-//! found and fixed, a TCMalloc change restarting only the OSDs). No output
-//! or log holds a key.
+//! docker), with one client host:
+//! - scale-out: an OSD host, then a mon, then an rgw added to the
+//!   inventory join on the next deploy (`deploy --check`/`--diff` show it
+//!   first) and nothing else restarts;
+//! - `gatherkeys`: six keyrings equal to the cluster's, unchanged on a
+//!   second run, a backup after a key rotation, the next mon when the first
+//!   is down;
+//! - `admin` to a host in no Ceph group: modes, owners, `ceph -s` there, a
+//!   hand-edited conf refused;
+//! - `tune`: the sysctl file and live values, the OSD disks' udev rule,
+//!   debug 0/0, drift found and fixed, a TCMalloc change restarting only
+//!   the OSDs.
+//!
+//! No output or log holds a key.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -208,6 +213,24 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     assert_eq!(added.len(), 1, "{added:?}");
     assert!(added[0].starts_with("ceph3 ceph_mon "), "{added:?}");
     assert_eq!(after.len() + 1, grown.len());
+
+    // rgw switched on for ceph4: its gateway answers S3 requests, and no
+    // other daemon restarts.
+    std::fs::write(pg.inventory(), format!("{full}\n[rgws]\nceph4\n")).unwrap();
+    let globals = pg.dir.path().join("globals.yml");
+    let text = std::fs::read_to_string(&globals).unwrap();
+    std::fs::write(&globals, format!("{text}\nenable_ceph_rgw: yes\n")).unwrap();
+    seen.push(pg.deploy());
+    let with_rgw = containers(pg);
+    let added: Vec<&String> = with_rgw.iter().filter(|c| !grown.contains(c)).collect();
+    assert_eq!(added.len(), 1, "{added:?}");
+    assert!(added[0].starts_with("ceph4 ceph_rgw "), "{added:?}");
+    assert_eq!(grown.len() + 1, with_rgw.len());
+    let answer = pg.peek(
+        "ceph4",
+        r#"docker exec ceph_rgw python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:7480/').read().decode())""#,
+    );
+    assert!(answer.contains("ListAllMyBucketsResult"), "{answer}");
 }
 
 fn gatherkeys(pg: &Playground, seen: &mut Vec<String>) {
