@@ -90,6 +90,40 @@ pub async fn probe(
     })
 }
 
+/// Whether what is at the path is already the wanted file: content, mode
+/// and (when one is wanted) owner, by names or ids.
+pub fn is_wanted(present: &Present, f: &RemoteFile<'_>) -> bool {
+    match present {
+        Present::Absent => false,
+        Present::File {
+            mode,
+            owner_names,
+            owner_ids,
+            sha256,
+        } => {
+            *sha256 == hex::encode(Sha256::digest(f.content))
+                && *mode == f.mode
+                && f.owner.is_none_or(|o| o == owner_names || o == owner_ids)
+        }
+    }
+}
+
+/// What `put` would do, changing nothing.
+pub async fn would_put(
+    t: &dyn Transport,
+    host: &Endpoint,
+    f: &RemoteFile<'_>,
+    become_root: bool,
+) -> Result<Change, TransportError> {
+    Ok(
+        if is_wanted(&probe(t, host, f.path, become_root).await?, f) {
+            Change::Unchanged
+        } else {
+            Change::Changed
+        },
+    )
+}
+
 /// Puts a file on a host unless it is already there as wanted.
 pub async fn put(
     t: &dyn Transport,
@@ -97,18 +131,8 @@ pub async fn put(
     f: &RemoteFile<'_>,
     become_root: bool,
 ) -> Result<Change, TransportError> {
-    let want_sha = hex::encode(Sha256::digest(f.content));
-    if let Present::File {
-        mode,
-        owner_names,
-        owner_ids,
-        sha256,
-    } = probe(t, host, f.path, become_root).await?
-    {
-        let owner_ok = f.owner.is_none_or(|o| o == owner_names || o == owner_ids);
-        if sha256 == want_sha && mode == f.mode && owner_ok {
-            return Ok(Change::Unchanged);
-        }
+    if would_put(t, host, f, become_root).await? == Change::Unchanged {
+        return Ok(Change::Unchanged);
     }
     let p = quote(f.path);
     let chown = f

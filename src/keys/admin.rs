@@ -210,7 +210,7 @@ impl AdminFiles {
                 owner: Some("0:0"),
             };
             let state = if self.opts.check {
-                would_change(t, ep, &rf, root).await?
+                files::would_put(t, ep, &rf, root).await?
             } else {
                 files::put(t, ep, &rf, root).await?
             };
@@ -224,27 +224,6 @@ impl AdminFiles {
         }
         Ok(changed)
     }
-}
-
-/// What `files::put` would do, without doing it.
-async fn would_change(
-    t: &dyn Transport,
-    ep: &Endpoint,
-    f: &RemoteFile<'_>,
-    root: bool,
-) -> Result<Change, TransportError> {
-    let want = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(f.content));
-    Ok(match files::probe(t, ep, f.path, root).await? {
-        Present::File {
-            mode,
-            owner_ids,
-            sha256,
-            ..
-        } if sha256 == want && mode == f.mode && f.owner.is_none_or(|o| o == owner_ids) => {
-            Change::Unchanged
-        }
-        _ => Change::Changed,
-    })
 }
 
 /// `ceph -s` on the host: its own ceph CLI, else the Ceph image through
