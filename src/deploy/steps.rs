@@ -439,7 +439,9 @@ async fn mon_bootstrap(
             ep,
             &sh(
                 h,
-                format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir} {monmap}"),
+                // No keyring: no mkfs finished here (one killed half way
+                // leaves a partial store); start it afresh.
+                format!("rm -rf {dir} && mkdir -p {dir} && chown {CEPH_OWNER} {dir} {monmap}"),
             ),
         )
         .await?;

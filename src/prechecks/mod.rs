@@ -362,15 +362,19 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
     // Mons without a container: new ones, or a bootstrap that stopped half
     // way; deploy creates them.
     let mut uncreated: Vec<String> = Vec::new();
+    // Mons whose container runs: one of them out of quorum may be joining.
+    let mut running: Vec<String> = Vec::new();
     for mon in cluster.hosts_with(Role::Mon) {
         let ep = Endpoint {
             name: mon.name.clone(),
             connection: mon.connection.clone(),
         };
-        if let Ok(crate::containers::Present::Absent) =
-            crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await
-        {
-            uncreated.push(mon.name.clone());
+        match crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await {
+            Ok(crate::containers::Present::Absent) => uncreated.push(mon.name.clone()),
+            Ok(crate::containers::Present::Present { running: true, .. }) => {
+                running.push(mon.name.clone())
+            }
+            _ => {}
         }
     }
     for mon in cluster.hosts_with(Role::Mon) {
@@ -436,12 +440,26 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 "fix the cluster's errors first (`ceph health detail`)",
             ),
         });
-        let quorum: Vec<String> = status["quorum_names"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|n| n.as_str().map(str::to_string))
-            .collect();
+        let names = |v: &serde_json::Value| -> Vec<String> {
+            v["quorum_names"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|n| n.as_str().map(str::to_string))
+                .collect()
+        };
+        let mut quorum = names(&status);
+        // A mon that runs but is not in quorum may have started a moment
+        // ago (a deploy that stopped half way): it gets 30 s to join.
+        let since = std::time::Instant::now();
+        while running.iter().any(|r| !quorum.contains(r))
+            && since.elapsed() < std::time::Duration::from_secs(30)
+        {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            if let Ok(q) = crate::deploy::ceph_json_on(cluster, t, mon, &["quorum_status"]).await {
+                quorum = names(&q);
+            }
+        }
         // Inventory mons not in the monmap at all are new: deploy adds them.
         let monmap: Option<Vec<String>> = monmap.ok().map(|m| {
             m["mons"]
