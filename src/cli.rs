@@ -837,15 +837,7 @@ fn cluster_engine(
         .hosts
         .iter()
         .filter(|h| selected.contains(&h.name))
-        .map(|h| {
-            (
-                h.name.clone(),
-                crate::transport::Endpoint {
-                    name: h.name.clone(),
-                    connection: h.connection.clone(),
-                },
-            )
-        })
+        .map(|h| (h.name.clone(), h.endpoint()))
         .collect();
     Ok(crate::engine::Engine {
         transport,

@@ -90,6 +90,11 @@ pub async fn probe(
     })
 }
 
+/// The hex sha256 of a content, as `sha256sum` prints it.
+pub fn sha256_hex(content: &[u8]) -> String {
+    hex::encode(Sha256::digest(content))
+}
+
 /// Whether what is at the path is already the wanted file: content, mode
 /// and (when one is wanted) owner, by names or ids.
 pub fn is_wanted(present: &Present, f: &RemoteFile<'_>) -> bool {
@@ -101,7 +106,7 @@ pub fn is_wanted(present: &Present, f: &RemoteFile<'_>) -> bool {
             owner_ids,
             sha256,
         } => {
-            *sha256 == hex::encode(Sha256::digest(f.content))
+            *sha256 == sha256_hex(f.content)
                 && *mode == f.mode
                 && f.owner.is_none_or(|o| o == owner_names || o == owner_ids)
         }

@@ -264,6 +264,14 @@ impl Host {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
+
+    /// Where commands for this host go.
+    pub fn endpoint(&self) -> crate::transport::Endpoint {
+        crate::transport::Endpoint {
+            name: self.name.clone(),
+            connection: self.connection.clone(),
+        }
+    }
 }
 
 /// Where the input files were found.

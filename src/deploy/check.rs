@@ -47,7 +47,7 @@ impl FilesPreview {
             }
         })?;
         for f in &rendered.files {
-            let want = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(f.content.as_bytes()));
+            let want = files::sha256_hex(f.content.as_bytes());
             let why = match files::probe(t, ep, &f.path, root).await? {
                 Present::Absent => "would be written (new)".to_string(),
                 Present::File { sha256, .. } if sha256 != want => {

@@ -21,13 +21,6 @@ fn outcome(r: StepResult) -> HostOutcome {
     HostOutcome::from_result(r)
 }
 
-fn endpoint(h: &Host) -> Endpoint {
-    Endpoint {
-        name: h.name.clone(),
-        connection: h.connection.clone(),
-    }
-}
-
 /// The inventory host behind an endpoint.
 pub(crate) fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
     cluster.host(&ep.name).ok_or_else(|| TransportError::Other {
@@ -74,7 +67,7 @@ pub async fn ceph_out(
     if secret {
         cmd = cmd.secret();
     }
-    Ok(checked(t, &endpoint(mon), &cmd).await?.stdout_text())
+    Ok(checked(t, &mon.endpoint(), &cmd).await?.stdout_text())
 }
 
 /// `ceph ARGS -f json` on the first mon.
@@ -99,7 +92,7 @@ pub async fn ceph_json_on(
 ) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
-    let text = checked(t, &endpoint(mon), &ceph_cmd(cluster, mon, &a))
+    let text = checked(t, &mon.endpoint(), &ceph_cmd(cluster, mon, &a))
         .await?
         .stdout_text();
     serde_json::from_str(&text).map_err(|e| TransportError::Other {
@@ -203,7 +196,7 @@ async fn ensure_daemon(
 ) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
     let hash = wanted_hash(cluster, h, role, id)?;
-    let done = containers::ensure(t, &endpoint(h), h.engine, &spec, &hash).await?;
+    let done = containers::ensure(t, &h.endpoint(), h.engine, &spec, &hash).await?;
     Ok(done != Ensured::Unchanged)
 }
 
@@ -325,7 +318,7 @@ async fn has_mon_data(
 ) -> Result<bool, TransportError> {
     let out = run(
         t,
-        &endpoint(h),
+        &h.endpoint(),
         &sh(h, format!("test -e {}/keyring", mon_dir(cluster, &h.name))),
     )
     .await?;
@@ -358,7 +351,7 @@ async fn mon_bootstrap(
             .filter(|o| existing && o.name != h.name)
         {
             let present =
-                containers::inspect(t, &endpoint(other), other.engine, "ceph_mon").await?;
+                containers::inspect(t, &other.endpoint(), other.engine, "ceph_mon").await?;
             if matches!(present, containers::Present::Present { running: true, .. })
                 && has_mon_data(cluster, other, t).await?
             {
@@ -375,7 +368,7 @@ async fn mon_bootstrap(
         }
         match running {
             Some(other) => {
-                let o_ep = endpoint(other);
+                let o_ep = other.endpoint();
                 let cmd = Command::new([
                     other.engine.command(),
                     "exec",
@@ -1191,6 +1184,13 @@ struct NewOsd<'a> {
     secret: &'a Secret,
 }
 
+impl NewOsd<'_> {
+    /// The OSD's data folder: `/var/lib/ceph/osd/<cluster>-<id>`.
+    fn dir(&self) -> String {
+        format!("/var/lib/ceph/osd/{}-{}", self.cluster.name, self.id)
+    }
+}
+
 /// A bluestore OSD's folder: `block` (and `block.wal`/`block.db`) linked
 /// to the partitions, its keyring, then `ceph-osd --mkfs`.
 async fn bluestore_mkfs(
@@ -1209,7 +1209,7 @@ async fn bluestore_mkfs(
         secret,
     } = *new;
     let c = &cluster.name;
-    let dir = format!("/var/lib/ceph/osd/{c}-{id}");
+    let dir = new.dir();
     // block = the _B partner when there is one, else the bootstrap partition.
     let block = partners.get(&'B').copied().unwrap_or(data);
     let mut links = vec![format!("ln -sfn /dev/{} {dir}/block", block.name)];
@@ -1283,7 +1283,7 @@ async fn filestore_mkfs(
         secret,
     } = *new;
     let c = &cluster.name;
-    let dir = format!("/var/lib/ceph/osd/{c}-{id}");
+    let dir = new.dir();
     let script = format!(
         "set -e; d={dir}; mkfs.xfs -f -q /dev/{data}; mkdir -p $d; \
          mount -o noatime,inode64 /dev/{data} $d; trap 'umount $d' EXIT; \

@@ -177,14 +177,12 @@ impl AdminFiles {
 
         // The conf: written when absent or when only mode and owner
         // differ; a different content only with --overwrite-conf.
-        let sha = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
         let present = if made_dir {
             Present::Absent
         } else {
             files::probe(t, ep, &conf_path, root).await?
         };
-        let differs =
-            matches!(&present, Present::File { sha256, .. } if *sha256 != sha(conf.as_bytes()));
+        let differs = matches!(&present, Present::File { sha256, .. } if *sha256 != files::sha256_hex(conf.as_bytes()));
         if differs && self.opts.diff {
             let there = files::get(t, ep, &conf_path, root).await?;
             let diff = unified_diff(&conf_path, &String::from_utf8_lossy(&there), &conf);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::keyring::{self, Entry, Local};
 use crate::containers::checked;
 use crate::model::{Cluster, Host};
-use crate::transport::{Command, Endpoint, Transport, TransportError, run};
+use crate::transport::{Command, Transport, TransportError, run};
 
 /// How long a mon may take to say whether it is in quorum.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);
@@ -189,13 +189,6 @@ pub fn identities(cluster: &Cluster) -> Vec<&'static str> {
     v
 }
 
-fn endpoint(h: &Host) -> Endpoint {
-    Endpoint {
-        name: h.name.clone(),
-        connection: h.connection.clone(),
-    }
-}
-
 /// `ENGINE exec ceph_mon ARGS...` on the mon.
 fn in_mon(mon: &Host, args: &[&str], timeout: Duration) -> Command {
     let mut argv: Vec<String> = vec![
@@ -241,7 +234,7 @@ async fn from_mon(
     mon: &Host,
     check: bool,
 ) -> Result<Vec<(Entry, bool)>, String> {
-    let ep = endpoint(mon);
+    let ep = mon.endpoint();
     let c = cluster.name.as_str();
     let asok = format!("/var/run/ceph/{c}-mon.{}.asok", mon.name);
     // The admin socket answers without quorum: it never hangs on a mon

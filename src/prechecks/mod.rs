@@ -357,42 +357,43 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
             hint.to_string()
         },
     };
+    use crate::containers::Present;
     let mut tried = Vec::new();
-    let mut any_container = false;
+    // Every mon's container, asked once and at once.
+    let mons: Vec<&crate::model::Host> = cluster.hosts_with(Role::Mon).collect();
+    let eps: Vec<Endpoint> = mons.iter().map(|m| m.endpoint()).collect();
+    let states = futures::future::join_all(
+        mons.iter()
+            .zip(&eps)
+            .map(|(m, ep)| crate::containers::inspect(t, ep, m.engine, "ceph_mon")),
+    )
+    .await;
+    let any_container = states
+        .iter()
+        .any(|s| matches!(s, Ok(Present::Present { .. })));
     // Mons without a container: new ones, or a bootstrap that stopped half
     // way; deploy creates them.
-    let mut uncreated: Vec<String> = Vec::new();
+    let uncreated: Vec<String> = mons
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| matches!(s, Ok(Present::Absent)))
+        .map(|(m, _)| m.name.clone())
+        .collect();
     // Mons whose container runs: one of them out of quorum may be joining.
-    let mut running: Vec<String> = Vec::new();
-    for mon in cluster.hosts_with(Role::Mon) {
-        let ep = Endpoint {
-            name: mon.name.clone(),
-            connection: mon.connection.clone(),
-        };
-        match crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await {
-            Ok(crate::containers::Present::Absent) => uncreated.push(mon.name.clone()),
-            Ok(crate::containers::Present::Present { running: true, .. }) => {
-                running.push(mon.name.clone())
-            }
-            _ => {}
-        }
-    }
-    for mon in cluster.hosts_with(Role::Mon) {
-        let ep = Endpoint {
-            name: mon.name.clone(),
-            connection: mon.connection.clone(),
-        };
-        if uncreated.contains(&mon.name) {
-            continue;
-        }
-        match crate::containers::inspect(t, &ep, mon.engine, "ceph_mon").await {
-            Ok(crate::containers::Present::Present { running: true, .. }) => any_container = true,
-            Ok(crate::containers::Present::Present { running: false, .. }) => {
-                any_container = true;
+    let running: Vec<String> = mons
+        .iter()
+        .zip(&states)
+        .filter(|(_, s)| matches!(s, Ok(Present::Present { running: true, .. })))
+        .map(|(m, _)| m.name.clone())
+        .collect();
+    for (mon, state) in mons.iter().copied().zip(&states) {
+        match state {
+            Ok(Present::Present { running: true, .. }) => {}
+            Ok(Present::Present { running: false, .. }) => {
                 tried.push(format!("{}: ceph_mon stopped", mon.name));
                 continue;
             }
-            Ok(crate::containers::Present::Absent) => continue,
+            Ok(Present::Absent) => continue,
             Err(e) => {
                 tried.push(e.to_string());
                 continue;

@@ -175,7 +175,7 @@ fn normalize(v: &str) -> String {
 }
 
 fn sha(text: &str) -> String {
-    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes()))
+    crate::files::sha256_hex(text.as_bytes())
 }
 
 /// The scheduler a disk should get: the first of `wanted` the kernel
