@@ -218,3 +218,56 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// gatherkeys, admin and the playground refuse names they do not know
+/// with exit code 2, before they connect to anything.
+#[test]
+fn unknown_mons_hosts_and_engines_are_bad_input() {
+    let files = |c: &mut Command| {
+        c.arg("-i")
+            .arg(corpus("good/inventory"))
+            .arg("--globals")
+            .arg(corpus("good/globals.yml"))
+            .arg("--passwords")
+            .arg(corpus("good/passwords.yml"));
+    };
+    let mut c = cephalo();
+    c.args(["gatherkeys", "ceph9"]);
+    files(&mut c);
+    c.assert().code(2).stderr(
+        predicate::str::contains("`ceph9` is not a mon of")
+            .and(predicate::str::contains("(mons: ceph1, ceph2, ceph3)")),
+    );
+    let mut c = cephalo();
+    c.args(["admin", "nosuchhost*"]);
+    files(&mut c);
+    c.assert().code(2).stderr(predicate::str::contains(
+        "`nosuchhost*` in --limit matches no host or group of",
+    ));
+    let mut c = cephalo();
+    c.args(["admin"]);
+    files(&mut c);
+    c.assert()
+        .code(2)
+        .stderr(predicate::str::contains("HOST_PATTERN or --limit"));
+    let dir = tempfile::tempdir().unwrap();
+    cephalo()
+        .args([
+            "playground",
+            "up",
+            "--engine",
+            "lxc",
+            "--filestore",
+            "--release",
+            "reef",
+            "--dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("--engine `lxc`: give docker or podman").and(
+                predicate::str::contains("--filestore: reef has no filestore"),
+            ),
+        );
+}
