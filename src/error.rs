@@ -215,13 +215,17 @@ pub enum Error {
     #[error("host key verification refused {hosts} host(s); nothing was run on them")]
     HostKey { hosts: usize },
 
-    /// gatherkeys found no mon to ask, or could not write a key file.
-    #[error(transparent)]
-    Gather(#[from] crate::keys::gather::GatherError),
+    /// A failure of one operation's own kind (gatherkeys, the playground,
+    /// ...): the operation's module owns the type and its exit code.
+    #[error("{0}")]
+    Operation(Box<dyn ExitCode>),
+}
 
-    /// The playground could not be made, shown or removed on this machine.
-    #[error(transparent)]
-    Playground(#[from] crate::playground::PlaygroundError),
+/// An error type of a module above this one that knows its own exit code;
+/// such a module converts its errors with `Error::operation`, so this
+/// bottom layer never names the modules above it.
+pub trait ExitCode: std::error::Error + Send + Sync + 'static {
+    fn exit_code(&self) -> i32;
 }
 
 impl Error {
@@ -234,18 +238,13 @@ impl Error {
             Error::HostsFailed { .. } => exit::HOST_FAILED,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,
-            Error::Playground(e) => e.exit_code(),
-            Error::Gather(crate::keys::gather::GatherError::NoMon {
-                all_unreachable, ..
-            }) => {
-                if *all_unreachable {
-                    exit::UNREACHABLE
-                } else {
-                    exit::HOST_FAILED
-                }
-            }
-            Error::Gather(_) => exit::FAILURE,
+            Error::Operation(e) => e.exit_code(),
         }
+    }
+
+    /// An operation's own error, keeping its exit code.
+    pub fn operation(e: impl ExitCode) -> Self {
+        Error::Operation(Box::new(e))
     }
 
     /// One problem in one file, as an error.

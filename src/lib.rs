@@ -33,6 +33,7 @@ pub mod prechecks;
 pub mod pull;
 pub mod release;
 pub mod render;
+pub mod script;
 pub mod settings;
 pub mod ssh;
 pub mod transport;

@@ -19,7 +19,7 @@ pub enum Release {
     Tentacle,
 }
 
-/// The cephx secret types (see crate::cephx).
+/// The cephx secret types (the `cephx` module makes and reads them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKind {
     /// Type 1: AES-128, 16 bytes. Every release accepts it.

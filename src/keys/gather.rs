@@ -166,6 +166,26 @@ pub enum GatherError {
     },
 }
 
+impl crate::error::ExitCode for GatherError {
+    fn exit_code(&self) -> i32 {
+        use crate::error::exit;
+        match self {
+            GatherError::NoMon {
+                all_unreachable: true,
+                ..
+            } => exit::UNREACHABLE,
+            GatherError::NoMon { .. } => exit::HOST_FAILED,
+            GatherError::Write { .. } => exit::FAILURE,
+        }
+    }
+}
+
+impl From<GatherError> for crate::Error {
+    fn from(e: GatherError) -> Self {
+        crate::Error::operation(e)
+    }
+}
+
 fn list(tried: &[Tried]) -> String {
     tried
         .iter()

@@ -67,12 +67,18 @@ fn stderr_block(stderr: &str) -> String {
     }
 }
 
-impl PlaygroundError {
-    pub fn exit_code(&self) -> i32 {
+impl crate::error::ExitCode for PlaygroundError {
+    fn exit_code(&self) -> i32 {
         match self {
             PlaygroundError::Usage(_) => crate::error::exit::BAD_INPUT,
             _ => crate::error::exit::FAILURE,
         }
+    }
+}
+
+impl From<PlaygroundError> for crate::Error {
+    fn from(e: PlaygroundError) -> Self {
+        crate::Error::operation(e)
     }
 }
 
