@@ -1,0 +1,588 @@
+//! The Ceph side of the fake cluster: mons, mgrs, OSDs and MDSs with the
+//! release each runs, placement groups that degrade while an OSD is down
+//! and settle after, OSD flags, health checks, and the answers of the
+//! `ceph` commands cephalo sends, in the JSON shape of each release
+//! (Jewel has no `ceph versions` and no mgrs; Nautilus keeps `pg stat`
+//! flat; Reef drops the `mds` key of `versions` when there is none).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::release::Release;
+use crate::transport::Output;
+
+use super::{fail, out};
+
+/// One daemon: where it runs and the release it runs now (None: stopped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Daemon {
+    pub host: String,
+    pub running: Option<Release>,
+    /// The map epoch it was (re)started at (OSDs' `up_from`).
+    pub up_from: u64,
+}
+
+/// The cluster as the mons see it.
+#[derive(Debug, Clone)]
+pub struct FakeCeph {
+    pub fsid: String,
+    pub mons: BTreeMap<String, Daemon>,
+    pub mgrs: BTreeMap<String, Daemon>,
+    pub osds: BTreeMap<u32, Daemon>,
+    pub mdss: BTreeMap<String, Daemon>,
+    /// The osdmap epoch: every daemon change makes a new one.
+    pub epoch: u64,
+    pub flags: BTreeSet<String>,
+    pub require_osd_release: Option<Release>,
+    pub min_mon_release: Option<Release>,
+    pub pgs: u64,
+    /// Placement groups not active+clean now.
+    pub unclean: u64,
+    /// Each `pg stat`/`status` heals this many unclean PGs once all OSDs
+    /// are up (recovery takes a few polls).
+    pub heal_per_query: u64,
+    /// PGs that never become clean (a stuck PG), by id.
+    pub stuck: Vec<String>,
+    /// Health checks set by a test (name -> message), beside the derived ones.
+    pub extra_checks: BTreeMap<String, String>,
+    /// `ok-to-stop` answers "no" this many more times.
+    pub refuse_ok_to_stop: u32,
+    pub filesystems: Vec<String>,
+    pub pools: Vec<String>,
+    pub next_osd: u32,
+}
+
+impl Default for FakeCeph {
+    fn default() -> Self {
+        FakeCeph {
+            fsid: "00000000-0000-4000-8000-000000000001".into(),
+            mons: BTreeMap::new(),
+            mgrs: BTreeMap::new(),
+            osds: BTreeMap::new(),
+            mdss: BTreeMap::new(),
+            epoch: 1,
+            flags: ["sortbitwise", "recovery_deletes", "purged_snapdirs"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            require_osd_release: None,
+            min_mon_release: None,
+            pgs: 0,
+            unclean: 0,
+            heal_per_query: u64::MAX,
+            stuck: Vec::new(),
+            extra_checks: BTreeMap::new(),
+            refuse_ok_to_stop: 0,
+            filesystems: Vec::new(),
+            pools: Vec::new(),
+            next_osd: 0,
+        }
+    }
+}
+
+/// The version string a release's daemons report.
+pub fn version_string(r: Release) -> String {
+    let (v, sha) = match r {
+        Release::Jewel => {
+            return "ceph version 10.2.11 (e4b061b47f07f583c92a050d9e84b1813a35671e)".into();
+        }
+        Release::Kraken => ("11.2.1", "e0354f9d3b1eea1d75a7dd487ba8098311be38a7"),
+        Release::Luminous => ("12.2.13", "584a20eb0237c657dc0567da126be145106aa47e"),
+        Release::Mimic => ("13.2.10", "564bdc4ae87418a232fc901524470e1a0f76d641"),
+        Release::Nautilus => ("14.2.21", "5ef401921d7a88aea18ec7558f7f9374ebd8f5a6"),
+        Release::Octopus => ("15.2.17", "8a82819d84cf884bd39c17e3236e0632ac146dc4"),
+        Release::Pacific => ("16.2.15", "618f440892089921c3e944a991122ddc44e60516"),
+        Release::Quincy => ("17.2.7", "b12291d110049b2f35e32e0de30d70e9a4c060d2"),
+        Release::Reef => ("18.2.7", "6b0e988052ec84cf2d4a54ff9bbbc5e720b621ad"),
+        Release::Squid => ("19.2.3", "c92aebb279828e9c3c1f5d24613efca272649e62"),
+        Release::Tentacle => ("20.2.4", "4b7be2e3b2c8b4e1e0e8e3c6e3a5d2f1c0b9a8e7"),
+    };
+    format!("ceph version {v} ({sha}) {} (stable)", r.name())
+}
+
+impl FakeCeph {
+    /// The release the mons speak: the oldest mon that runs.
+    pub fn mon_release(&self) -> Option<Release> {
+        self.mons.values().filter_map(|d| d.running).min()
+    }
+
+    pub fn quorum(&self) -> Vec<String> {
+        self.mons
+            .iter()
+            .filter(|(_, d)| d.running.is_some())
+            .map(|(n, _)| n.clone())
+            .collect()
+    }
+
+    fn osds_down(&self) -> Vec<u32> {
+        self.osds
+            .iter()
+            .filter(|(_, d)| d.running.is_none())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// A daemon (re)started or stopped: a new map; PGs on a stopped OSD
+    /// degrade, and settle over later polls once every OSD is up again.
+    pub fn changed(&mut self) {
+        self.epoch += 1;
+        let down = self.osds_down().len() as u64;
+        if down > 0 && !self.osds.is_empty() {
+            let share = self.pgs * down / self.osds.len() as u64;
+            self.unclean = self.unclean.max(share.max(1).min(self.pgs));
+        }
+    }
+
+    fn settle(&mut self) {
+        if self.osds_down().is_empty() {
+            self.unclean = self.unclean.saturating_sub(self.heal_per_query);
+        }
+    }
+
+    fn health(&self) -> (String, BTreeMap<String, (String, String)>) {
+        let mut checks: BTreeMap<String, (String, String)> = BTreeMap::new();
+        let warn = |m: &str| ("HEALTH_WARN".to_string(), m.to_string());
+        let shown: Vec<&str> = ["noout", "nodeep-scrub", "noscrub", "norebalance"]
+            .into_iter()
+            .filter(|f| self.flags.contains(*f))
+            .collect();
+        if !shown.is_empty() {
+            checks.insert(
+                "OSDMAP_FLAGS".into(),
+                warn(&format!("{} flag(s) set", shown.join(","))),
+            );
+        }
+        let down = self.osds_down();
+        if !down.is_empty() {
+            checks.insert(
+                "OSD_DOWN".into(),
+                warn(&format!("{} osds down", down.len())),
+            );
+        }
+        let out_of_quorum = self.mons.len() - self.quorum().len();
+        if out_of_quorum > 0 {
+            checks.insert(
+                "MON_DOWN".into(),
+                warn(&format!("{out_of_quorum}/{} mons down", self.mons.len())),
+            );
+        }
+        let unclean = self.unclean + self.stuck.len() as u64;
+        if unclean > 0 {
+            checks.insert(
+                "PG_DEGRADED".into(),
+                warn(&format!("Degraded data redundancy: {unclean} pgs degraded")),
+            );
+        }
+        for (k, m) in &self.extra_checks {
+            checks.insert(k.clone(), warn(m));
+        }
+        let status = if checks.is_empty() {
+            "HEALTH_OK"
+        } else {
+            "HEALTH_WARN"
+        };
+        (status.into(), checks)
+    }
+
+    fn health_json(&self) -> Value {
+        let (status, checks) = self.health();
+        let checks: serde_json::Map<String, Value> = checks
+            .into_iter()
+            .map(|(k, (sev, msg))| {
+                (
+                    k,
+                    json!({"severity": sev, "summary": {"message": msg, "count": 1}, "muted": false}),
+                )
+            })
+            .collect();
+        json!({"status": status, "checks": checks, "mutes": []})
+    }
+
+    fn pg_states(&self) -> Vec<(String, u64)> {
+        let bad = self.unclean + self.stuck.len() as u64;
+        let mut v = Vec::new();
+        if self.pgs > bad {
+            v.push(("active+clean".to_string(), self.pgs - bad));
+        }
+        if bad > 0 {
+            v.push(("active+undersized+degraded".to_string(), bad));
+        }
+        v
+    }
+
+    fn release(&self) -> Release {
+        self.mon_release().unwrap_or(Release::Pacific)
+    }
+
+    fn osdmap(&self) -> Value {
+        let up = self.osds.values().filter(|d| d.running.is_some()).count();
+        let m = json!({
+            "epoch": self.epoch,
+            "num_osds": self.osds.len(),
+            "num_up_osds": up,
+            "num_in_osds": self.osds.len(),
+        });
+        // Before Octopus `ceph status` nests the counts one level deeper.
+        if self.release() < Release::Octopus {
+            json!({ "osdmap": m })
+        } else {
+            m
+        }
+    }
+
+    fn versions(&self) -> Value {
+        let count = |m: &mut BTreeMap<String, u64>, r: Option<Release>| {
+            if let Some(r) = r {
+                *m.entry(version_string(r)).or_default() += 1;
+            }
+        };
+        let mut all = BTreeMap::new();
+        let mut v = serde_json::Map::new();
+        let groups: [(&str, Vec<Option<Release>>); 4] = [
+            ("mon", self.mons.values().map(|d| d.running).collect()),
+            ("mgr", self.mgrs.values().map(|d| d.running).collect()),
+            ("osd", self.osds.values().map(|d| d.running).collect()),
+            ("mds", self.mdss.values().map(|d| d.running).collect()),
+        ];
+        for (kind, runs) in groups {
+            let mut m = BTreeMap::new();
+            for r in runs {
+                count(&mut m, r);
+                count(&mut all, r);
+            }
+            if m.is_empty() && kind == "mds" && self.release() >= Release::Reef {
+                continue;
+            }
+            v.insert(kind.into(), json!(m));
+        }
+        v.insert("overall".into(), json!(all));
+        Value::Object(v)
+    }
+
+    fn flags_text(&self) -> String {
+        self.flags.iter().cloned().collect::<Vec<_>>().join(",")
+    }
+
+    /// The answer to `ceph ARGS` (without `--cluster` and the like).
+    pub fn answer(&mut self, args: &[String]) -> Output {
+        let json_out = args.windows(2).any(|w| w[0] == "-f" && w[1] == "json");
+        let words: Vec<&str> = args
+            .iter()
+            .map(String::as_str)
+            .take_while(|a| *a != "-f")
+            .collect();
+        let release = self.release();
+        if self.quorum().is_empty() {
+            return fail(1, "error connecting to the cluster: timed out");
+        }
+        let j = |v: Value| out(0, v.to_string());
+        match words.as_slice() {
+            ["status"] | ["-s"] => {
+                let (status, _) = self.health();
+                if !json_out {
+                    self.settle();
+                    return out(0, format!("  cluster:\n    health: {status}\n"));
+                }
+                let answer = j(json!({
+                    "fsid": self.fsid,
+                    "health": self.health_json(),
+                    "quorum_names": self.quorum(),
+                    "osdmap": self.osdmap(),
+                    "pgmap": {
+                        "pgs_by_state": self.pg_states().iter()
+                            .map(|(s, c)| json!({"state_name": s, "count": c})).collect::<Vec<_>>(),
+                        "num_pgs": self.pgs,
+                    },
+                }));
+                // Recovery goes on between polls.
+                self.settle();
+                answer
+            }
+            ["health"] | ["health", "detail"] => j(self.health_json()),
+            ["quorum_status"] => j(json!({
+                "quorum_names": self.quorum(),
+                "quorum_leader_name": self.quorum().first(),
+                "monmap": {"mons": self.mons.keys().map(|n| json!({"name": n})).collect::<Vec<_>>()},
+            })),
+            ["mon", "dump"] => {
+                let mut v = json!({
+                    "epoch": self.epoch,
+                    "fsid": self.fsid,
+                    "mons": self.mons.keys().enumerate()
+                        .map(|(i, n)| json!({"rank": i, "name": n})).collect::<Vec<_>>(),
+                });
+                if release >= Release::Nautilus {
+                    let min = self.min_mon_release.unwrap_or(release);
+                    v["min_mon_release"] = json!(min.major());
+                    v["min_mon_release_name"] = json!(min.name());
+                }
+                j(v)
+            }
+            ["mon", "metadata", id] => match self.mons.get(*id) {
+                Some(Daemon {
+                    running: Some(r), ..
+                }) => j(json!({"name": id, "ceph_version": version_string(*r)})),
+                _ => fail(
+                    2,
+                    format!("Error ENOENT: mon {id} not found or not running"),
+                ),
+            },
+            ["versions"] if release < Release::Luminous => {
+                fail(22, "no valid command found; 10 closest matches: ...")
+            }
+            ["versions"] => j(self.versions()),
+            ["osd", "dump"] => {
+                let mut v = json!({
+                    "epoch": self.epoch,
+                    "fsid": self.fsid,
+                    "flags": self.flags_text(),
+                    "osds": self.osds.iter().map(|(id, d)| json!({
+                        "osd": id,
+                        "up": u8::from(d.running.is_some()),
+                        "in": 1,
+                        "up_from": d.up_from,
+                    })).collect::<Vec<_>>(),
+                    "pools": self.pools.iter().map(|p| json!({"pool_name": p})).collect::<Vec<_>>(),
+                });
+                if release >= Release::Octopus {
+                    v["flags_set"] = json!(self.flags.iter().collect::<Vec<_>>());
+                }
+                if let Some(r) = self.require_osd_release {
+                    v["require_osd_release"] = json!(r.name());
+                }
+                j(v)
+            }
+            ["pg", "stat"] => {
+                let by_state: Vec<Value> = self
+                    .pg_states()
+                    .iter()
+                    .map(|(s, c)| json!({"name": s, "num": c}))
+                    .collect();
+                let summary = json!({"num_pg_by_state": by_state, "num_pgs": self.pgs});
+                self.settle();
+                if release >= Release::Octopus {
+                    j(json!({"pg_ready": true, "pg_summary": summary}))
+                } else {
+                    j(summary)
+                }
+            }
+            ["pg", "dump_stuck", ..] => j(json!({
+                "stuck_pg_stats": self.stuck.iter().map(|p| json!({"pgid": p, "state": "active+undersized+degraded"})).collect::<Vec<_>>()
+            })),
+            ["osd", "set", flag] => {
+                self.flags.insert(flag.to_string());
+                self.epoch += 1;
+                Output {
+                    stderr: format!("{flag} is set").into_bytes(),
+                    ..out(0, "")
+                }
+            }
+            ["osd", "unset", flag] => {
+                self.flags.remove(*flag);
+                self.epoch += 1;
+                Output {
+                    stderr: format!("{flag} is unset").into_bytes(),
+                    ..out(0, "")
+                }
+            }
+            ["osd", "require-osd-release", r, ..] => match Release::parse(r) {
+                Some(r) => {
+                    self.require_osd_release = Some(r);
+                    out(0, "")
+                }
+                None => fail(22, format!("Error EINVAL: unknown release {r}")),
+            },
+            ["osd", "ok-to-stop", ids @ ..] if release >= Release::Mimic => self.ok_to_stop(ids),
+            ["mgr", "dump"] => {
+                let running: Vec<&String> = self
+                    .mgrs
+                    .iter()
+                    .filter(|(_, d)| d.running.is_some())
+                    .map(|(n, _)| n)
+                    .collect();
+                let gid = |n: &str| 4000 + self.mgrs.get(n).map_or(0, |d| d.up_from);
+                j(json!({
+                    "active_gid": running.first().map_or(0, |n| gid(n)),
+                    "active_name": running.first().map_or("", |n| n.as_str()),
+                    "available": !running.is_empty(),
+                    "standbys": running.iter().skip(1).map(|n| json!({"gid": gid(n), "name": n})).collect::<Vec<_>>(),
+                }))
+            }
+            ["fs", "ls"] => j(json!(
+                self.filesystems
+                    .iter()
+                    .map(|n| json!({"name": n}))
+                    .collect::<Vec<_>>()
+            )),
+            ["osd", "pool", "create", name, ..] => {
+                if !self.pools.iter().any(|p| p == name) {
+                    self.pools.push(name.to_string());
+                    self.pgs += 8;
+                }
+                out(0, "")
+            }
+            ["fs", "new", name, ..] => {
+                if !self.filesystems.iter().any(|f| f == name) {
+                    self.filesystems.push(name.to_string());
+                }
+                out(0, "")
+            }
+            ["osd", "new", ..] => {
+                let id = self.next_osd;
+                self.next_osd += 1;
+                out(0, format!("{id}\n"))
+            }
+            ["config", "set", ..] | ["mon", "enable-msgr2"] | ["mgr", "module", ..] => out(0, ""),
+            _ => fail(
+                22,
+                format!(
+                    "Error EINVAL: the fake cluster does not know `ceph {}`",
+                    words.join(" ")
+                ),
+            ),
+        }
+    }
+
+    fn ok_to_stop(&mut self, ids: &[&str]) -> Output {
+        if self.refuse_ok_to_stop > 0 {
+            self.refuse_ok_to_stop -= 1;
+            return fail(
+                16,
+                "Error EBUSY: unsafe to stop osd(s) at this time (1 PGs are or would become offline)",
+            );
+        }
+        let asked: BTreeSet<u32> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+        let down: BTreeSet<u32> = self.osds_down().into_iter().collect();
+        // Size 3, min_size 2 pools: at most one OSD (or one host's) may be
+        // out of service at a time.
+        if asked.union(&down).count() > 1
+            && !asked.is_empty()
+            && down.iter().any(|d| !asked.contains(d))
+        {
+            return fail(
+                16,
+                format!(
+                    "Error EBUSY: unsafe to stop osd(s) at this time ({} PGs are or would become offline)",
+                    self.pgs.max(1)
+                ),
+            );
+        }
+        out(
+            0,
+            format!(
+                "OSD(s) {} are ok to stop without reducing availability or risking data, provided there are no other concurrent failures or interventions.\n",
+                ids.join(",")
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    fn cluster(r: Release) -> FakeCeph {
+        let mut c = FakeCeph {
+            pgs: 33,
+            ..Default::default()
+        };
+        let d = |h: &str| Daemon {
+            host: h.into(),
+            running: Some(r),
+            up_from: 1,
+        };
+        for h in ["ceph1", "ceph2", "ceph3"] {
+            c.mons.insert(h.into(), d(h));
+        }
+        for (i, h) in ["ceph1", "ceph2", "ceph3"].iter().enumerate() {
+            c.osds.insert(i as u32, d(h));
+        }
+        c
+    }
+
+    fn json_of(o: &Output) -> Value {
+        serde_json::from_slice(&o.stdout).expect("json")
+    }
+
+    #[test]
+    fn versions_follow_each_release_shape() {
+        let mut reef = cluster(Release::Reef);
+        let v = json_of(&reef.answer(&args("versions -f json")));
+        assert!(v.get("mds").is_none(), "Reef drops mds when none: {v}");
+        assert_eq!(v["osd"][version_string(Release::Reef)], 3);
+        let mut pacific = cluster(Release::Pacific);
+        let v = json_of(&pacific.answer(&args("versions -f json")));
+        assert_eq!(v["mds"], json!({}));
+        let mut jewel = cluster(Release::Jewel);
+        assert_eq!(jewel.answer(&args("versions -f json")).status, 22);
+        assert!(!version_string(Release::Jewel).contains("jewel"));
+    }
+
+    #[test]
+    fn a_stopped_osd_degrades_pgs_that_settle_after_it_is_back() {
+        let mut c = cluster(Release::Pacific);
+        c.heal_per_query = 20;
+        c.osds.get_mut(&1).unwrap().running = None;
+        c.changed();
+        let s = json_of(&c.answer(&args("status -f json")));
+        assert_eq!(s["health"]["status"], "HEALTH_WARN");
+        assert!(s["health"]["checks"]["OSD_DOWN"].is_object());
+        c.osds.get_mut(&1).unwrap().running = Some(Release::Pacific);
+        c.changed();
+        let first = json_of(&c.answer(&args("pg stat -f json")));
+        let second = json_of(&c.answer(&args("pg stat -f json")));
+        let clean = |v: &Value| {
+            v["pg_summary"]["num_pg_by_state"][0]["num"]
+                .as_u64()
+                .unwrap()
+        };
+        assert!(clean(&first) < 33);
+        assert_eq!(clean(&second), 33);
+        assert_eq!(
+            json_of(&c.answer(&args("health -f json")))["status"],
+            "HEALTH_OK"
+        );
+    }
+
+    #[test]
+    fn ok_to_stop_refuses_when_told_and_when_another_osd_is_down() {
+        let mut c = cluster(Release::Pacific);
+        c.refuse_ok_to_stop = 1;
+        assert_eq!(c.answer(&args("osd ok-to-stop 0")).status, 16);
+        assert_eq!(c.answer(&args("osd ok-to-stop 0")).status, 0);
+        c.osds.get_mut(&2).unwrap().running = None;
+        assert_eq!(c.answer(&args("osd ok-to-stop 0")).status, 16);
+        assert_eq!(c.answer(&args("osd ok-to-stop 2")).status, 0);
+        let mut luminous = cluster(Release::Luminous);
+        assert_eq!(luminous.answer(&args("osd ok-to-stop 0")).status, 22);
+    }
+
+    #[test]
+    fn flags_are_set_and_shown_in_health_and_osd_dump() {
+        let mut c = cluster(Release::Reef);
+        c.answer(&args("osd set noout"));
+        let d = json_of(&c.answer(&args("osd dump -f json")));
+        assert!(d["flags"].as_str().unwrap().contains("noout"));
+        assert!(d["flags_set"].as_array().unwrap().contains(&json!("noout")));
+        assert!(json_of(&c.answer(&args("health -f json")))["checks"]["OSDMAP_FLAGS"].is_object());
+        c.answer(&args("osd unset noout"));
+        assert_eq!(
+            json_of(&c.answer(&args("health -f json")))["status"],
+            "HEALTH_OK"
+        );
+    }
+
+    #[test]
+    fn nautilus_pg_stat_is_flat_and_status_nests_osdmap() {
+        let mut c = cluster(Release::Nautilus);
+        let p = json_of(&c.answer(&args("pg stat -f json")));
+        assert_eq!(p["num_pgs"], 33);
+        let s = json_of(&c.answer(&args("status -f json")));
+        assert_eq!(s["osdmap"]["osdmap"]["num_osds"], 3);
+    }
+}

@@ -1,0 +1,347 @@
+//! The fake cluster as a `World`: hosts with their container engines, and
+//! Ceph whose daemons are whatever daemon containers run (a `ceph_mon`
+//! container running a Reef image is a Reef mon in quorum; a stopped
+//! `ceph_osd_3` is osd.3 down). `ceph` through a mon's container and the
+//! mon's admin socket are answered by `FakeCeph`; shell scripts by the
+//! handlers a test registers; anything else is recorded as unknown.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::release::Release;
+use crate::transport::{Command, Output, TransportError};
+
+use super::ceph::{Daemon, FakeCeph};
+use super::host::FakeHost;
+use super::{World, fail, out};
+
+/// Answers a `sh -c` script on a host: (host, script text, its arguments).
+pub type ScriptHandler = Box<dyn FnMut(&str, &str, &[String]) -> Option<Output> + Send>;
+
+/// Hosts, Ceph and the images' releases.
+#[derive(Default)]
+pub struct FakeCluster {
+    pub hosts: BTreeMap<String, FakeHost>,
+    pub ceph: FakeCeph,
+    /// Image reference -> the Ceph release inside it.
+    pub releases: BTreeMap<String, Release>,
+    /// Script handlers, tried in order.
+    pub scripts: Vec<ScriptHandler>,
+    /// Commands nothing here knows, as `host: command` (answered with 0).
+    pub unknown: Vec<String>,
+}
+
+/// Container name -> daemon (kind, id).
+fn daemon_of(container: &str, host: &str) -> Option<(&'static str, String)> {
+    match container {
+        "ceph_mon" => Some(("mon", host.to_string())),
+        "ceph_mgr" => Some(("mgr", host.to_string())),
+        "ceph_mds" => Some(("mds", host.to_string())),
+        _ => container
+            .strip_prefix("ceph_osd_")
+            .map(|id| ("osd", id.to_string())),
+    }
+}
+
+impl FakeCluster {
+    /// A healthy cluster already deployed: on every host a mon, a mgr and
+    /// `osds_per_host` OSDs, all running `image` (of `release`), with
+    /// `pgs` placement groups active+clean.
+    pub fn deployed(release: Release, image: &str, hosts: &[&str], osds_per_host: u32) -> Self {
+        let mut c = FakeCluster::default();
+        c.releases.insert(image.to_string(), release);
+        c.ceph.pgs = 33;
+        let mut next = 0;
+        for h in hosts {
+            let mut host = FakeHost::new();
+            host.add_container("ceph_mon", image, &[]);
+            if release.has_mgr() {
+                host.add_container("ceph_mgr", image, &[]);
+            }
+            for _ in 0..osds_per_host {
+                host.add_container(&format!("ceph_osd_{next}"), image, &[]);
+                next += 1;
+            }
+            c.hosts.insert(h.to_string(), host);
+        }
+        c.ceph.next_osd = next;
+        c.ceph.require_osd_release = Some(release);
+        c.sync();
+        c
+    }
+
+    /// Registers a script handler (tried before the earlier ones).
+    pub fn on_script(
+        &mut self,
+        handler: impl FnMut(&str, &str, &[String]) -> Option<Output> + Send + 'static,
+    ) {
+        self.scripts.insert(0, Box::new(handler));
+    }
+
+    /// Ceph's view follows the daemon containers: a daemon whose container
+    /// started, stopped or changed release makes a new map.
+    pub fn sync(&mut self) {
+        let mut changed = false;
+        let mut seen: BTreeMap<(&'static str, String), Daemon> = BTreeMap::new();
+        for (hname, h) in &self.hosts {
+            for (cname, c) in &h.containers {
+                let Some(key) = daemon_of(cname, hname) else {
+                    continue;
+                };
+                let running = if c.running && h.reachable {
+                    self.releases.get(&c.image).copied()
+                } else {
+                    None
+                };
+                seen.insert(
+                    key,
+                    Daemon {
+                        host: hname.clone(),
+                        running,
+                        up_from: 0,
+                    },
+                );
+            }
+        }
+        let epoch = self.ceph.epoch + 1;
+        for ((kind, id), d) in seen {
+            let map: &mut BTreeMap<String, Daemon> = match kind {
+                "mon" => &mut self.ceph.mons,
+                "mgr" => &mut self.ceph.mgrs,
+                "mds" => &mut self.ceph.mdss,
+                _ => {
+                    let Ok(n) = id.parse::<u32>() else { continue };
+                    let old = self.ceph.osds.get(&n);
+                    if old.map(|o| o.running) != Some(d.running) {
+                        changed = true;
+                        self.ceph.osds.insert(
+                            n,
+                            Daemon {
+                                up_from: epoch,
+                                ..d
+                            },
+                        );
+                    }
+                    continue;
+                }
+            };
+            if map.get(&id).map(|o| o.running) != Some(d.running) {
+                changed = true;
+                map.insert(
+                    id,
+                    Daemon {
+                        up_from: epoch,
+                        ..d
+                    },
+                );
+            }
+        }
+        if changed {
+            self.ceph.changed();
+        }
+    }
+
+    fn exec(&mut self, host: &str, container: &str, rest: &[String]) -> Output {
+        let running = self
+            .hosts
+            .get(host)
+            .and_then(|h| h.containers.get(container))
+            .is_some_and(|c| c.running);
+        if !running {
+            return fail(
+                1,
+                format!("Error response from daemon: container {container} is not running"),
+            );
+        }
+        match rest.first().map(String::as_str) {
+            Some("ceph") if rest.iter().any(|a| a == "--admin-daemon") => {
+                let in_quorum = self.ceph.quorum().iter().any(|m| m == host);
+                out(
+                    0,
+                    json!({
+                        "name": host,
+                        "state": if in_quorum { "leader" } else { "probing" },
+                        "quorum": if in_quorum { vec![0] } else { vec![] },
+                    })
+                    .to_string(),
+                )
+            }
+            Some("ceph") => {
+                let mut args = &rest[1..];
+                // --cluster NAME --connect-timeout N
+                while let [flag, _value, tail @ ..] = args {
+                    if flag == "--cluster"
+                        || flag == "--connect-timeout"
+                        || flag == "-n"
+                        || flag == "-k"
+                    {
+                        args = tail;
+                    } else {
+                        break;
+                    }
+                }
+                let o = self.ceph.answer(args);
+                self.sync();
+                o
+            }
+            _ => {
+                self.unknown
+                    .push(format!("{host}: exec {container} {}", rest.join(" ")));
+                out(0, "")
+            }
+        }
+    }
+}
+
+impl World for FakeCluster {
+    fn answer(&mut self, host: &str, cmd: &Command) -> Result<Output, TransportError> {
+        let reachable = self.hosts.get(host).is_some_and(|h| h.reachable);
+        if !reachable {
+            return Err(TransportError::Unreachable {
+                host: host.to_string(),
+                target: format!("{host}:22"),
+                reason: "connection refused (fake host down)".into(),
+            });
+        }
+        let argv = &cmd.argv;
+        let engine = matches!(argv.first().map(String::as_str), Some("docker" | "podman"));
+        if engine && argv.get(1).map(String::as_str) == Some("exec") {
+            let mut i = 2;
+            while argv.get(i).is_some_and(|a| a.starts_with('-')) {
+                i += 1;
+            }
+            let container = argv.get(i).cloned().unwrap_or_default();
+            return Ok(self.exec(host, &container, &argv[i + 1..]));
+        }
+        if engine {
+            let answer = self.hosts.get_mut(host).and_then(|h| h.engine(&argv[1..]));
+            if let Some(o) = answer {
+                self.sync();
+                return Ok(o);
+            }
+        }
+        if let [sh, c, text, _name, args @ ..] = argv.as_slice()
+            && sh == "sh"
+            && c == "-c"
+        {
+            for handler in self.scripts.iter_mut() {
+                if let Some(o) = handler(host, text, args) {
+                    self.sync();
+                    return Ok(o);
+                }
+            }
+        }
+        self.unknown.push(format!("{host}: {}", cmd.display()));
+        Ok(out(0, ""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{FakeTransport, endpoint as ep};
+    use crate::transport::Transport;
+
+    fn ceph(args: &[&str]) -> Command {
+        let mut argv = vec![
+            "docker",
+            "exec",
+            "ceph_mon",
+            "ceph",
+            "--cluster",
+            "ceph",
+            "--connect-timeout",
+            "15",
+        ];
+        argv.extend(args);
+        Command::new(argv)
+    }
+
+    #[tokio::test]
+    async fn daemons_follow_their_containers() {
+        let image = "cephalo/ceph:pacific";
+        let world = FakeCluster::deployed(Release::Pacific, image, &["ceph1", "ceph2", "ceph3"], 1);
+        let t = FakeTransport::new(world);
+        let q = t
+            .run(&ep("ceph2"), &ceph(&["quorum_status", "-f", "json"]))
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+        assert_eq!(v["quorum_names"], json!(["ceph1", "ceph2", "ceph3"]));
+
+        // Stop ceph1's mon and osd.0: out of quorum, down, PGs degraded.
+        t.run(
+            &ep("ceph1"),
+            &Command::new(["docker", "stop", "-t", "30", "ceph_mon"]),
+        )
+        .await
+        .unwrap();
+        t.run(
+            &ep("ceph1"),
+            &Command::new(["docker", "stop", "ceph_osd_0"]),
+        )
+        .await
+        .unwrap();
+        let s = t
+            .run(&ep("ceph2"), &ceph(&["status", "-f", "json"]))
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
+        assert_eq!(v["quorum_names"], json!(["ceph2", "ceph3"]));
+        assert!(v["health"]["checks"]["OSD_DOWN"].is_object());
+        // ceph through the stopped mon's container fails as it would.
+        let down = t.run(&ep("ceph1"), &ceph(&["status"])).await.unwrap();
+        assert_ne!(down.status, 0);
+
+        // A Reef image in its place: a Reef mon, later map.
+        t.world(|w| {
+            w.releases.insert("cephalo/ceph:reef".into(), Release::Reef);
+            w.hosts
+                .get_mut("ceph1")
+                .unwrap()
+                .add_image("cephalo/ceph:reef");
+        });
+        t.run(
+            &ep("ceph1"),
+            &Command::new(["docker", "rm", "-f", "ceph_mon"]),
+        )
+        .await
+        .unwrap();
+        let run = Command::new([
+            "docker",
+            "run",
+            "-d",
+            "--name",
+            "ceph_mon",
+            "cephalo/ceph:reef",
+            "ceph-mon",
+        ]);
+        assert_eq!(t.run(&ep("ceph1"), &run).await.unwrap().status, 0);
+        let m = t
+            .run(
+                &ep("ceph2"),
+                &ceph(&["mon", "metadata", "ceph1", "-f", "json"]),
+            )
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&m.stdout).contains("18.2.7"));
+        assert!(
+            t.world(|w| w.unknown.is_empty()),
+            "{:?}",
+            t.world(|w| w.unknown.clone())
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_host_is_an_error_like_ssh_gives() {
+        let mut world = FakeCluster::deployed(Release::Reef, "img", &["ceph1"], 1);
+        world.hosts.get_mut("ceph1").unwrap().reachable = false;
+        let t = FakeTransport::new(world);
+        let e = t
+            .run(&ep("ceph1"), &Command::new(["true"]))
+            .await
+            .unwrap_err();
+        assert!(e.is_unreachable());
+    }
+}

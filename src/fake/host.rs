@@ -1,0 +1,345 @@
+//! One host of the fake cluster: its container engine (containers with
+//! their image, labels and state; images present) and the answers to the
+//! engine commands cephalo sends (`run`, `inspect`, `ps`, `stop`, `start`,
+//! `rm`, `image inspect`, `pull`). `exec` is the cluster's business.
+
+use std::collections::BTreeMap;
+
+use crate::transport::Output;
+
+use super::{fail, out};
+
+/// A container on a fake host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    /// The image reference it was made from.
+    pub image: String,
+    /// The image id it runs.
+    pub image_id: String,
+    pub running: bool,
+    pub labels: BTreeMap<String, String>,
+    pub env: BTreeMap<String, String>,
+    /// The command after the image.
+    pub command: Vec<String>,
+    /// Times it was (re)started.
+    pub starts: u32,
+}
+
+/// A fake host.
+#[derive(Debug, Clone, Default)]
+pub struct FakeHost {
+    pub containers: BTreeMap<String, Container>,
+    /// Image reference -> image id.
+    pub images: BTreeMap<String, String>,
+    pub reachable: bool,
+    next_id: u64,
+}
+
+/// Options of `run` that take the next word as their value.
+const VALUED: &[&str] = &[
+    "--name",
+    "--label",
+    "-l",
+    "-e",
+    "--env",
+    "-v",
+    "--volume",
+    "--device",
+    "--entrypoint",
+    "--network",
+    "--restart",
+    "-w",
+    "-u",
+    "--user",
+];
+
+/// `docker run` words parsed: options, image and command.
+#[derive(Debug, Default)]
+struct RunArgs {
+    name: Option<String>,
+    detach: bool,
+    labels: BTreeMap<String, String>,
+    env: BTreeMap<String, String>,
+    image: String,
+    command: Vec<String>,
+}
+
+fn parse_run(words: &[String]) -> RunArgs {
+    let mut r = RunArgs::default();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if !w.starts_with('-') {
+            r.image = w.to_string();
+            r.command = words[i + 1..].to_vec();
+            break;
+        }
+        let (key, value) = match w.split_once('=') {
+            Some((k, v)) if k.starts_with("--") => (k, Some(v.to_string())),
+            _ if VALUED.contains(&w) => {
+                i += 1;
+                (w, words.get(i).cloned())
+            }
+            _ => (w, None),
+        };
+        let value = value.unwrap_or_default();
+        let pair = |v: &str| {
+            let (k, v) = v.split_once('=').unwrap_or((v, ""));
+            (k.to_string(), v.to_string())
+        };
+        match key {
+            "--name" => r.name = Some(value),
+            "-d" | "--detach" => r.detach = true,
+            "--label" | "-l" => {
+                let (k, v) = pair(&value);
+                r.labels.insert(k, v);
+            }
+            "-e" | "--env" => {
+                let (k, v) = pair(&value);
+                r.env.insert(k, v);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    r
+}
+
+impl FakeHost {
+    pub fn new() -> FakeHost {
+        FakeHost {
+            reachable: true,
+            ..Default::default()
+        }
+    }
+
+    /// Puts an image on the host (as `pull` or `load` would).
+    pub fn add_image(&mut self, reference: &str) {
+        let id = format!("sha256:{:064x}", fnv(reference));
+        self.images.insert(reference.to_string(), id);
+    }
+
+    /// A running container made outside any command (a cluster that
+    /// exists before the test).
+    pub fn add_container(&mut self, name: &str, image: &str, labels: &[(&str, &str)]) {
+        self.add_image(image);
+        self.next_id += 1;
+        let c = Container {
+            id: format!("{:012x}", self.next_id),
+            image: image.to_string(),
+            image_id: self.images[image].clone(),
+            running: true,
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            env: BTreeMap::new(),
+            command: Vec::new(),
+            starts: 1,
+        };
+        self.containers.insert(name.to_string(), c);
+    }
+
+    /// Answers an engine command (`docker ...` without `exec`), or None
+    /// when the words are not one.
+    pub fn engine(&mut self, words: &[String]) -> Option<Output> {
+        let w: Vec<&str> = words.iter().map(String::as_str).collect();
+        let no_such = |n: &str| fail(1, format!("Error: No such container: {n}"));
+        Some(match w.as_slice() {
+            ["inspect", rest @ ..] | ["container", "inspect", rest @ ..] => {
+                let (format, name) = format_and_name(rest);
+                if rest.contains(&"image") {
+                    return Some(match self.images.get(name) {
+                        Some(id) => out(0, format!("{id}\n")),
+                        None => fail(1, format!("Error: No such image: {name}")),
+                    });
+                }
+                match self.containers.get(name) {
+                    Some(c) => out(0, format!("{}\n", render(format, c))),
+                    None => no_such(name),
+                }
+            }
+            ["image", "inspect", rest @ ..] => {
+                let (_, name) = format_and_name(rest);
+                match self.images.get(name) {
+                    Some(id) => out(0, format!("{id}\n")),
+                    None => fail(1, format!("Error: No such image: {name}")),
+                }
+            }
+            ["run", ..] => return Some(self.run(&words[1..])),
+            ["rm", "-f", name] => {
+                self.containers.remove(*name);
+                out(0, format!("{name}\n"))
+            }
+            ["stop", .., name] => match self.containers.get_mut(*name) {
+                Some(c) => {
+                    c.running = false;
+                    out(0, format!("{name}\n"))
+                }
+                None => no_such(name),
+            },
+            ["start", name] | ["restart", name] => match self.containers.get_mut(*name) {
+                Some(c) => {
+                    c.running = true;
+                    c.starts += 1;
+                    out(0, format!("{name}\n"))
+                }
+                None => no_such(name),
+            },
+            ["ps", rest @ ..] => {
+                let (format, _) = format_and_name(rest);
+                let all = rest.contains(&"-a") || rest.contains(&"--all");
+                let lines: Vec<String> = self
+                    .containers
+                    .iter()
+                    .filter(|(_, c)| all || c.running)
+                    .map(|(n, c)| render(&format.replace("{{.Names}}", n), c))
+                    .collect();
+                out(
+                    0,
+                    lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+                )
+            }
+            ["pull", reference] => {
+                self.add_image(reference);
+                out(0, "")
+            }
+            _ => return None,
+        })
+    }
+
+    fn run(&mut self, words: &[String]) -> Output {
+        let r = parse_run(words);
+        let Some(image_id) = self.images.get(&r.image).cloned() else {
+            return fail(125, format!("Unable to find image '{}' locally", r.image));
+        };
+        if !r.detach {
+            // A one-off tool run (monmaptool, ceph-osd --mkfs ...): done.
+            return out(0, "");
+        }
+        let name = r.name.unwrap_or_else(|| format!("c{}", self.next_id));
+        if self.containers.contains_key(&name) {
+            return fail(
+                125,
+                format!("Conflict. The container name \"/{name}\" is already in use"),
+            );
+        }
+        self.next_id += 1;
+        let c = Container {
+            id: format!("{:012x}", self.next_id),
+            image: r.image,
+            image_id,
+            running: true,
+            labels: r.labels,
+            env: r.env,
+            command: r.command,
+            starts: 1,
+        };
+        let id = c.id.clone();
+        self.containers.insert(name, c);
+        out(0, format!("{id}\n"))
+    }
+}
+
+/// `--format F` (or `-f F`) and the last word, of an inspect or ps.
+fn format_and_name<'a>(words: &[&'a str]) -> (&'a str, &'a str) {
+    let format = words
+        .windows(2)
+        .find(|w| w[0] == "--format" || w[0] == "-f")
+        .map_or("{{.ID}}", |w| w[1]);
+    (format, words.last().copied().unwrap_or_default())
+}
+
+/// The Go template subset cephalo's formats use.
+fn render(format: &str, c: &Container) -> String {
+    let mut s = format
+        .replace(
+            "{{.State.Running}}",
+            if c.running { "true" } else { "false" },
+        )
+        .replace("{{.Image}}", &c.image_id)
+        .replace("{{.Config.Image}}", &c.image)
+        .replace("{{.ID}}", &c.id)
+        .replace("{{.Id}}", &c.id)
+        .replace(
+            "{{.Status}}",
+            if c.running {
+                "Up 2 minutes"
+            } else {
+                "Exited (0) 1 minute ago"
+            },
+        )
+        .replace("{{.State}}", if c.running { "running" } else { "exited" });
+    // {{index .Config.Labels "K"}} and {{.Label "K"}}
+    for open in ["{{index .Config.Labels \"", "{{.Label \""] {
+        while let Some(i) = s.find(open) {
+            let rest = &s[i + open.len()..];
+            let Some(end) = rest.find("\"}}") else { break };
+            let key = &rest[..end];
+            let value = c
+                .labels
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| "<no value>".into());
+            s = format!("{}{}{}", &s[..i], value, &rest[end + 3..]);
+        }
+    }
+    s
+}
+
+/// A stable made-up digest for an image reference.
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &[&str]) -> Vec<String> {
+        s.iter().map(|w| w.to_string()).collect()
+    }
+
+    #[test]
+    fn a_container_is_run_inspected_stopped_and_removed() {
+        let mut h = FakeHost::new();
+        let run = words(&[
+            "run",
+            "-d",
+            "--name",
+            "ceph_mon",
+            "--network=host",
+            "--label",
+            "cephalo.spec=abc",
+            "-e",
+            "A=1",
+            "img:1",
+            "ceph-mon",
+            "-f",
+        ]);
+        assert_eq!(h.engine(&run).unwrap().status, 125, "image missing");
+        h.add_image("img:1");
+        assert_eq!(h.engine(&run).unwrap().status, 0);
+        assert_eq!(h.engine(&run).unwrap().status, 125, "name in use");
+        let c = &h.containers["ceph_mon"];
+        assert_eq!(c.command, ["ceph-mon", "-f"]);
+        assert_eq!(c.env["A"], "1");
+        let inspect = words(&[
+            "inspect",
+            "--type",
+            "container",
+            "--format",
+            "{{.State.Running}} {{index .Config.Labels \"cephalo.spec\"}}",
+            "ceph_mon",
+        ]);
+        assert_eq!(h.engine(&inspect).unwrap().stdout, b"true abc\n");
+        h.engine(&words(&["stop", "-t", "30", "ceph_mon"]));
+        assert_eq!(h.engine(&inspect).unwrap().stdout, b"false abc\n");
+        h.engine(&words(&["rm", "-f", "ceph_mon"]));
+        assert_eq!(h.engine(&inspect).unwrap().status, 1);
+        assert!(h.engine(&words(&["exec", "x", "true"])).is_none());
+    }
+}

@@ -1,0 +1,5 @@
+//! The fast tier: pure and fake-transport tests that need no root, no
+//! network and no container engine (`cargo test --lib --test fast`, under
+//! a minute). The README's test command runs them with everything else.
+
+mod layers;
