@@ -1,0 +1,89 @@
+//! The argument groups several commands flatten into theirs: the input files
+//! with `--limit` and `-e` (`Target`), and how to connect and report
+//! (`ConnectArgs`). Only clap types; no loading or connecting here.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::model::Sources;
+
+/// How cephalo connects and reports, for every command that touches hosts.
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Hosts worked on at once (default: the `forks` setting, 64).
+    #[arg(long, value_name = "N")]
+    pub forks: Option<usize>,
+    /// The project known_hosts file (default: the `ssh_known_hosts_file`
+    /// setting, else `known_hosts` next to the inventory). Host keys are
+    /// always verified, against ~/.ssh/known_hosts and this file.
+    #[arg(long, value_name = "FILE")]
+    pub known_hosts: Option<PathBuf>,
+    /// Record the keys of hosts not known yet in the project known_hosts
+    /// file (trust on first use). A changed key is always refused.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// One JSON event per line on stdout instead of progress and text.
+    #[arg(long)]
+    pub json: bool,
+    /// Folder for the run log (one JSON event per line).
+    #[arg(long, value_name = "DIR", default_value = "logs")]
+    pub log_dir: PathBuf,
+}
+
+impl ConnectArgs {
+    /// The defaults, with the run log in `log_dir`.
+    pub fn logging_to(log_dir: PathBuf) -> ConnectArgs {
+        ConnectArgs {
+            forks: None,
+            known_hosts: None,
+            accept_new_host_keys: false,
+            json: false,
+            log_dir,
+        }
+    }
+}
+
+/// The input files and overrides every cluster command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Inventory file (Ansible INI or YAML).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: PathBuf,
+    /// globals.yml (default: next to the inventory, else /etc/cephalo/).
+    #[arg(long, value_name = "FILE")]
+    pub globals: Option<PathBuf>,
+    /// passwords.yml (default: next to the inventory, else /etc/cephalo/).
+    #[arg(long, value_name = "FILE")]
+    pub passwords: Option<PathBuf>,
+    /// Only these hosts or groups (`ceph1,mons`, `ceph*`, `!ceph3`).
+    #[arg(short = 'l', long, value_name = "PATTERN")]
+    pub limit: Option<String>,
+    /// Set a variable, highest precedence (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "KEY=VALUE")]
+    pub extra_vars: Vec<String>,
+}
+
+impl Target {
+    /// The whole inventory, with the files next to it.
+    pub fn of(inventory: PathBuf) -> Target {
+        Target {
+            inventory,
+            globals: None,
+            passwords: None,
+            limit: None,
+            extra_vars: Vec::new(),
+        }
+    }
+
+    /// What the model is loaded from.
+    pub fn sources(&self) -> Sources {
+        Sources {
+            inventory: self.inventory.clone(),
+            globals: self.globals.clone(),
+            passwords: self.passwords.clone(),
+            extra_vars: self.extra_vars.clone(),
+            extra_clients: Vec::new(),
+        }
+    }
+}

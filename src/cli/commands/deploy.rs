@@ -1,0 +1,110 @@
+//! `cephalo deploy` and `cephalo reconfigure`: prechecks, then (with
+//! `--check`/`--diff`) what would change, then the converging plan and
+//! `ceph -s`. Reconfigure runs the same plan without creating daemons.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cli::args::{ConnectArgs, Target};
+use crate::cli::context::{cluster_engine, load, runtime};
+use crate::cli::output::{host_failures, print_failures, print_findings, print_warnings};
+use crate::error::{Error, Result};
+use crate::prechecks::{Level, Report, run_prechecks};
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Do not run the prechecks first.
+    #[arg(long)]
+    pub skip_prechecks: bool,
+    /// Do not wait for HEALTH_OK at the end.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Show what would change on each host (files, tuning, daemon
+    /// containers, new OSDs) and change nothing.
+    #[arg(long)]
+    pub check: bool,
+    /// Show how the config files on the hosts differ from the rendered ones
+    /// (keyrings never shown); without --check, before changing them.
+    #[arg(long)]
+    pub diff: bool,
+}
+
+pub fn deploy(a: DeployArgs, verbose: u8) -> Result<()> {
+    converge(a, verbose, true)
+}
+
+pub fn reconfigure(a: DeployArgs, verbose: u8) -> Result<()> {
+    converge(a, verbose, false)
+}
+
+/// deploy (`create`) or reconfigure (only what exists).
+fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = Arc::new(cluster);
+    let rt = runtime()?;
+    if !a.skip_prechecks {
+        let report = rt.block_on(run_prechecks(cluster.clone(), &engine, false));
+        if report.failed() {
+            if a.connect.json {
+                println!("{}", report.to_json());
+            } else {
+                let failed = Report {
+                    results: report
+                        .results
+                        .iter()
+                        .filter(|r| r.level == Level::Fail)
+                        .cloned()
+                        .collect(),
+                    fixed: Vec::new(),
+                };
+                print!("{}", failed.table());
+                println!("{}", report.summary());
+            }
+            return Err(Error::PrechecksFailed {
+                failed: report.count(Level::Fail),
+            });
+        }
+    }
+    if a.check || a.diff {
+        let notes = crate::tune::Notes::default();
+        let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);
+        let recap = rt.block_on(engine.run(&plan));
+        if a.check {
+            if !a.connect.json {
+                let (drift, hosts) = print_findings(&notes, &recap);
+                println!("{drift} change(s) would be made on {hosts} host(s)");
+            }
+            return host_failures(&recap);
+        }
+        if !a.connect.json {
+            for (host, lines) in notes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                for l in lines.iter().filter(|l| l.text.starts_with("  ")) {
+                    println!("{host} | {}", l.text);
+                }
+            }
+        }
+        host_failures(&recap)?;
+    }
+    let plan = crate::deploy::plan(&cluster, &selected, !a.no_wait, create);
+    let recap = rt.block_on(engine.run(&plan));
+    if !a.connect.json {
+        print_failures(&recap);
+        print!("{}", crate::engine::recap_text(&recap));
+        if !recap.stopped
+            && let Ok(status) = rt.block_on(crate::deploy::ceph_status(
+                &cluster,
+                engine.transport.as_ref(),
+            ))
+        {
+            println!("{status}");
+        }
+    }
+    host_failures(&recap)
+}

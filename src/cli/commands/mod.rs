@@ -1,0 +1,18 @@
+//! One module per command (`disks` and `playground` hold their
+//! subcommands): each turns its arguments into options, calls the library
+//! and prints the result. Commands do not call each other, except
+//! `playground up`, which runs `pull` and `deploy` as a user would.
+
+pub mod admin;
+pub mod deploy;
+pub mod destroy;
+pub mod disks;
+pub mod gatherkeys;
+pub mod genpwd;
+pub mod inventory;
+pub mod playground;
+pub mod prechecks;
+pub mod pull;
+pub mod render;
+pub mod run;
+pub mod tune;

@@ -1,0 +1,59 @@
+//! `cephalo render`: every selected host's files into a folder for review,
+//! keys redacted unless asked for.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::error::Result;
+use crate::render::{self, Secrets};
+
+use crate::cli::args::Target;
+use crate::cli::context::load;
+use crate::cli::output::print_warnings;
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Folder to write `<host>/...` into.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Write the real cephx keys into the keyrings (default: `<redacted>`).
+    #[arg(long)]
+    pub with_secrets: bool,
+}
+
+pub fn exec(a: RenderArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let secrets = if a.with_secrets {
+        Secrets::Include
+    } else {
+        Secrets::Redact
+    };
+    let renders = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| render::render_host(&cluster, h, secrets))
+        .collect::<Result<Vec<_>>>()?;
+    let written = render::write_tree(&a.out, &renders)?;
+    if verbose > 0 {
+        for p in &written {
+            println!("{}", p.display());
+        }
+    }
+    println!(
+        "rendered {} host(s), {} file(s) into {}{}",
+        renders.len(),
+        written.len(),
+        a.out.display(),
+        if a.with_secrets {
+            ""
+        } else {
+            " (keys redacted; --with-secrets to include them)"
+        }
+    );
+    Ok(())
+}

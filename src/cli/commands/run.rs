@@ -1,0 +1,131 @@
+//! `cephalo run`: one command on the selected hosts of any inventory (no
+//! Ceph roles needed), as steps of one plan; output grouped per host.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cli::args::{ConnectArgs, Target};
+use crate::cli::context::{connect_parts, runtime};
+use crate::cli::output::host_failures;
+use crate::engine::{Action, Engine, HostResult, Node, OnFailure, Plan, RunCommand, Status, Step};
+use crate::error::{Error, Result};
+use crate::model;
+use crate::transport::Endpoint;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Run the command as root through `sudo -n`.
+    #[arg(short = 'b', long = "become")]
+    pub become_root: bool,
+    /// Seconds the command may take on a host (default: the
+    /// `ssh_command_timeout` setting).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Run the command this many times in a row, as steps of one play over
+    /// the same connections (for measuring a multi-step run).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub repeat: usize,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
+    let targets = model::load_targets(&a.target.sources())?;
+    for w in targets.warnings.warnings() {
+        eprintln!("{w}");
+    }
+    let names: Vec<String> = match &a.target.limit {
+        Some(p) => targets.inventory.select(p).map_err(Error::Usage)?,
+        None => targets.endpoints.iter().map(|e| e.name.clone()).collect(),
+    };
+    let (transport, reporter) = connect_parts(&a.connect, targets.known_hosts.clone(), verbose)?;
+    let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
+    let command = crate::transport::Command::new(a.command.clone())
+        .become_root(a.become_root)
+        .timeout(std::time::Duration::from_secs(timeout));
+    let hosts: indexmap::IndexMap<String, Endpoint> = targets
+        .endpoints
+        .iter()
+        .filter(|e| names.contains(&e.name))
+        .map(|e| (e.name.clone(), e.clone()))
+        .collect();
+    let action: Arc<dyn Action> = Arc::new(RunCommand {
+        command: command.clone(),
+    });
+    let steps = (1..=a.repeat.max(1))
+        .map(|i| {
+            Node::Step(Step {
+                name: if a.repeat > 1 {
+                    format!("{} ({i}/{})", command.display(), a.repeat)
+                } else {
+                    command.display()
+                },
+                hosts: hosts.keys().cloned().collect(),
+                batch: None,
+                on_failure: OnFailure::Continue,
+                action: action.clone(),
+            })
+        })
+        .collect();
+    let plan = Plan {
+        name: format!("run {}", command.display()),
+        root: Node::Serial("run".into(), steps),
+    };
+    let engine = Engine {
+        transport,
+        hosts,
+        forks: a.connect.forks.unwrap_or(targets.settings.forks as usize),
+        reporter: reporter.clone(),
+    };
+    let recap = runtime()?.block_on(engine.run(&plan));
+    if !a.connect.json {
+        for r in &recap.results {
+            print_host_output(r);
+        }
+        print!("{}", crate::engine::recap_text(&recap));
+        if let Some(p) = reporter.log_path() {
+            eprintln!("log: {}", p.display());
+        }
+    }
+    host_failures(&recap)
+}
+
+/// `cephalo run` output, ansible style: a header line per host, then what
+/// the command printed.
+fn print_host_output(r: &HostResult) {
+    let header = match (&r.status, &r.output) {
+        (Status::Unreachable(why), _) => format!("{} | UNREACHABLE | {why}", r.host),
+        (
+            Status::Failed {
+                exit_status: Some(rc),
+                ..
+            },
+            _,
+        ) => format!("{} | FAILED | rc={rc} >>", r.host),
+        (Status::Failed { message, .. }, _) => format!("{} | FAILED | {message}", r.host),
+        (_, Some(out)) => format!("{} | CHANGED | rc={} >>", r.host, out.status),
+        (s, None) => format!("{} | {}", r.host, s.word().to_uppercase()),
+    };
+    println!("{header}");
+    if let Some(out) = &r.output {
+        let stdout = out.stdout_text();
+        if !stdout.is_empty() {
+            print!("{stdout}");
+            if !stdout.ends_with('\n') {
+                println!();
+            }
+        }
+        let stderr = out.stderr_text();
+        if !stderr.is_empty() {
+            for line in stderr.lines() {
+                println!("stderr: {line}");
+            }
+        }
+    }
+}

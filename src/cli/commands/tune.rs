@@ -1,0 +1,48 @@
+//! `cephalo tune`: the sysctl profile, disk queues and daemon tuning on the
+//! selected hosts, or with --check only the drift.
+
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cli::args::{ConnectArgs, Target};
+use crate::cli::context::{cluster_engine, load, runtime};
+use crate::cli::output::{host_failures, print_findings, print_warnings};
+use crate::error::Result;
+
+#[derive(Debug, Args)]
+pub struct TuneArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Compare the live values with the wanted ones and print the drift;
+    /// change nothing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
+    let (cluster, selected) = load(&a.target)?;
+    print_warnings(&cluster, verbose);
+    let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
+    let cluster = Arc::new(cluster);
+    let notes = crate::tune::Notes::default();
+    let plan = if a.check {
+        crate::deploy::check_plan(&cluster, &selected, false, false, &notes)
+    } else {
+        // The host settings, then the daemons whose container or config
+        // section changed, one at a time with health waits (reconfigure).
+        crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
+    };
+    let recap = runtime()?.block_on(engine.run(&plan));
+    if !a.connect.json {
+        let (drift, hosts) = print_findings(&notes, &recap);
+        if a.check {
+            println!("{drift} drifted setting(s) on {hosts} host(s)");
+        } else {
+            println!("{drift} setting(s) applied on {hosts} host(s)");
+        }
+    }
+    host_failures(&recap)
+}

@@ -1,0 +1,137 @@
+//! The wiring every command shares: the model and the hosts `--limit`
+//! selects, the async runtime, and the engine over the selected hosts (SSH
+//! transport, reporter, run log). Prints only the known_hosts warnings; no
+//! command's logic and no results here.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::engine::{Engine, Mode, Reporter, Timed};
+use crate::error::{Error, Result};
+use crate::inventory::Inventory;
+use crate::model::{self, Cluster};
+use crate::transport::Transport;
+
+use super::args::{ConnectArgs, Target};
+
+/// Loads the model and the hosts `--limit` selects.
+pub fn load(target: &Target) -> Result<(Cluster, Vec<String>)> {
+    let cluster = model::load(&target.sources())?;
+    let selected = match &target.limit {
+        None => all_hosts(&cluster),
+        Some(pattern) => limit(&cluster, &inventory(target)?, pattern)?,
+    };
+    Ok((cluster, selected))
+}
+
+/// `load`, with the inventory's groups as well (for `cephalo inventory`).
+pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<String>)> {
+    let cluster = model::load(&target.sources())?;
+    let inventory = inventory(target)?;
+    let selected = match &target.limit {
+        None => all_hosts(&cluster),
+        Some(pattern) => limit(&cluster, &inventory, pattern)?,
+    };
+    Ok((cluster, inventory, selected))
+}
+
+/// The inventory's groups, which `--limit` patterns name. The model keeps
+/// only each host's roles, so the file is parsed again here (once).
+pub fn inventory(target: &Target) -> Result<Inventory> {
+    Inventory::load(&target.inventory)
+}
+
+fn all_hosts(cluster: &Cluster) -> Vec<String> {
+    cluster.hosts.iter().map(|h| h.name.clone()).collect()
+}
+
+/// The model's hosts a `--limit` pattern selects, in inventory order.
+fn limit(cluster: &Cluster, inventory: &Inventory, pattern: &str) -> Result<Vec<String>> {
+    let names = inventory.select(pattern).map_err(Error::Usage)?;
+    Ok(cluster
+        .hosts
+        .iter()
+        .filter(|h| names.contains(&h.name))
+        .map(|h| h.name.clone())
+        .collect())
+}
+
+/// The folder of the inventory file (`.` for a bare file name).
+pub fn inventory_dir(cluster: &Cluster) -> &Path {
+    cluster
+        .files
+        .inventory
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// The SSH transport and reporter every host command uses.
+pub fn connect_parts(
+    c: &ConnectArgs,
+    known_hosts: PathBuf,
+    verbose: u8,
+) -> Result<(Arc<dyn Transport>, Arc<Reporter>)> {
+    let mut opts = crate::ssh::SshOptions::new(c.known_hosts.clone().unwrap_or(known_hosts));
+    opts.accept_new_host_keys = c.accept_new_host_keys;
+    let transport = crate::ssh::SshTransport::new(opts).map_err(|source| Error::Read {
+        path: PathBuf::from("known_hosts"),
+        source,
+    })?;
+    for (file, line, why) in transport.known_hosts_warnings() {
+        eprintln!("warning: {}:{line}: {why}; line skipped", file.display());
+    }
+    let mode = if c.json {
+        Mode::Json
+    } else {
+        Mode::Human {
+            verbose: verbose > 0,
+        }
+    };
+    let reporter = Reporter::new(mode, Some(&c.log_dir)).map_err(|source| Error::Write {
+        path: c.log_dir.clone(),
+        source,
+    })?;
+    let reporter = Arc::new(reporter);
+    // Every remote command goes to the run log with its duration.
+    let timed = Timed {
+        inner: Arc::new(transport),
+        reporter: reporter.clone(),
+    };
+    Ok((Arc::new(timed), reporter))
+}
+
+/// The engine over the `selected` hosts, with the transport and reporter
+/// of `ConnectArgs`.
+pub fn cluster_engine(
+    cluster: &Cluster,
+    selected: &[String],
+    connect: &ConnectArgs,
+    verbose: u8,
+) -> Result<Engine> {
+    let known_hosts = if cluster.settings.ssh_known_hosts_file.is_empty() {
+        inventory_dir(cluster).join("known_hosts")
+    } else {
+        PathBuf::from(&cluster.settings.ssh_known_hosts_file)
+    };
+    let (transport, reporter) = connect_parts(connect, known_hosts, verbose)?;
+    let hosts = cluster
+        .hosts
+        .iter()
+        .filter(|h| selected.contains(&h.name))
+        .map(|h| (h.name.clone(), h.endpoint()))
+        .collect();
+    Ok(Engine {
+        transport,
+        hosts,
+        forks: connect.forks.unwrap_or(cluster.settings.forks as usize),
+        reporter,
+    })
+}

@@ -1,0 +1,129 @@
+//! The command line: the clap parser, the subcommands, and `run`, which
+//! dispatches to one command and maps its error to the exit code. Commands
+//! live in `commands`, the argument groups they share in `args`, their
+//! common wiring in `context` and printing in `output`. Nothing outside
+//! `cli` (but `main`) uses it.
+
+mod args;
+mod commands;
+mod context;
+mod output;
+
+use clap::{Parser, Subcommand};
+
+pub use args::{ConnectArgs, Target};
+pub use commands::admin::AdminArgs;
+pub use commands::deploy::DeployArgs;
+pub use commands::destroy::DestroyArgs;
+pub use commands::disks::{DisksCommand, DisksListArgs, DisksPrepareArgs};
+pub use commands::gatherkeys::GatherkeysArgs;
+pub use commands::genpwd::GenpwdArgs;
+pub use commands::inventory::InventoryArgs;
+pub use commands::playground::{
+    PlaygroundCommand, PlaygroundDirArgs, PlaygroundDownArgs, PlaygroundUpArgs,
+};
+pub use commands::prechecks::PrechecksArgs;
+pub use commands::pull::PullArgs;
+pub use commands::render::RenderArgs;
+pub use commands::run::RunArgs;
+pub use commands::tune::TuneArgs;
+pub use output::is_secret_var;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cephalo",
+    version,
+    about = "Deploy and operate Ceph clusters over SSH from a kolla-style inventory"
+)]
+pub struct Cli {
+    /// Print more detail (notes about ignored keys, every file written).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fill in passwords.yml: the cluster fsid and every missing cephx key.
+    /// Values already there are never changed.
+    Genpwd(GenpwdArgs),
+    /// Render every host's ceph.conf, keyrings and container specs into a
+    /// folder for review, without touching any host.
+    Render(RenderArgs),
+    /// Show the resolved hosts, roles and effective variables.
+    Inventory(InventoryArgs),
+    /// Run one command on hosts (like `ansible -m shell`), output grouped
+    /// per host: `cephalo run -i INV [--limit PATTERN] -- CMD ARGS...`.
+    Run(RunArgs),
+    /// Check every host before anything changes: connection, OS, container
+    /// engine, hostname, time, network, ports, resources and disks.
+    Prechecks(PrechecksArgs),
+    /// Bring up the cluster: prechecks, config, mons and quorum, mgrs,
+    /// OSDs, mds and CephFS, rgw, then wait for HEALTH_OK. Running it again
+    /// changes nothing that is already right.
+    Deploy(DeployArgs),
+    /// Render the config again and restart only the daemons whose spec or
+    /// config section changed, one at a time with health waits; never
+    /// creates a daemon (that is deploy's job).
+    Reconfigure(DeployArgs),
+    /// Stop and remove every Ceph daemon container and the cluster's data and
+    /// config on the hosts. Needs --yes-i-really-really-mean-it.
+    Destroy(DestroyArgs),
+    /// Fetch the cluster's keys (mon., client.admin, the bootstrap keys)
+    /// from the first mon that answers and is in quorum into
+    /// `<cluster>.<name>.keyring` files, 0600 in a 0700 folder; a different
+    /// file is kept as a timestamped backup.
+    Gatherkeys(GatherkeysArgs),
+    /// Make hosts able to run `ceph`: push /etc/ceph/<cluster>.conf (0644)
+    /// and the client.admin keyring (0600), then check `ceph -s` there. A
+    /// different conf is kept unless --overwrite-conf.
+    Admin(AdminArgs),
+    /// Tuning: the sysctl profile (/etc/sysctl.d/90-ceph.conf), the OSD
+    /// disks' scheduler and queue (kept by a udev rule), and the daemons'
+    /// TCMalloc and debug settings (daemons restarted one at a time). With
+    /// --check: the drift per host and setting, nothing changed.
+    Tune(TuneArgs),
+    /// OSD disks: list them, or label the configured devices for OSDs.
+    #[command(subcommand)]
+    Disks(DisksCommand),
+    /// A real multi-host test bed on this machine: host containers with
+    /// sshd, a nested engine and loop-device disks (up, status, down).
+    #[command(subcommand)]
+    Playground(PlaygroundCommand),
+    /// Put the cluster's Ceph image on every host: load an image archive
+    /// (skipping hosts that have its image id) or pull from the registry.
+    Pull(PullArgs),
+}
+
+/// Runs a command and returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    use commands::*;
+    let verbose = cli.verbose;
+    let result = match cli.command {
+        Command::Genpwd(a) => genpwd::exec(a),
+        Command::Render(a) => render::exec(a, verbose),
+        Command::Inventory(a) => inventory::exec(a),
+        Command::Run(a) => run::exec(a, verbose),
+        Command::Prechecks(a) => prechecks::exec(a, verbose),
+        Command::Deploy(a) => deploy::deploy(a, verbose),
+        Command::Reconfigure(a) => deploy::reconfigure(a, verbose),
+        Command::Destroy(a) => destroy::exec(a, verbose),
+        Command::Gatherkeys(a) => gatherkeys::exec(a, verbose),
+        Command::Tune(a) => tune::exec(a, verbose),
+        Command::Admin(a) => admin::exec(a, verbose),
+        Command::Disks(DisksCommand::List(a)) => disks::list(a, verbose),
+        Command::Disks(DisksCommand::Prepare(a)) => disks::prepare(a, verbose),
+        Command::Playground(PlaygroundCommand::Up(a)) => playground::up(a, verbose),
+        Command::Playground(PlaygroundCommand::Status(a)) => playground::status(a),
+        Command::Playground(PlaygroundCommand::Down(a)) => playground::down(a),
+        Command::Pull(a) => pull::exec(a, verbose),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{e}");
+            e.exit_code()
+        }
+    }
+}
