@@ -702,7 +702,7 @@ fn run_cmd(a: RunArgs, verbose: u8) -> Result<()> {
     }
     let names: Vec<String> = match &a.target.limit {
         Some(p) => targets.inventory.select(p).map_err(Error::Usage)?,
-        None => targets.endpoints.iter().map(|e| e.name.clone()).collect(),
+        None => targets.hosts.iter().map(|t| t.name.clone()).collect(),
     };
     let (transport, reporter) = connect_parts(&a.connect, targets.known_hosts.clone(), verbose)?;
     let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
@@ -710,10 +710,10 @@ fn run_cmd(a: RunArgs, verbose: u8) -> Result<()> {
         .become_root(a.become_root)
         .timeout(std::time::Duration::from_secs(timeout));
     let hosts: indexmap::IndexMap<String, crate::transport::Endpoint> = targets
-        .endpoints
+        .hosts
         .iter()
-        .filter(|e| names.contains(&e.name))
-        .map(|e| (e.name.clone(), e.clone()))
+        .filter(|t| names.contains(&t.name))
+        .map(|t| (t.name.clone(), crate::transport::Endpoint::of_target(t)))
         .collect();
     let action: std::sync::Arc<dyn crate::engine::Action> = std::sync::Arc::new(RunCommand {
         command: command.clone(),
@@ -837,7 +837,7 @@ fn cluster_engine(
         .hosts
         .iter()
         .filter(|h| selected.contains(&h.name))
-        .map(|h| (h.name.clone(), h.endpoint()))
+        .map(|h| (h.name.clone(), crate::transport::Endpoint::of(h)))
         .collect();
     Ok(crate::engine::Engine {
         transport,
