@@ -7,13 +7,31 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::model::Connection;
+use crate::model::{Connection, Host, Target};
 
 /// A host as the transport sees it: its inventory name and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     pub name: String,
     pub connection: Connection,
+}
+
+impl Endpoint {
+    /// Where commands for a host of the cluster go.
+    pub fn of(host: &Host) -> Endpoint {
+        Endpoint {
+            name: host.name.clone(),
+            connection: host.connection.clone(),
+        }
+    }
+
+    /// Where commands for an inventory host (`cephalo run`) go.
+    pub fn of_target(target: &Target) -> Endpoint {
+        Endpoint {
+            name: target.name.clone(),
+            connection: target.connection.clone(),
+        }
+    }
 }
 
 /// A command to run on a host.

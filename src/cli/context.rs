@@ -126,7 +126,7 @@ pub fn cluster_engine(
         .hosts
         .iter()
         .filter(|h| selected.contains(&h.name))
-        .map(|h| (h.name.clone(), h.endpoint()))
+        .map(|h| (h.name.clone(), crate::transport::Endpoint::of(h)))
         .collect();
     Ok(Engine {
         transport,

@@ -67,7 +67,7 @@ pub async fn ceph_out(
     if secret {
         cmd = cmd.secret();
     }
-    Ok(checked(t, &mon.endpoint(), &cmd).await?.stdout_text())
+    Ok(checked(t, &Endpoint::of(mon), &cmd).await?.stdout_text())
 }
 
 /// `ceph ARGS -f json` on the first mon.
@@ -92,7 +92,7 @@ pub async fn ceph_json_on(
 ) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
-    let text = checked(t, &mon.endpoint(), &ceph_cmd(cluster, mon, &a))
+    let text = checked(t, &Endpoint::of(mon), &ceph_cmd(cluster, mon, &a))
         .await?
         .stdout_text();
     serde_json::from_str(&text).map_err(|e| TransportError::Other {
@@ -196,7 +196,7 @@ async fn ensure_daemon(
 ) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
     let hash = wanted_hash(cluster, h, role, id)?;
-    let done = containers::ensure(t, &h.endpoint(), h.engine, &spec, &hash).await?;
+    let done = containers::ensure(t, &Endpoint::of(h), h.engine, &spec, &hash).await?;
     Ok(done != Ensured::Unchanged)
 }
 
@@ -318,7 +318,7 @@ async fn has_mon_data(
 ) -> Result<bool, TransportError> {
     let out = run(
         t,
-        &h.endpoint(),
+        &Endpoint::of(h),
         &sh(h, format!("test -e {}/keyring", mon_dir(cluster, &h.name))),
     )
     .await?;
@@ -351,7 +351,7 @@ async fn mon_bootstrap(
             .filter(|o| existing && o.name != h.name)
         {
             let present =
-                containers::inspect(t, &other.endpoint(), other.engine, "ceph_mon").await?;
+                containers::inspect(t, &Endpoint::of(other), other.engine, "ceph_mon").await?;
             if matches!(present, containers::Present::Present { running: true, .. })
                 && has_mon_data(cluster, other, t).await?
             {
@@ -368,7 +368,7 @@ async fn mon_bootstrap(
         }
         match running {
             Some(other) => {
-                let o_ep = other.endpoint();
+                let o_ep = Endpoint::of(other);
                 let cmd = Command::new([
                     other.engine.command(),
                     "exec",

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::hostrange::expand_host_pattern;
+use super::name::{NameKind, check_name};
 use super::{Builder, Inventory, Var, Vars};
 use crate::error::{Origin, Result};
 
@@ -49,13 +50,18 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory> {
             }
             Section::Children(group) => {
                 let child = line.split_whitespace().next().unwrap_or_default();
-                if line.split_whitespace().count() != 1 || !valid_group_name(child) {
+                if line.split_whitespace().count() != 1 {
                     b.problems.error(
                         origin,
                         format!(
                             "expected one group name per line in [{group}:children], found `{line}`"
                         ),
                     );
+                    continue;
+                }
+                if let Err(msg) = check_name(NameKind::Group, child) {
+                    b.problems
+                        .error(origin, format!("in [{group}:children]: {msg}"));
                     continue;
                 }
                 let group = group.clone();
@@ -91,11 +97,7 @@ fn parse_header(line: &str) -> Result<Section, String> {
         Some((n, k)) => (n.trim(), Some(k.trim())),
         None => (inner.trim(), None),
     };
-    if !valid_group_name(name) {
-        return Err(format!(
-            "`{name}` is not a valid group name (letters, digits, `_`, `-` and `.`)"
-        ));
-    }
+    check_name(NameKind::Group, name)?;
     match kind {
         None => Ok(Section::Hosts(name.to_string())),
         Some("children") => Ok(Section::Children(name.to_string())),
@@ -104,13 +106,6 @@ fn parse_header(line: &str) -> Result<Section, String> {
             "unknown section kind `:{other}` in `{line}`; expected `:children` or `:vars`"
         )),
     }
-}
-
-fn valid_group_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
 fn valid_var_name(name: &str) -> bool {
@@ -156,9 +151,11 @@ fn parse_host_line(b: &mut Builder, group: &str, line: &str, origin: &Origin) {
             return;
         }
     };
-    if let Some(bad) = names.iter().find(|n| !valid_host_name(n)) {
-        b.problems
-            .error(origin.clone(), format!("`{bad}` is not a valid host name"));
+    if let Some(msg) = names
+        .iter()
+        .find_map(|n| check_name(NameKind::Host, n).err())
+    {
+        b.problems.error(origin.clone(), msg);
         return;
     }
     let mut vars = Vars::new();
@@ -258,13 +255,6 @@ fn split_port(pattern: &str) -> (&str, Option<&str>) {
     } else {
         (before, Some(&pattern[at + 1..]))
     }
-}
-
-fn valid_host_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':'))
 }
 
 #[cfg(test)]

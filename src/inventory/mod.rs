@@ -5,6 +5,7 @@
 mod hostrange;
 mod ini;
 mod limit;
+pub mod name;
 mod yaml;
 
 use std::collections::{BTreeSet, HashMap};
@@ -16,6 +17,7 @@ use serde_json::Value;
 use crate::error::{Error, Origin, Problems, Result};
 
 pub use hostrange::expand_host_pattern;
+pub use name::{NameKind, check_name};
 
 /// One variable with where it was set.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::hostrange::expand_host_pattern;
+use super::name::{NameKind, check_name, shown};
 use super::{Builder, Inventory, Var, Vars};
 use crate::error::{Error, Origin, Result};
 use crate::yamlfile;
@@ -19,7 +20,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory> {
                     .error(Origin::file(path), "the inventory declares no group");
             }
             for (name, body) in &top {
-                walk_group(&mut b, name, body, name);
+                walk_group(&mut b, name, body, &shown(name));
             }
         }
         Value::Null => {
@@ -40,6 +41,10 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Inventory> {
 
 fn walk_group(b: &mut Builder, name: &str, body: &Value, keypath: &str) {
     let origin = Origin::file(&b.path).with_key(keypath);
+    if let Err(msg) = check_name(NameKind::Group, name) {
+        b.problems.error(origin, msg);
+        return;
+    }
     b.group(name, &origin);
     let map = match body {
         Value::Null => return,
@@ -63,15 +68,22 @@ fn walk_group(b: &mut Builder, name: &str, body: &Value, keypath: &str) {
                 Value::Null => {}
                 Value::Object(hosts) => {
                     for (pattern, vars) in hosts {
-                        let host_path = format!("{path}.{pattern}");
+                        let host_path = format!("{path}.{}", shown(pattern));
                         let vars = match vars_of(b, vars, &host_path) {
                             Some(v) => v,
                             None => continue,
                         };
                         match expand_host_pattern(pattern) {
                             Ok(names) => {
+                                let o = Origin::file(&b.path).with_key(&host_path);
+                                if let Some(msg) = names
+                                    .iter()
+                                    .find_map(|n| check_name(NameKind::Host, n).err())
+                                {
+                                    b.problems.error(o, msg);
+                                    continue;
+                                }
                                 for n in names {
-                                    let o = Origin::file(&b.path).with_key(&host_path);
                                     b.add_host(name, &n, vars.clone(), &o);
                                 }
                             }
@@ -98,8 +110,12 @@ fn walk_group(b: &mut Builder, name: &str, body: &Value, keypath: &str) {
                 Value::Null => {}
                 Value::Object(children) => {
                     for (child, child_body) in children {
-                        let child_path = format!("{path}.{child}");
+                        let child_path = format!("{path}.{}", shown(child));
                         let o = Origin::file(&b.path).with_key(&child_path);
+                        if let Err(msg) = check_name(NameKind::Group, child) {
+                            b.problems.error(o, msg);
+                            continue;
+                        }
                         b.group(name, &origin).children.push((child.clone(), o));
                         walk_group(b, child, child_body, &child_path);
                     }

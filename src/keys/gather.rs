@@ -254,7 +254,7 @@ async fn from_mon(
     mon: &Host,
     check: bool,
 ) -> Result<Vec<(Entry, bool)>, String> {
-    let ep = mon.endpoint();
+    let ep = crate::transport::Endpoint::of(mon);
     let c = cluster.name.as_str();
     let asok = format!("/var/run/ceph/{c}-mon.{}.asok", mon.name);
     // The admin socket answers without quorum: it never hangs on a mon

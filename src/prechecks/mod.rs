@@ -361,7 +361,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
     let mut tried = Vec::new();
     // Every mon's container, asked once and at once.
     let mons: Vec<&crate::model::Host> = cluster.hosts_with(Role::Mon).collect();
-    let eps: Vec<Endpoint> = mons.iter().map(|m| m.endpoint()).collect();
+    let eps: Vec<Endpoint> = mons.iter().map(|m| Endpoint::of(m)).collect();
     let states = futures::future::join_all(
         mons.iter()
             .zip(&eps)

@@ -2,7 +2,6 @@
 //! container spec per daemon, computed from the model. Pure: no file or
 //! network access, except `write_tree`, which writes a review copy.
 
-pub mod ceph_conf;
 mod containers;
 
 use std::os::unix::fs::PermissionsExt;
@@ -11,8 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Origin, Result};
+pub use crate::model::conf::{CephConf, normalize_key};
 use crate::model::{Cluster, Host, Role};
-pub use ceph_conf::{CephConf, normalize_key};
 pub use containers::{ContainerSpec, container_spec};
 
 const CEPH_CONF_TEMPLATE: &str = include_str!("../../templates/ceph.conf.j2");

@@ -197,3 +197,35 @@ fn bad_extra_vars_and_override_files() {
         "{e}"
     );
 }
+
+#[test]
+fn hostile_names_from_extra_vars_are_bad_input() {
+    for (extra, want) in [
+        (
+            "cluster_name=ceph;reboot",
+            "-e (key `cluster_name`): cluster_name: `ceph;reboot` is not a valid cluster name",
+        ),
+        (
+            "ceph_image_tag=$(id)",
+            "-e (key `ceph_image_tag`): ceph_image_tag: `$(id)` is not a valid image reference",
+        ),
+        (
+            "ceph_image_name=-ceph",
+            "-e (key `ceph_image_name`): ceph_image_name: `-ceph` is not a valid image reference",
+        ),
+        (
+            "ceph_osd_devices=[/dev/sdb, \"/dev/sd c\"]",
+            "-e (key `ceph_osd_devices`): OSD device of host `ceph1`: `/dev/sd c` is not a valid device path",
+        ),
+    ] {
+        let e = load(
+            &corpus("good/inventory"),
+            &corpus("good/globals.yml"),
+            &corpus("good/passwords.yml"),
+            &[extra],
+        )
+        .unwrap_err();
+        assert_eq!(e.exit_code(), exit::BAD_INPUT, "{extra}");
+        assert!(e.to_string().contains(want), "{extra}:\n{e}");
+    }
+}

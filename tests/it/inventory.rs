@@ -109,6 +109,58 @@ all:
 }
 
 #[test]
+fn real_world_names_pass_the_one_name_rule_in_both_formats() {
+    let from_ini = ini(r#"
+[ceph-mon]
+control01 ansible_host=10.0.0.1
+storage-01.dc1.example.com
+10.0.0.3
+
+[storage-osd]
+stor[01:02].dc1.example.com
+ceph_osd_2
+
+[mons:children]
+ceph-mon
+"#);
+    let from_yaml = Inventory::parse(
+        Path::new("inv.yml"),
+        br#"
+all:
+  children:
+    ceph-mon:
+      hosts:
+        control01:
+          ansible_host: 10.0.0.1
+        storage-01.dc1.example.com:
+        10.0.0.3:
+    storage-osd:
+      hosts:
+        stor[01:02].dc1.example.com:
+        ceph_osd_2:
+    mons:
+      children:
+        ceph-mon:
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for inv in [&from_ini, &from_yaml] {
+        assert_eq!(
+            inv.hosts_of("mons"),
+            ["control01", "storage-01.dc1.example.com", "10.0.0.3"]
+        );
+        assert_eq!(
+            inv.hosts_of("storage-osd"),
+            [
+                "stor01.dc1.example.com",
+                "stor02.dc1.example.com",
+                "ceph_osd_2"
+            ]
+        );
+    }
+}
+
+#[test]
 fn kolla_multinode_example_resolves_to_ceph_roles() {
     let c = load(
         &repo().join("inventory/multinode"),

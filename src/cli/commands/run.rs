@@ -42,7 +42,7 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
     }
     let names: Vec<String> = match &a.target.limit {
         Some(p) => targets.inventory.select(p).map_err(Error::Usage)?,
-        None => targets.endpoints.iter().map(|e| e.name.clone()).collect(),
+        None => targets.hosts.iter().map(|t| t.name.clone()).collect(),
     };
     let (transport, reporter) = connect_parts(&a.connect, targets.known_hosts.clone(), verbose)?;
     let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
@@ -50,10 +50,10 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
         .become_root(a.become_root)
         .timeout(std::time::Duration::from_secs(timeout));
     let hosts: indexmap::IndexMap<String, Endpoint> = targets
-        .endpoints
+        .hosts
         .iter()
-        .filter(|e| names.contains(&e.name))
-        .map(|e| (e.name.clone(), e.clone()))
+        .filter(|t| names.contains(&t.name))
+        .map(|t| (t.name.clone(), Endpoint::of_target(t)))
         .collect();
     let action: Arc<dyn Action> = Arc::new(RunCommand {
         command: command.clone(),

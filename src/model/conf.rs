@@ -1,6 +1,6 @@
 //! ceph.conf as data: parsing (the rendered template and operators'
 //! override files), merging kolla-style (later wins per key, keys keep
-//! their section), and writing it back out.
+//! their section), and writing it back out. Pure text: no files, no network.
 
 use std::path::Path;
 
