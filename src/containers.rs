@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Engine;
 use crate::render::ContainerSpec;
-use crate::transport::{Command, Endpoint, Transport, TransportError, run};
+use crate::transport::{Command, Endpoint, Transport, TransportError, checked, run};
 
 /// The label holding the hash of what the container was made from.
 pub const SPEC_LABEL: &str = "cephalo.spec";
@@ -185,25 +185,6 @@ pub async fn ensure(
     )
     .await?;
     Ok(done)
-}
-
-/// Runs a command and turns a non-zero exit into an error naming it.
-pub async fn checked(
-    t: &dyn Transport,
-    host: &Endpoint,
-    cmd: &Command,
-) -> Result<crate::transport::Output, TransportError> {
-    let out = run(t, host, cmd).await?;
-    if out.success() {
-        Ok(out)
-    } else {
-        Err(TransportError::Failed {
-            host: host.name.clone(),
-            command: cmd.display(),
-            status: out.status,
-            stderr_tail: out.stderr_tail(4),
-        })
-    }
 }
 
 #[cfg(test)]

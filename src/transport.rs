@@ -382,6 +382,25 @@ pub async fn run(
     Ok(out)
 }
 
+/// Runs a command and turns a non-zero exit into an error naming it.
+pub async fn checked(
+    t: &dyn Transport,
+    host: &Endpoint,
+    cmd: &Command,
+) -> Result<Output, TransportError> {
+    let out = run(t, host, cmd).await?;
+    if out.success() {
+        Ok(out)
+    } else {
+        Err(TransportError::Failed {
+            host: host.name.clone(),
+            command: cmd.display(),
+            status: out.status,
+            stderr_tail: out.stderr_tail(4),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

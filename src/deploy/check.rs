@@ -7,16 +7,15 @@
 
 use std::sync::Arc;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Present};
 use crate::model::{Cluster, Role};
 use crate::prechecks::checks::osd_label;
 use crate::render::{self, Secrets};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 use crate::tune::{Notes, note};
 
-use super::steps::host;
+use super::host;
 
 /// The config files a deploy would write on a host.
 pub struct FilesPreview {
@@ -147,7 +146,7 @@ impl Daemons {
             }
         }
         if h.has(Role::Osd) {
-            let f = super::steps::block_facts(h, ep, t).await?;
+            let f = super::osd::block_facts(h, ep, t).await?;
             for b in &f.block {
                 let Some(l) = b.part_name.as_deref().and_then(osd_label) else {
                     continue;
@@ -172,7 +171,7 @@ impl Daemons {
             } else {
                 format!("ceph_{}", role.name())
             };
-            let want = super::wanted_hash(cluster, h, role, &id)?;
+            let want = super::config::wanted_hash(cluster, h, role, &id)?;
             match running.iter().find(|(n, _, _)| *n == name) {
                 None if self.missing => say(format!("{name}: would be created")),
                 None => {}

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext};
 use crate::model::{Cluster, Role};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, quote};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, checked, quote};
 
 pub struct Destroy {
     pub cluster: Arc<Cluster>,

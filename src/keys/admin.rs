@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext};
 use crate::files::{self, Change, Present, RemoteFile};
 use crate::model::{Cluster, Host};
 use crate::render::{self, Secrets};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, quote, run};
+use crate::transport::{
+    BoxFuture, Command, Endpoint, Transport, TransportError, checked, quote, run,
+};
 
 /// What admin found on each host, for the summary after the recap.
 #[derive(Debug, Clone, Default)]

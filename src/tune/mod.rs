@@ -10,12 +10,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, Role};
 use crate::settings::HostSettings;
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, quote};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, quote};
 
 pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-ceph.conf";
 pub const UDEV_FILE: &str = "/etc/udev/rules.d/90-ceph-osd-disks.rules";
