@@ -153,7 +153,9 @@ mod tests {
 
     #[test]
     fn the_test_help_sees_each_value_as_one_word() {
-        let cmd = Script::new("rm -rf -- \"$1\"").args(HOSTILE.iter().copied()).command();
+        let cmd = Script::new("rm -rf -- \"$1\"")
+            .args(HOSTILE.iter().copied())
+            .command();
         assert_eq!(words_seen_by_sh(&cmd), HOSTILE);
     }
 }

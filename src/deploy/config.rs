@@ -10,9 +10,10 @@ use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, Role};
 use crate::render::{self, CEPH_OWNER, Secrets};
+use crate::script::Script;
 use crate::transport::{BoxFuture, Endpoint, Transport, TransportError, checked};
 
-use super::{StepResult, host, outcome, sh};
+use super::{StepResult, host, on_host, outcome};
 
 /// The rendered ceph.conf of a host: daemons depend on it.
 pub(super) fn conf_of(cluster: &Cluster, h: &Host) -> Result<String, TransportError> {
@@ -121,32 +122,8 @@ impl Action for PushConfig {
 
 pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
-    let ceph_dirs = [
-        "/var/lib/ceph",
-        "/var/lib/ceph/tmp",
-        "/var/lib/ceph/mon",
-        "/var/lib/ceph/mgr",
-        "/var/lib/ceph/osd",
-        "/var/lib/ceph/mds",
-        "/var/lib/ceph/radosgw",
-        "/var/log/ceph",
-        "/var/run/ceph",
-    ];
-    let root_dirs = [
-        "/etc/ceph",
-        "/var/lib/ceph/bootstrap-osd",
-        "/var/lib/ceph/bootstrap-mds",
-        "/var/lib/ceph/bootstrap-mgr",
-        "/var/lib/ceph/bootstrap-rgw",
-    ];
-    let script = format!(
-        "for d in {} {}; do [ -d \"$d\" ] || {{ mkdir -p \"$d\" && echo changed; }}; done; \
-         for d in {}; do [ \"$(stat -c %u:%g \"$d\")\" = {CEPH_OWNER} ] || {{ chown {CEPH_OWNER} \"$d\" && echo changed; }}; done; true",
-        ceph_dirs.join(" "),
-        root_dirs.join(" "),
-        ceph_dirs.join(" ")
-    );
-    let out = checked(t, ep, &sh(h, script)).await?;
+    let dirs = Script::new(include_str!("host_dirs.sh")).arg(CEPH_OWNER);
+    let out = checked(t, ep, &on_host(h, dirs)).await?;
     let mut changed = out.stdout_text().contains("changed");
     let rendered =
         render::render_host(cluster, h, Secrets::Include).map_err(|e| TransportError::Other {

@@ -11,11 +11,12 @@ use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, RemoteFile};
 use crate::model::{Cluster, Host, Role};
 use crate::render::CEPH_OWNER;
+use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
 
 use super::config::{ensure_daemon, not_deployed, wanted_hash};
 use super::waits::wait_for;
-use super::{StepResult, host, outcome, sh};
+use super::{StepResult, host, on_host, outcome};
 
 /// A keyed daemon (mgr, mds, rgw): its key from the cluster, then its
 /// container.
@@ -39,6 +40,13 @@ impl Action for Daemon {
     }
 }
 
+/// Makes the daemon's data folder `$1`, owned by `$2`.
+const DATA_DIR: &str = "mkdir -p -- \"$1\" && chown -- \"$2\" \"$1\"";
+
+/// Prints the HTTP status of an anonymous request to the rgw on port
+/// `sys.argv[1]`.
+const RGW_PROBE: &str = "import sys, urllib.request as u; print(u.urlopen('http://127.0.0.1:%s/' % sys.argv[1], timeout=5).status)";
+
 /// Waits until a (re)started rgw answers HTTP on its port (an anonymous
 /// request: 200 with the empty bucket list).
 async fn rgw_answers(
@@ -48,16 +56,15 @@ async fn rgw_answers(
     ctx: &StepContext,
 ) -> Result<(), TransportError> {
     let port = h.settings.ceph_rgw_port;
-    let probe = format!(
-        "import urllib.request as u; print(u.urlopen('http://127.0.0.1:{port}/', timeout=5).status)"
-    );
+    let port_arg = port.to_string();
     let cmd = Command::new([
         h.engine.command(),
         "exec",
         "ceph_rgw",
         "python3",
         "-c",
-        &probe,
+        RGW_PROBE,
+        &port_arg,
     ])
     .become_root(h.connection.become_root)
     .timeout(Duration::from_secs(30));
@@ -169,7 +176,7 @@ async fn daemon(
     let (entity, dir, caps) = identity(cluster, role, &h.name);
     let keyring = format!("{dir}/keyring");
     let mut changed = false;
-    let exists = run(t, ep, &sh(h, format!("test -s {keyring}")))
+    let exists = run(t, ep, &on_host(h, Command::new(["test", "-s", &keyring])))
         .await?
         .success();
     if !exists && !create {
@@ -182,7 +189,7 @@ async fn daemon(
         checked(
             t,
             ep,
-            &sh(h, format!("mkdir -p {dir} && chown {CEPH_OWNER} {dir}")),
+            &on_host(h, Script::new(DATA_DIR).arg(&dir).arg(CEPH_OWNER)),
         )
         .await?;
         files::put(
@@ -247,4 +254,18 @@ async fn daemon(
         .await?;
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_data_folder_is_one_word() {
+        for v in crate::script::HOSTILE {
+            let cmd = Script::new(DATA_DIR).arg(*v).arg(CEPH_OWNER).command();
+            assert_eq!(cmd.argv[2], DATA_DIR);
+            assert_eq!(crate::script::words_seen_by_sh(&cmd), [*v, CEPH_OWNER]);
+        }
+    }
 }

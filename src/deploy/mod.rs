@@ -37,8 +37,10 @@ fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportEr
     })
 }
 
-fn sh(h: &Host, script: String) -> Command {
-    Command::shell(script)
+/// A command (an argument vector or a `Script`) for a host, as root when
+/// the host's connection says so.
+fn on_host(h: &Host, cmd: impl Into<Command>) -> Command {
+    cmd.into()
         .become_root(h.connection.become_root)
         .timeout(Duration::from_secs(300))
 }

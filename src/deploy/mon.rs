@@ -11,11 +11,12 @@ use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, RemoteFile};
 use crate::model::{Cluster, Host, Role};
 use crate::render::CEPH_OWNER;
+use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
 
 use super::config::{ensure_daemon, not_deployed, spec_of};
 use super::waits::wait_for;
-use super::{StepResult, host, outcome, sh};
+use super::{StepResult, host, on_host, outcome};
 
 /// mkfs of every mon that has no data yet, then its container. With no mon
 /// data anywhere, all mons start from one monmap holding them all; a mon
@@ -58,6 +59,11 @@ impl Action for MonBootstrap {
     }
 }
 
+/// Empties the mon folder `$1` (made anew) and gives it and the monmap
+/// `$2` to `$3`.
+const FRESH_MON_DIR: &str =
+    "rm -rf -- \"$1\" && mkdir -p -- \"$1\" && chown -- \"$3\" \"$1\" \"$2\"";
+
 fn mon_dir(cluster: &Cluster, id: &str) -> String {
     format!("/var/lib/ceph/mon/{}-{id}", cluster.name)
 }
@@ -70,7 +76,14 @@ async fn has_mon_data(
     let out = run(
         t,
         &h.endpoint(),
-        &sh(h, format!("test -e {}/keyring", mon_dir(cluster, &h.name))),
+        &on_host(
+            h,
+            Command::new([
+                "test".to_string(),
+                "-e".into(),
+                format!("{}/keyring", mon_dir(cluster, &h.name)),
+            ]),
+        ),
     )
     .await?;
     Ok(out.success())
@@ -181,11 +194,14 @@ async fn mon_bootstrap(
         checked(
             t,
             ep,
-            &sh(
+            &on_host(
                 h,
                 // No keyring: no mkfs finished here (one killed half way
                 // leaves a partial store); start it afresh.
-                format!("rm -rf {dir} && mkdir -p {dir} && chown {CEPH_OWNER} {dir} {monmap}"),
+                Script::new(FRESH_MON_DIR)
+                    .arg(&dir)
+                    .arg(&monmap)
+                    .arg(CEPH_OWNER),
             ),
         )
         .await?;
@@ -283,5 +299,85 @@ impl Action for WaitQuorum {
             .await;
             outcome(r)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_mon_folder_is_one_word() {
+        for v in crate::script::HOSTILE {
+            let cmd = Script::new(FRESH_MON_DIR)
+                .arg(*v)
+                .arg(format!("/var/lib/ceph/tmp/{v}.monmap"))
+                .arg(CEPH_OWNER)
+                .command();
+            assert_eq!(cmd.argv[2], FRESH_MON_DIR);
+            assert_eq!(
+                crate::script::words_seen_by_sh(&cmd),
+                [
+                    v.to_string(),
+                    format!("/var/lib/ceph/tmp/{v}.monmap"),
+                    CEPH_OWNER.into()
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn the_fresh_mon_folder_script_removes_only_its_folder() {
+        // Run for real in a scratch folder: a name with a space, `;` or
+        // `$(...)` must not remove or make anything beside it.
+        let base = std::env::temp_dir().join(format!("cephalo-mon-{}", std::process::id()));
+        for (i, v) in crate::script::HOSTILE.iter().enumerate() {
+            let root = base.join(i.to_string());
+            let dir = root.join(format!("ceph-{v}"));
+            std::fs::create_dir_all(dir.join("old")).unwrap();
+            std::fs::write(root.join("keep"), "").unwrap();
+            let monmap = root.join("monmap");
+            std::fs::write(&monmap, "").unwrap();
+            let me = format!(
+                "{}:{}",
+                String::from_utf8(
+                    std::process::Command::new("id")
+                        .arg("-u")
+                        .output()
+                        .unwrap()
+                        .stdout
+                )
+                .unwrap()
+                .trim(),
+                String::from_utf8(
+                    std::process::Command::new("id")
+                        .arg("-g")
+                        .output()
+                        .unwrap()
+                        .stdout
+                )
+                .unwrap()
+                .trim()
+            );
+            let cmd = Script::new(FRESH_MON_DIR)
+                .arg(dir.to_str().unwrap())
+                .arg(monmap.to_str().unwrap())
+                .arg(me)
+                .command();
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd.line())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{v:?}: {out:?}");
+            assert!(dir.is_dir() && !dir.join("old").exists(), "{v:?}");
+            let mut names: Vec<String> = std::fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            assert_eq!(names, [format!("ceph-{v}"), "keep".into(), "monmap".into()]);
+        }
+        std::fs::remove_dir_all(&base).unwrap();
     }
 }

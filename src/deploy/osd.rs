@@ -13,12 +13,13 @@ use crate::model::{Cluster, Host, ObjectStore, Role};
 use crate::prechecks::checks::osd_label;
 use crate::prechecks::facts;
 use crate::render::CEPH_OWNER;
+use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
 use super::config::{ensure_daemon, spec_of, wanted_hash};
 use super::osd_store::{NewOsd, bluestore_mkfs, filestore_mkfs};
 use super::waits::{wait_clean, wait_osd_up};
-use super::{StepResult, host, outcome, sh};
+use super::{StepResult, host, on_host, outcome};
 
 /// Every OSD of a host: bootstrap partitions become new OSDs, existing
 /// `KOLLA_CEPH_DATA_*` partitions have their containers.
@@ -58,19 +59,15 @@ async fn osds(
     // Existing OSDs: make sure their devices belong to ceph and they run.
     for (b, l) in labelled.iter().filter(|(_, l)| l.existing && l.is_data()) {
         let id = l.name.clone();
-        let mut devs = vec![format!("/dev/{}", b.name)];
+        let mut devs = vec!["chown".to_string(), "--".into(), CEPH_OWNER.into()];
+        devs.push(format!("/dev/{}", b.name));
         devs.extend(
             labelled
                 .iter()
                 .filter(|(_, p)| p.existing && p.name == id && p.partner.is_some())
                 .map(|(p, _)| format!("/dev/{}", p.name)),
         );
-        checked(
-            t,
-            ep,
-            &sh(h, format!("chown {CEPH_OWNER} {}", devs.join(" "))),
-        )
-        .await?;
+        checked(t, ep, &on_host(h, Command::new(devs))).await?;
         // A restart must be seen (the OSD up again, from a later map)
         // before its PGs are judged, or stale "clean" would pass at once.
         let now = containers::inspect(t, ep, h.engine, &format!("ceph_osd_{id}")).await?;
@@ -132,6 +129,11 @@ async fn osds(
     }
     Ok(changed)
 }
+
+/// Gives the partition `$1` (a name under /sys/class/block) of the disk
+/// `$2` the GPT name `$3`.
+const RENAME_PARTITION: &str =
+    "n=$(cat \"/sys/class/block/$1/partition\") && parted -s \"/dev/$2\" name \"$n\" \"$3\"";
 
 async fn create_osd(
     cluster: &Cluster,
@@ -212,11 +214,11 @@ async fn create_osd(
     }
     for (dev, name) in renames {
         let Some(parent) = &dev.parent else { continue };
-        let script = format!(
-            "n=$(cat /sys/class/block/{}/partition) && parted -s /dev/{parent} name \"$n\" {name}",
-            dev.name
-        );
-        checked(t, ep, &sh(h, script)).await?;
+        let rename = Script::new(RENAME_PARTITION)
+            .arg(&dev.name)
+            .arg(parent)
+            .arg(name);
+        checked(t, ep, &on_host(h, rename)).await?;
     }
     ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
     wait_osd_up(cluster, t, &h.name, &id, 0, ctx).await?;
@@ -244,4 +246,22 @@ pub async fn block_facts(
     )
     .await?;
     Ok(facts::parse(&out.stdout_text()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_partition_names_are_one_word() {
+        for v in crate::script::HOSTILE {
+            let cmd = Script::new(RENAME_PARTITION)
+                .arg(*v)
+                .arg(*v)
+                .arg(*v)
+                .command();
+            assert_eq!(cmd.argv[2], RENAME_PARTITION);
+            assert_eq!(crate::script::words_seen_by_sh(&cmd), [*v, *v, *v]);
+        }
+    }
 }
