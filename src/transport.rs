@@ -104,8 +104,8 @@ impl Command {
         }
     }
 
-    /// `sh -c SCRIPT`: for pipelines. Values inside the script must be
-    /// quoted with `quote`.
+    /// `sh -c SCRIPT`. Going away: new code uses `script::Script`, whose
+    /// values enter only as positional parameters.
     pub fn shell(script: impl Into<String>) -> Command {
         Command::new(["sh".to_string(), "-c".to_string(), script.into()])
     }
