@@ -212,8 +212,7 @@ async fn daemon(
     let name = format!("ceph_{}", role.name());
     let now = containers::inspect(t, ep, h.engine, &name).await?;
     let want = wanted_hash(cluster, h, role, &h.name)?;
-    let restarts =
-        !matches!(&now, containers::Present::Present { running: true, hash } if *hash == want);
+    let restarts = containers::need(&now, &want) != containers::Need::Nothing;
     let before = if tracked && restarts {
         registered_gid(cluster, t, role, &h.name).await?
     } else {

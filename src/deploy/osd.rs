@@ -72,8 +72,7 @@ async fn osds(
         // before its PGs are judged, or stale "clean" would pass at once.
         let now = containers::inspect(t, ep, h.engine, &format!("ceph_osd_{id}")).await?;
         let want = wanted_hash(cluster, h, Role::Osd, &id)?;
-        let restarts =
-            !matches!(&now, containers::Present::Present { running: true, hash } if *hash == want);
+        let restarts = containers::need(&now, &want) != containers::Need::Nothing;
         let before = if restarts {
             crate::ceph::osd_state(cluster, t, &id).await?.up_from
         } else {
