@@ -104,6 +104,8 @@ pub(super) async fn ensure_daemon(
     Ok(done != Ensured::Unchanged)
 }
 
+const HOST_DIRS: &str = include_str!("host_dirs.sh");
+
 /// Folders, ceph.conf and keyrings on every host.
 pub struct PushConfig {
     pub cluster: Arc<Cluster>,
@@ -122,7 +124,7 @@ impl Action for PushConfig {
 
 pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
-    let dirs = Script::new(include_str!("host_dirs.sh")).arg(CEPH_OWNER);
+    let dirs = Script::new(HOST_DIRS).arg(CEPH_OWNER);
     let out = checked(t, ep, &on_host(h, dirs)).await?;
     let mut changed = out.stdout_text().contains("changed");
     let rendered =
@@ -168,5 +170,12 @@ mod tests {
             daemon_conf(&grown, Role::Osd, "3"),
             daemon_conf(conf, Role::Osd, "3")
         );
+    }
+
+    #[test]
+    fn the_host_folders_script_takes_the_owner_as_a_parameter() {
+        let cmd = Script::new(HOST_DIRS).arg(CEPH_OWNER).command();
+        assert!(!cmd.argv[2].contains(CEPH_OWNER));
+        assert_eq!(crate::script::words_seen_by_sh(&cmd), [CEPH_OWNER]);
     }
 }
