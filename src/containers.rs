@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::Engine;
 use crate::render::ContainerSpec;
-use crate::transport::{Command, Endpoint, Transport, TransportError, run};
+use crate::transport::{Command, Endpoint, Transport, TransportError, checked, run};
 
 /// The label holding the hash of what the container was made from.
 pub const SPEC_LABEL: &str = "cephalo.spec";
@@ -95,16 +95,25 @@ pub fn oneoff_argv(engine: Engine, spec: &ContainerSpec, command: &[&str]) -> Ve
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Present {
     Absent,
-    Present { running: bool, hash: String },
+    Present {
+        running: bool,
+        /// The engine's word for its state: `running`, `exited`, `created`...
+        state: String,
+        /// Its `cephalo.spec` label (empty when it has none).
+        hash: String,
+    },
 }
 
+/// Reads a container's state and spec label.
 pub async fn inspect(
     t: &dyn Transport,
     host: &Endpoint,
     engine: Engine,
     name: &str,
 ) -> Result<Present, TransportError> {
-    let format = format!("{{{{.State.Running}}}} {{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}");
+    let format = format!(
+        "{{{{.State.Running}}}} {{{{.State.Status}}}} {{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}"
+    );
     let cmd = Command::new([
         engine.command(),
         "inspect",
@@ -119,16 +128,55 @@ pub async fn inspect(
     if !out.success() {
         return Ok(Present::Absent);
     }
-    let text = out.stdout_text();
+    Ok(parse_inspect(&out.stdout_text()))
+}
+
+/// Parses `inspect`'s line: `RUNNING STATUS LABEL` (docker prints a missing
+/// label as `<no value>`).
+pub fn parse_inspect(text: &str) -> Present {
     let mut parts = text.split_whitespace();
-    Ok(Present::Present {
+    Present::Present {
         running: parts.next() == Some("true"),
+        state: parts.next().unwrap_or("unknown").to_string(),
         hash: parts
             .next()
             .unwrap_or_default()
             .trim_start_matches("<no")
             .to_string(),
-    })
+    }
+}
+
+/// What a container needs to be the wanted one: the one decision behind
+/// `ensure`, the restart waits of deploy and `deploy --check`/`--diff`,
+/// so a check never disagrees with the run that follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Need {
+    /// It runs and carries the wanted hash.
+    Nothing,
+    /// There is none.
+    Create,
+    /// It carries another hash (or none): removed and made again.
+    Recreate { reason: &'static str },
+    /// It carries the wanted hash but does not run (`state` says why).
+    Start { state: String },
+}
+
+/// Why a container with another hash is recreated.
+pub const SPEC_DIFFERS: &str =
+    "its spec or config differs (image, TCMalloc, debug or other settings)";
+
+/// Decides from what `inspect` found and the hash the container must carry.
+pub fn need(found: &Present, wanted_hash: &str) -> Need {
+    match found {
+        Present::Absent => Need::Create,
+        Present::Present { hash, .. } if hash != wanted_hash => Need::Recreate {
+            reason: SPEC_DIFFERS,
+        },
+        Present::Present { running: true, .. } => Need::Nothing,
+        Present::Present { state, .. } => Need::Start {
+            state: state.clone(),
+        },
+    }
 }
 
 /// What `ensure` did.
@@ -149,16 +197,9 @@ pub async fn ensure(
     hash: &str,
 ) -> Result<Ensured, TransportError> {
     let sudo = host.connection.become_root;
-    let now = inspect(t, host, engine, &spec.name).await?;
-    let done = match &now {
-        Present::Present {
-            running: true,
-            hash: h,
-        } if h == hash => return Ok(Ensured::Unchanged),
-        Present::Present {
-            running: false,
-            hash: h,
-        } if h == hash => {
+    let done = match need(&inspect(t, host, engine, &spec.name).await?, hash) {
+        Need::Nothing => return Ok(Ensured::Unchanged),
+        Need::Start { .. } => {
             checked(
                 t,
                 host,
@@ -167,7 +208,7 @@ pub async fn ensure(
             .await?;
             return Ok(Ensured::Started);
         }
-        Present::Present { .. } => {
+        Need::Recreate { .. } => {
             checked(
                 t,
                 host,
@@ -176,7 +217,7 @@ pub async fn ensure(
             .await?;
             Ensured::Replaced
         }
-        Present::Absent => Ensured::Created,
+        Need::Create => Ensured::Created,
     };
     checked(
         t,
@@ -185,25 +226,6 @@ pub async fn ensure(
     )
     .await?;
     Ok(done)
-}
-
-/// Runs a command and turns a non-zero exit into an error naming it.
-pub async fn checked(
-    t: &dyn Transport,
-    host: &Endpoint,
-    cmd: &Command,
-) -> Result<crate::transport::Output, TransportError> {
-    let out = run(t, host, cmd).await?;
-    if out.success() {
-        Ok(out)
-    } else {
-        Err(TransportError::Failed {
-            host: host.name.clone(),
-            command: cmd.display(),
-            status: out.status,
-            stderr_tail: out.stderr_tail(4),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -260,5 +282,53 @@ mod tests {
         );
         other.image = "cephalo/ceph:reef".into();
         assert_ne!(spec_hash(&spec(), &[]), spec_hash(&other, &[]));
+    }
+
+    #[test]
+    fn what_a_container_needs_from_inspected_facts() {
+        let found = |line: &str| parse_inspect(line);
+        // docker: running, with the wanted label.
+        assert_eq!(need(&found("true running abc\n"), "abc"), Need::Nothing);
+        // Stopped (a host reboot with restart=no, or `docker stop`).
+        assert_eq!(
+            need(&found("false exited abc\n"), "abc"),
+            Need::Start {
+                state: "exited".into()
+            }
+        );
+        assert_eq!(
+            need(&found("false created abc"), "abc"),
+            Need::Start {
+                state: "created".into()
+            }
+        );
+        // Another spec or config: recreated, running or not.
+        for line in ["true running old", "false exited old"] {
+            assert_eq!(
+                need(&found(line), "abc"),
+                Need::Recreate {
+                    reason: SPEC_DIFFERS
+                }
+            );
+        }
+        // Made by hand: docker prints a missing label as `<no value>`,
+        // podman as nothing.
+        assert_eq!(
+            found("true running <no value>"),
+            Present::Present {
+                running: true,
+                state: "running".into(),
+                hash: String::new()
+            }
+        );
+        assert!(matches!(
+            need(&found("true running <no value>"), "abc"),
+            Need::Recreate { .. }
+        ));
+        assert!(matches!(
+            need(&found("true running"), "abc"),
+            Need::Recreate { .. }
+        ));
+        assert_eq!(need(&Present::Absent, "abc"), Need::Create);
     }
 }

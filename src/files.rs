@@ -5,7 +5,35 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::transport::{Command, Endpoint, Transport, TransportError, quote, run};
+use crate::script::Script;
+use crate::transport::{Command, Endpoint, Transport, TransportError, run};
+
+/// Prints `absent`, or `MODE USER:GROUP UID:GID` then the sha256 of the
+/// regular file at `$1` (read on stdin: a name with a newline or a
+/// backslash cannot change sha256sum's line); exit 3 for anything else.
+const PROBE: &str = "if [ -f \"$1\" ]; then stat -c '%a %U:%G %u:%g' -- \"$1\" && sha256sum < \"$1\"; \
+elif [ -e \"$1\" ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi";
+
+/// Writes stdin to `$1` with mode `$2` (octal) and owner `$3` (none when
+/// empty): through a temp file beside it, renamed into place. mktemp makes
+/// the temp file 0600, so a secret is never readable by others while it is
+/// written.
+const PUT: &str = "d=$(dirname -- \"$1\") && mkdir -p -- \"$d\" && t=$(mktemp \"$d/.cephalo.XXXXXX\") || exit 1
+if cat > \"$t\" && chmod \"$2\" \"$t\" && { [ -z \"$3\" ] || chown -- \"$3\" \"$t\"; } && mv -f -- \"$t\" \"$1\"; then exit 0; else rm -f -- \"$t\"; exit 1; fi";
+
+/// The command that reports what is at `path`.
+fn probe_command(path: &str) -> Command {
+    Script::new(PROBE).arg(path).command()
+}
+
+/// The command that writes its stdin to the file `f` (content not included).
+fn put_command(f: &RemoteFile<'_>) -> Command {
+    Script::new(PUT)
+        .arg(f.path)
+        .arg(format!("{:o}", f.mode))
+        .arg(f.owner.unwrap_or_default())
+        .command()
+}
 
 /// A file as it must be on a host.
 #[derive(Debug, Clone)]
@@ -72,11 +100,7 @@ pub async fn probe(
     path: &str,
     become_root: bool,
 ) -> Result<Present, TransportError> {
-    let p = quote(path);
-    let cmd = Command::shell(format!(
-        "if [ -f {p} ]; then stat -c '%a %U:%G %u:%g' -- {p} && sha256sum -- {p}; elif [ -e {p} ]; then echo 'not a regular file' >&2; exit 3; else echo absent; fi"
-    ))
-    .become_root(become_root);
+    let cmd = probe_command(path).become_root(become_root);
     let out = run(t, host, &cmd).await?;
     if !out.success() {
         return Err(failed(host, &cmd, &out));
@@ -139,19 +163,7 @@ pub async fn put(
     if would_put(t, host, f, become_root).await? == Change::Unchanged {
         return Ok(Change::Unchanged);
     }
-    let p = quote(f.path);
-    let chown = f
-        .owner
-        .map(|o| format!(" && chown {} \"$t\"", quote(o)))
-        .unwrap_or_default();
-    // mktemp makes the temp file 0600, so a secret is never readable by
-    // others while it is written.
-    let script = format!(
-        "d=$(dirname -- {p}) && mkdir -p -- \"$d\" && t=$(mktemp \"$d/.cephalo.XXXXXX\") || exit 1; \
-         if cat > \"$t\" && chmod {mode:o} \"$t\"{chown} && mv -f -- \"$t\" {p}; then exit 0; else rm -f -- \"$t\"; exit 1; fi",
-        mode = f.mode
-    );
-    let cmd = Command::shell(script)
+    let cmd = put_command(f)
         .stdin(f.content.to_vec())
         .become_root(become_root)
         .secret();
@@ -196,5 +208,71 @@ mod tests {
             })
         );
         assert_eq!(parse_probe("garbage"), None);
+    }
+
+    /// Runs a command's quoted line under the local `sh`, as a host would.
+    fn local(cmd: &Command, stdin: &[u8]) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd.line())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run sh");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("write stdin");
+        child.wait_with_output().expect("wait for sh")
+    }
+
+    #[test]
+    fn hostile_paths_are_one_word_for_put_and_probe() {
+        let dir = std::env::temp_dir().join(format!("cephalo-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, name) in crate::script::HOSTILE.iter().enumerate() {
+            // A folder of its own: a split word would land beside it.
+            let sub = dir.join(i.to_string());
+            let path = sub.join(name).join(name);
+            let path = path.to_str().unwrap();
+            let f = RemoteFile {
+                path,
+                content: b"x\n",
+                mode: 0o640,
+                owner: None,
+            };
+            let cmd = put_command(&f);
+            assert_eq!(cmd.argv[2], PUT);
+            assert_eq!(
+                crate::script::words_seen_by_sh(&cmd),
+                [path, "640", ""],
+                "{name:?}"
+            );
+            let out = local(&cmd, f.content);
+            assert!(out.status.success(), "{name:?}: {out:?}");
+            assert_eq!(std::fs::read(path).unwrap(), b"x\n", "{name:?}");
+            let entries: Vec<_> = std::fs::read_dir(&sub).unwrap().collect();
+            assert_eq!(entries.len(), 1, "{name:?}: {entries:?}");
+            let out = local(&probe_command(path), b"");
+            assert!(out.status.success(), "{name:?}: {out:?}");
+            match parse_probe(&String::from_utf8_lossy(&out.stdout)) {
+                Some(Present::File { mode, sha256, .. }) => {
+                    assert_eq!(mode, 0o640, "{name:?}");
+                    assert_eq!(sha256, sha256_hex(b"x\n"), "{name:?}");
+                }
+                other => panic!("{name:?}: {other:?}"),
+            }
+            let absent = format!("{path}.not-there");
+            let out = local(&probe_command(&absent), b"");
+            assert_eq!(
+                parse_probe(&String::from_utf8_lossy(&out.stdout)),
+                Some(Present::Absent)
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -15,6 +15,7 @@
 //! `release` holds everything that differs between Ceph releases; `cephx`
 //! makes and reads secrets; `error` maps failures to exit codes.
 
+pub mod ceph;
 pub mod cephx;
 pub mod cli;
 pub mod containers;

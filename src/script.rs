@@ -71,6 +71,47 @@ impl From<Script> for Command {
     }
 }
 
+/// Test help for modules that build scripts: the words a remote `sh`
+/// hands to a script as `"$@"`, found by running the command's quoted line
+/// (what the transport sends) under the local `sh`, with the script text
+/// replaced by one that only prints its arguments. A value that arrives
+/// here whole arrives at the real script whole.
+#[cfg(test)]
+pub fn words_seen_by_sh(cmd: &Command) -> Vec<String> {
+    // From `sh -c` on: a script run in a one-off container is tested
+    // without the container.
+    let at = cmd
+        .argv
+        .windows(2)
+        .position(|w| w[0] == "sh" && w[1] == "-c")
+        .expect("a sh -c command");
+    let mut words = cmd.argv[at..].to_vec();
+    words[2] = "printf '%s\\0' \"$@\"".into();
+    let harmless = Command::new(words);
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(harmless.line())
+        .output()
+        .expect("run sh");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    text.split_terminator('\0').map(str::to_string).collect()
+}
+
+/// Values no script may see split, run or expanded: a space, `;`, `$(id)`,
+/// backticks, quotes, a newline, a leading `-`.
+#[cfg(test)]
+pub const HOSTILE: &[&str] = &[
+    "ceph1 x",
+    "ceph2;id",
+    "$(id)",
+    "`id`",
+    "it's",
+    "say \"hi\"",
+    "two\nlines",
+    "-rf",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,5 +149,13 @@ mod tests {
         let s = Script::of(&["f() { echo \"$1\"; }", "f \"$1\""]).arg("v");
         assert_eq!(s.text(), "f() { echo \"$1\"; }\nf \"$1\"");
         assert_eq!(s.command().argv.last().map(String::as_str), Some("v"));
+    }
+
+    #[test]
+    fn the_test_help_sees_each_value_as_one_word() {
+        let cmd = Script::new("rm -rf -- \"$1\"")
+            .args(HOSTILE.iter().copied())
+            .command();
+        assert_eq!(words_seen_by_sh(&cmd), HOSTILE);
     }
 }

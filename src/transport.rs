@@ -122,8 +122,8 @@ impl Command {
         }
     }
 
-    /// `sh -c SCRIPT`: for pipelines. Values inside the script must be
-    /// quoted with `quote`.
+    /// `sh -c SCRIPT`. Going away: new code uses `script::Script`, whose
+    /// values enter only as positional parameters.
     pub fn shell(script: impl Into<String>) -> Command {
         Command::new(["sh".to_string(), "-c".to_string(), script.into()])
     }
@@ -398,6 +398,25 @@ pub async fn run(
         });
     }
     Ok(out)
+}
+
+/// Runs a command and turns a non-zero exit into an error naming it.
+pub async fn checked(
+    t: &dyn Transport,
+    host: &Endpoint,
+    cmd: &Command,
+) -> Result<Output, TransportError> {
+    let out = run(t, host, cmd).await?;
+    if out.success() {
+        Ok(out)
+    } else {
+        Err(TransportError::Failed {
+            host: host.name.clone(),
+            command: cmd.display(),
+            status: out.status,
+            stderr_tail: out.stderr_tail(4),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,22 +1,22 @@
 //! `deploy --check` (and `reconfigure`/`tune --check`): what a run would
-//! change on each host, found with the same comparisons the steps make and
-//! changing nothing: files that differ (with `--diff`, their differences;
+//! change on each host, found with the same facts and decisions the steps
+//! use (`containers::need` for containers) and changing nothing: files that differ (with `--diff`, their differences;
 //! keyrings never shown), daemon containers that would be created,
 //! recreated or started, and OSDs that would be made from bootstrap
 //! partitions.
 
 use std::sync::Arc;
 
-use crate::containers::checked;
+use crate::containers::{self, Need};
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Present};
 use crate::model::{Cluster, Role};
 use crate::prechecks::checks::osd_label;
 use crate::render::{self, Secrets};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError};
+use crate::transport::{BoxFuture, Endpoint, Transport, TransportError};
 use crate::tune::{Notes, note};
 
-use super::steps::host;
+use super::host;
 
 /// The config files a deploy would write on a host.
 pub struct FilesPreview {
@@ -119,20 +119,6 @@ impl Daemons {
         let cluster = &self.cluster;
         let h = host(cluster, ep)?;
         let say = |text: String| note(&self.notes, &h.name, text, true);
-        let format = format!(
-            "{{{{.Names}}}}\t{}\t{{{{.State}}}}",
-            h.engine.ps_label(crate::containers::SPEC_LABEL)
-        );
-        let list = Command::new([h.engine.command(), "ps", "-a", "--format", &format])
-            .become_root(h.connection.become_root);
-        let out = checked(t, ep, &list).await?.stdout_text();
-        let running: Vec<(&str, &str, &str)> = out
-            .lines()
-            .filter_map(|l| {
-                let mut p = l.split('\t');
-                Some((p.next()?, p.next().unwrap_or(""), p.next().unwrap_or("")))
-            })
-            .collect();
         // The daemons the host should have: keyed ones by host name, OSDs
         // by the ids of their data partitions.
         let mut wanted: Vec<(Role, String)> = Vec::new();
@@ -147,7 +133,7 @@ impl Daemons {
             }
         }
         if h.has(Role::Osd) {
-            let f = super::steps::block_facts(h, ep, t).await?;
+            let f = super::osd::block_facts(h, ep, t).await?;
             for b in &f.block {
                 let Some(l) = b.part_name.as_deref().and_then(osd_label) else {
                     continue;
@@ -172,20 +158,16 @@ impl Daemons {
             } else {
                 format!("ceph_{}", role.name())
             };
-            let want = super::wanted_hash(cluster, h, role, &id)?;
-            match running.iter().find(|(n, _, _)| *n == name) {
-                None if self.missing => say(format!("{name}: would be created")),
-                None => {}
-                Some((_, label, _)) if label.trim() != want => say(format!(
-                    "{name}: its spec or config differs (image, TCMalloc, debug or other settings): would be recreated"
-                )),
-                // docker says `running`; podman 4 `Up 5 minutes ago`.
-                Some((_, _, state))
-                    if *state != "running" && !state.starts_with("Up ") && self.missing =>
-                {
+            let want = super::config::wanted_hash(cluster, h, role, &id)?;
+            let found = containers::inspect(t, ep, h.engine, &name).await?;
+            match containers::need(&found, &want) {
+                Need::Nothing => {}
+                Need::Create if self.missing => say(format!("{name}: would be created")),
+                Need::Recreate { reason } => say(format!("{name}: {reason}: would be recreated")),
+                Need::Start { state } if self.missing => {
                     say(format!("{name}: {state}: would be started"))
                 }
-                Some(_) => {}
+                Need::Create | Need::Start { .. } => {}
             }
         }
         Ok(())

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext};
 use crate::model::{Cluster, Role};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, quote};
+use crate::script::Script;
+use crate::transport::{BoxFuture, Endpoint, Transport, checked};
 
 pub struct Destroy {
     pub cluster: Arc<Cluster>,
@@ -42,36 +42,18 @@ pub fn plan(cluster: &Arc<Cluster>, selected: &[String], zap: bool) -> Plan {
     }
 }
 
-/// The shell that removes a host's daemons and data, and with `zap` wipes
+/// The script that removes a host's daemons and data, and with `zap` wipes
 /// its OSD partitions and relabels them `KOLLA_CEPH_OSD_BOOTSTRAP_BS_OSD<id>`
 /// (filestore: `KOLLA_CEPH_OSD_BOOTSTRAP_OSD<id>`; partners keep their
 /// suffix). Prints `changed` when it removed anything.
-pub fn script(engine: &str, cluster: &str, zap: bool) -> String {
-    let e = quote(engine);
-    let c = quote(cluster);
-    let mut s = format!(
-        "names=$({e} ps -a --format '{{{{.Names}}}}' | grep -E '^ceph_(mon|mgr|mds|rgw|osd_[0-9]+)$'); \
-         [ -n \"$names\" ] && {{ {e} rm -f $names >/dev/null && echo changed; }}; \
-         for d in /var/lib/ceph/mon /var/lib/ceph/mgr /var/lib/ceph/osd /var/lib/ceph/mds /var/lib/ceph/radosgw /var/lib/ceph/tmp; do \
-           [ -n \"$(ls -A $d 2>/dev/null)\" ] && {{ rm -rf \"$d\"/* && echo changed; }}; done; \
-         for f in /etc/ceph/{c}.conf /etc/ceph/{c}.client.admin.keyring /var/lib/ceph/bootstrap-*/{c}.keyring; do \
-           [ -e \"$f\" ] && {{ rm -f \"$f\" && echo changed; }}; done; "
-    );
-    if zap {
-        s.push_str(
-            "for p in /sys/class/block/*; do b=$(basename $p); [ -e $p/partition ] && [ -b /dev/$b ] || continue; \
-               n=$(blkid -p -o value -s PART_ENTRY_NAME /dev/$b 2>/dev/null); \
-               case $n in KOLLA_CEPH_DATA_BS_*) kind=_BS; rest=${n#KOLLA_CEPH_DATA_BS_} ;; \
-                 KOLLA_CEPH_DATA_*) kind=; rest=${n#KOLLA_CEPH_DATA_} ;; *) continue ;; esac; \
-               id=${rest%%_*}; suffix=${rest#$id}; \
-               dd if=/dev/zero of=/dev/$b bs=1M count=10 conv=fsync status=none; \
-               parent=$(basename $(dirname $(readlink -f $p))); num=$(cat $p/partition); \
-               parted -s /dev/$parent name $num KOLLA_CEPH_OSD_BOOTSTRAP${kind}_OSD$id$suffix && echo changed; done; ",
-        );
-    }
-    s.push_str("true");
-    s
+pub fn script(engine: &str, cluster: &str, zap: bool) -> Script {
+    Script::new(SCRIPT)
+        .arg(engine)
+        .arg(cluster)
+        .arg(if zap { "yes" } else { "no" })
 }
+
+const SCRIPT: &str = include_str!("destroy.sh");
 
 impl Action for Destroy {
     fn run<'a>(
@@ -85,7 +67,8 @@ impl Action for Destroy {
                 return HostOutcome::status(Status::Skipped("not a Ceph host".into()));
             };
             let zap = self.zap && h.has(Role::Osd);
-            let cmd = Command::shell(script(h.engine.command(), &self.cluster.name, zap))
+            let cmd = script(h.engine.command(), &self.cluster.name, zap)
+                .command()
                 .become_root(ep.connection.become_root)
                 .timeout(Duration::from_secs(600));
             match checked(t, ep, &cmd).await {
@@ -93,5 +76,19 @@ impl Action for Destroy {
                 Err(e) => HostOutcome::error(&cmd.display(), e),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_cluster_name_is_one_word() {
+        for v in crate::script::HOSTILE {
+            let cmd = script("docker", v, true).command();
+            assert_eq!(cmd.argv[2], SCRIPT);
+            assert_eq!(crate::script::words_seen_by_sh(&cmd), ["docker", *v, "yes"]);
+        }
     }
 }

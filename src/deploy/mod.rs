@@ -4,23 +4,45 @@
 //! changes nothing that already does, so a second run reports 0 changed and
 //! a half-failed first run completes when run again.
 
+mod cephfs;
 pub mod check;
+mod config;
+mod daemon;
 pub mod destroy;
-mod steps;
+mod mon;
+mod osd;
+mod osd_store;
+mod waits;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::engine::{Node, OnFailure, Plan, Step};
-use crate::model::{Cluster, Role};
+use crate::ceph::first_mon;
+use crate::engine::{HostOutcome, Node, OnFailure, Plan, Step};
+use crate::model::{Cluster, Host, Role};
+use crate::transport::{Command, Endpoint, TransportError};
 
-pub use steps::{ceph_json, ceph_json_on, ceph_out, first_mon, wanted_hash};
+/// What a deploy step did on a host: changed something or not.
+type StepResult = Result<bool, TransportError>;
 
-/// `ceph -s` of the cluster, for the summary.
-pub async fn ceph_status(
-    cluster: &Cluster,
-    t: &dyn crate::transport::Transport,
-) -> Result<String, crate::transport::TransportError> {
-    ceph_out(cluster, t, &["-s"], false).await
+fn outcome(r: StepResult) -> HostOutcome {
+    HostOutcome::from_result(r)
+}
+
+/// The inventory host behind an endpoint.
+fn host<'a>(cluster: &'a Cluster, ep: &Endpoint) -> Result<&'a Host, TransportError> {
+    cluster.host(&ep.name).ok_or_else(|| TransportError::Other {
+        host: ep.name.clone(),
+        reason: "not a Ceph host of the inventory".into(),
+    })
+}
+
+/// A command (an argument vector or a `Script`) for a host, as root when
+/// the host's connection says so.
+fn on_host(h: &Host, cmd: impl Into<Command>) -> Command {
+    cmd.into()
+        .become_root(h.connection.become_root)
+        .timeout(Duration::from_secs(300))
 }
 
 /// The selected hosts that `keep` accepts, in inventory order.
@@ -134,7 +156,7 @@ pub fn plan_with(
             "push config",
             all,
             None,
-            Arc::new(steps::PushConfig { cluster: c.clone() }),
+            Arc::new(config::PushConfig { cluster: c.clone() }),
         ),
         // sysctl profile and OSD disk settings, before the daemons start.
         step(
@@ -152,7 +174,7 @@ pub fn plan_with(
             "bootstrap mons",
             with(Role::Mon),
             Some(1),
-            Arc::new(steps::MonBootstrap {
+            Arc::new(mon::MonBootstrap {
                 cluster: c.clone(),
                 existing: Default::default(),
                 create,
@@ -162,7 +184,7 @@ pub fn plan_with(
             "wait for mon quorum",
             first.clone(),
             None,
-            Arc::new(steps::WaitQuorum { cluster: c.clone() }),
+            Arc::new(mon::WaitQuorum { cluster: c.clone() }),
         ),
     ];
     if cluster.release.has_mgr() {
@@ -170,7 +192,7 @@ pub fn plan_with(
             "mgrs",
             with(Role::Mgr),
             Some(1),
-            Arc::new(steps::Daemon {
+            Arc::new(daemon::Daemon {
                 cluster: c.clone(),
                 role: Role::Mgr,
                 create,
@@ -182,7 +204,7 @@ pub fn plan_with(
         "osds",
         with(Role::Osd),
         Some(1),
-        Arc::new(steps::Osds {
+        Arc::new(osd::Osds {
             cluster: c.clone(),
             create,
         }),
@@ -192,7 +214,7 @@ pub fn plan_with(
             "mdss",
             with(Role::Mds),
             Some(1),
-            Arc::new(steps::Daemon {
+            Arc::new(daemon::Daemon {
                 cluster: c.clone(),
                 role: Role::Mds,
                 create,
@@ -203,7 +225,7 @@ pub fn plan_with(
             "mdss",
             with(Role::Mds),
             Some(1),
-            Arc::new(steps::Daemon {
+            Arc::new(daemon::Daemon {
                 cluster: c.clone(),
                 role: Role::Mds,
                 create,
@@ -213,7 +235,7 @@ pub fn plan_with(
             "cephfs",
             first.clone(),
             None,
-            Arc::new(steps::CephFs { cluster: c.clone() }),
+            Arc::new(cephfs::CephFs { cluster: c.clone() }),
         ));
     }
     if cluster.settings.enable_ceph_rgw {
@@ -221,7 +243,7 @@ pub fn plan_with(
             "rgws",
             with(Role::Rgw),
             Some(1),
-            Arc::new(steps::Daemon {
+            Arc::new(daemon::Daemon {
                 cluster: c.clone(),
                 role: Role::Rgw,
                 create,
@@ -233,7 +255,7 @@ pub fn plan_with(
             "wait for HEALTH_OK",
             first,
             None,
-            Arc::new(steps::WaitHealth { cluster: c }),
+            Arc::new(waits::WaitHealth { cluster: c }),
         ));
     }
     Plan {

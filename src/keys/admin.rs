@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, Node, OnFailure, Plan, Status, Step, StepContext};
 use crate::files::{self, Change, Present, RemoteFile};
 use crate::model::{Cluster, Host};
 use crate::render::{self, Secrets};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, quote, run};
+use crate::script::Script;
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
 
 /// What admin found on each host, for the summary after the recap.
 #[derive(Debug, Clone, Default)]
@@ -152,7 +152,8 @@ impl AdminFiles {
         let mut changed = false;
 
         // /etc/ceph, 0755, when missing.
-        let probe = Command::shell("if [ -d /etc/ceph ]; then echo present; else echo absent; fi")
+        let probe = Script::new("if [ -d /etc/ceph ]; then echo present; else echo absent; fi")
+            .command()
             .become_root(root);
         let made_dir = checked(t, ep, &probe).await?.stdout_text().trim() == "absent";
         if made_dir {
@@ -234,6 +235,16 @@ struct Verify {
 /// Exit status of the verify script when the host has neither.
 const NO_CEPH: u32 = 42;
 
+const VERIFY: &str = include_str!("verify.sh");
+
+/// `ceph -s -f json` through the host's ceph CLI or the image.
+fn verify_command(engine: &str, image: &str, cluster: &str) -> Command {
+    Script::new(VERIFY)
+        .args([engine, image, cluster])
+        .arg(NO_CEPH.to_string())
+        .command()
+}
+
 impl Action for Verify {
     fn run<'a>(
         &'a self,
@@ -247,19 +258,7 @@ impl Action for Verify {
                 Ok(h) => h,
                 Err(e) => return HostOutcome::from_result(Err(e)),
             };
-            let engine = h.engine.command();
-            let image = quote(&cluster.image);
-            let ceph = format!(
-                "ceph --cluster {} --connect-timeout 20 -s -f json",
-                quote(&cluster.name)
-            );
-            let script = format!(
-                "if command -v ceph >/dev/null 2>&1; then echo 'via: the ceph CLI' >&2; exec {ceph}; \
-                 elif command -v {engine} >/dev/null 2>&1 && {engine} image inspect {image} >/dev/null 2>&1; then \
-                 echo 'via: image {image}' >&2; exec {engine} run --rm --network=host -v /etc/ceph:/etc/ceph:ro {image} {ceph}; \
-                 else exit {NO_CEPH}; fi"
-            );
-            let cmd = Command::shell(script)
+            let cmd = verify_command(h.engine.command(), &cluster.image, &cluster.name)
                 .become_root(h.connection.become_root)
                 .timeout(Duration::from_secs(120));
             let out = match run(t, ep, &cmd).await {
@@ -320,5 +319,17 @@ mod tests {
         assert!(d.contains("+++ /etc/ceph/ceph.conf (rendered)"), "{d}");
         assert!(d.contains("-mon host = 1\n+mon host = 2\n"), "{d}");
         assert_eq!(unified_diff("x", "same\n", "same\n"), "");
+    }
+
+    #[test]
+    fn hostile_image_and_cluster_names_are_one_word() {
+        for v in crate::script::HOSTILE {
+            let cmd = verify_command("podman", v, v);
+            assert_eq!(cmd.argv[2], VERIFY);
+            assert_eq!(
+                crate::script::words_seen_by_sh(&cmd),
+                ["podman", *v, *v, "42"]
+            );
+        }
     }
 }

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::keyring::{self, Entry, Local};
-use crate::containers::checked;
 use crate::model::{Cluster, Host};
-use crate::transport::{Command, Transport, TransportError, run};
+use crate::transport::{Command, Transport, TransportError, checked, run};
 
 /// How long a mon may take to say whether it is in quorum.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(15);

@@ -401,9 +401,9 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
         }
         // Three questions at once: each `ceph` run costs a Python start.
         let (status, monmap, versions) = futures::join!(
-            crate::deploy::ceph_json_on(cluster, t, mon, &["status"]),
-            crate::deploy::ceph_json_on(cluster, t, mon, &["mon", "dump"]),
-            crate::deploy::ceph_json_on(cluster, t, mon, &["versions"]),
+            crate::ceph::ceph_json_on(cluster, t, mon, &["status"]),
+            crate::ceph::ceph_json_on(cluster, t, mon, &["mon", "dump"]),
+            crate::ceph::ceph_json_on(cluster, t, mon, &["versions"]),
         );
         let status = match status {
             Ok(v) => v,
@@ -457,7 +457,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
             && since.elapsed() < std::time::Duration::from_secs(30)
         {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            if let Ok(q) = crate::deploy::ceph_json_on(cluster, t, mon, &["quorum_status"]).await {
+            if let Ok(q) = crate::ceph::ceph_json_on(cluster, t, mon, &["quorum_status"]).await {
                 quorum = names(&q);
             }
         }

@@ -10,16 +10,37 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::containers::checked;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, Role};
+use crate::script::Script;
 use crate::settings::HostSettings;
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, quote};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
 pub const SYSCTL_FILE: &str = "/etc/sysctl.d/90-ceph.conf";
 pub const UDEV_FILE: &str = "/etc/udev/rules.d/90-ceph-osd-disks.rules";
 const GATHER: &str = include_str!("gather.sh");
+
+/// Makes udev read its rules again, where there is a udevadm.
+const UDEV_RELOAD: &str =
+    "if command -v udevadm >/dev/null 2>&1; then udevadm control --reload 2>/dev/null; fi; true";
+
+/// Writes the value `$1` to the kernel setting file `$2`; the kernel's
+/// complaint, if any, on stdout.
+const WRITE_SETTING: &str = "exec 2>&1; printf '%s\\n' \"$1\" > \"$2\"";
+
+/// What `gather.sh` reads: the sysctl keys, and the disks when `disks`.
+fn gather_command<'a>(disks: bool, sysctl_keys: impl IntoIterator<Item = &'a String>) -> Command {
+    Script::new(GATHER)
+        .arg(if disks { "yes" } else { "no" })
+        .args(sysctl_keys.into_iter().cloned())
+        .command()
+}
+
+/// Sets one live kernel setting (a /proc/sys or /sys file).
+fn write_command(value: &str, path: &str) -> Command {
+    Script::new(WRITE_SETTING).arg(value).arg(path).command()
+}
 
 /// A kernel setting as the host has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -403,21 +424,10 @@ impl TuneHost {
             })?;
         let (sysctl, disks) = tuned(h);
         let root = h.connection.become_root;
-        let mut script = format!("set -- {}", if disks { "yes" } else { "no" });
-        for k in h.settings.ceph_sysctl.keys() {
-            script.push(' ');
-            script.push_str(&quote(k));
-        }
-        script.push('\n');
-        script.push_str(GATHER);
-        let out = checked(
-            t,
-            ep,
-            &Command::shell(script)
-                .become_root(root)
-                .timeout(Duration::from_secs(120)),
-        )
-        .await?;
+        let gather = gather_command(disks, h.settings.ceph_sysctl.keys())
+            .become_root(root)
+            .timeout(Duration::from_secs(120));
+        let out = checked(t, ep, &gather).await?;
         let live = parse(&out.stdout_text());
         let plan = plan_host(&h.settings, sysctl, disks, &live);
         let say = |text: String, drift: bool| note(&self.notes, &h.name, text, drift);
@@ -439,8 +449,8 @@ impl TuneHost {
                     say(format!("{}: written", f.path), true);
                     changed = true;
                     if f.path == UDEV_FILE {
-                        let reload = "if command -v udevadm >/dev/null 2>&1; then udevadm control --reload 2>/dev/null; fi; true";
-                        checked(t, ep, &Command::shell(reload).become_root(root)).await?;
+                        let reload = Script::new(UDEV_RELOAD).command().become_root(root);
+                        checked(t, ep, &reload).await?;
                     }
                 }
             }
@@ -460,13 +470,8 @@ impl TuneHost {
                     true,
                 ),
                 State::Drift => {
-                    let write = format!("printf '%s\\n' {} > {}", quote(&s.want), quote(&s.path));
-                    let out = crate::transport::run(
-                        t,
-                        ep,
-                        &Command::shell(format!("exec 2>&1; {write}")).become_root(root),
-                    )
-                    .await?;
+                    let write = write_command(&s.want, &s.path).become_root(root);
+                    let out = crate::transport::run(t, ep, &write).await?;
                     if out.success() {
                         say(format!("{}: {} -> {} (set)", s.name, s.live, s.want), true);
                         changed = true;
@@ -631,5 +636,32 @@ mod tests {
         }
         let again = plan_host(&s, true, true, &live);
         assert_eq!(again.drifted(), 0, "{again:#?}");
+    }
+
+    #[test]
+    fn hostile_keys_and_values_are_one_word() {
+        use crate::script::{HOSTILE, words_seen_by_sh};
+        let keys: Vec<String> = HOSTILE.iter().map(|v| v.to_string()).collect();
+        let cmd = gather_command(true, &keys);
+        assert_eq!(cmd.argv[2], GATHER);
+        let mut want = vec!["yes"];
+        want.extend(HOSTILE);
+        assert_eq!(words_seen_by_sh(&cmd), want);
+        let dir = std::env::temp_dir().join(format!("cephalo-tune-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (i, v) in HOSTILE.iter().enumerate() {
+            let path = dir.join(format!("{i} {v}"));
+            let cmd = write_command(v, path.to_str().unwrap());
+            assert_eq!(cmd.argv[2], WRITE_SETTING);
+            let out = std::process::Command::new("sh")
+                .arg("-c")
+                .arg(cmd.line())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{v:?}: {out:?}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{v}\n"));
+        }
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), HOSTILE.len());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

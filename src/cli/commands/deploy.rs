@@ -98,7 +98,7 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
         print_failures(&recap);
         print!("{}", crate::engine::recap_text(&recap));
         if !recap.stopped
-            && let Ok(status) = rt.block_on(crate::deploy::ceph_status(
+            && let Ok(status) = rt.block_on(crate::ceph::ceph_status(
                 &cluster,
                 engine.transport.as_ref(),
             ))
