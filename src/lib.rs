@@ -22,6 +22,7 @@ pub mod deploy;
 pub mod disks;
 pub mod engine;
 pub mod error;
+pub mod facts;
 pub mod files;
 pub mod inventory;
 pub mod keys;

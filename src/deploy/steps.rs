@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use crate::cephx::Secret;
 use crate::containers::{self, Ensured, checked, oneoff_argv, spec_hash};
 use crate::engine::{Action, HostOutcome, StepContext};
+use crate::facts;
+use crate::facts::osd_label;
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, ObjectStore, Role};
-use crate::prechecks::checks::osd_label;
-use crate::prechecks::facts;
 use crate::render::{self, CEPH_OWNER, Secrets};
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
 
@@ -999,7 +999,7 @@ async fn osds(
     let f = block_facts(h, ep, t).await?;
     // Partitions by label: (name, bluestore) -> data partition and partners.
     let mut changed = false;
-    let labelled: Vec<(&facts::BlockDev, crate::prechecks::checks::OsdLabel)> = f
+    let labelled: Vec<(&facts::BlockDev, crate::facts::OsdLabel)> = f
         .block
         .iter()
         .filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l)))
@@ -1315,7 +1315,7 @@ pub async fn block_facts(
     let mut argv = vec![
         "sh".to_string(),
         "-c".into(),
-        crate::disks::BLOCK_SCRIPT.into(),
+        crate::facts::BLOCK_SCRIPT.into(),
         "block".into(),
     ];
     argv.extend(h.settings.ceph_osd_devices.iter().cloned());

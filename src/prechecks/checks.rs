@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::facts::Facts;
+use crate::facts::{ClockSample, Facts, OsdLabel, osd_label};
 use crate::model::{Cluster, Engine, Host, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -68,14 +68,6 @@ fn gib(b: u64) -> String {
 pub fn version_pair(v: &str) -> Option<(u32, u32)> {
     let mut parts = v.trim().split(|c: char| !c.is_ascii_digit());
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
-}
-
-/// A clock reading: the host's time minus this machine's at the midpoint
-/// of the round trip, which bounds the error to half the round trip.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ClockSample {
-    pub offset: f64,
-    pub rtt: f64,
 }
 
 /// Every host check on one host's facts. `offset` is the measured clock
@@ -299,7 +291,7 @@ pub fn host_checks(
             ),
         });
     }
-    let scope: Vec<&super::facts::Interface> = match iface {
+    let scope: Vec<&crate::facts::Interface> = match iface {
         Some(i) => vec![i],
         None => f.interfaces.iter().collect(),
     };
@@ -533,61 +525,6 @@ pub fn expected_osds(host: &Host, f: &Facts) -> usize {
     labelled.max(host.settings.ceph_osd_devices.len())
 }
 
-/// A kolla OSD partition name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OsdLabel {
-    pub bluestore: bool,
-    /// The suffix naming the OSD (`FOO1` in `..._BS_FOO1`), empty for the
-    /// bare bootstrap label.
-    pub name: String,
-    /// `J`, `B`, `W`, `D` for a partner partition; None for the data one.
-    pub partner: Option<char>,
-    /// An OSD already made (`KOLLA_CEPH_DATA_*`).
-    pub existing: bool,
-}
-
-impl OsdLabel {
-    pub fn is_data(&self) -> bool {
-        self.partner.is_none()
-    }
-}
-
-/// Reads `KOLLA_CEPH_OSD_BOOTSTRAP[_BS][_X][_J|_B|_W|_D]` and
-/// `KOLLA_CEPH_DATA[_BS]_<id>[...]`.
-pub fn osd_label(name: &str) -> Option<OsdLabel> {
-    let (existing, rest) = if let Some(r) = name.strip_prefix("KOLLA_CEPH_OSD_BOOTSTRAP") {
-        (false, r)
-    } else if let Some(r) = name.strip_prefix("KOLLA_CEPH_DATA") {
-        (true, r)
-    } else {
-        return None;
-    };
-    let (bluestore, rest) = match rest.strip_prefix("_BS") {
-        Some(r) => (true, r),
-        None => (false, rest),
-    };
-    if !rest.is_empty() && !rest.starts_with('_') {
-        return None;
-    }
-    let rest = rest.trim_start_matches('_');
-    let partners: &[char] = if bluestore { &['B', 'W', 'D'] } else { &['J'] };
-    let (name, partner) = match rest.rsplit_once('_') {
-        Some((n, p)) if p.len() == 1 && partners.contains(&p.chars().next().unwrap_or(' ')) => {
-            (n.to_string(), p.chars().next())
-        }
-        _ if rest.len() == 1 && partners.contains(&rest.chars().next().unwrap_or(' ')) => {
-            (String::new(), rest.chars().next())
-        }
-        _ => (rest.to_string(), None),
-    };
-    Some(OsdLabel {
-        bluestore,
-        name,
-        partner,
-        existing,
-    })
-}
-
 fn disk_checks(host: &Host, f: &Facts) -> Vec<CheckResult> {
     let mut out = Vec::new();
     let labels: Vec<(&str, OsdLabel)> = f
@@ -604,7 +541,7 @@ fn disk_checks(host: &Host, f: &Facts) -> Vec<CheckResult> {
     for d in &host.settings.ceph_osd_devices {
         let base = d.trim_start_matches("/dev/");
         let dev = f.block.iter().find(|b| b.name == base);
-        let parts: Vec<&super::facts::BlockDev> = f
+        let parts: Vec<&crate::facts::BlockDev> = f
             .block
             .iter()
             .filter(|b| b.parent.as_deref() == Some(base))
@@ -822,19 +759,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kolla_labels() {
-        let l = |s: &str| osd_label(s).unwrap();
-        assert_eq!(l("KOLLA_CEPH_OSD_BOOTSTRAP_BS").name, "");
-        assert!(l("KOLLA_CEPH_OSD_BOOTSTRAP_BS").bluestore);
-        assert_eq!(l("KOLLA_CEPH_OSD_BOOTSTRAP_BS_FOO1").name, "FOO1");
-        assert_eq!(l("KOLLA_CEPH_OSD_BOOTSTRAP_BS_FOO1_W").partner, Some('W'));
-        assert_eq!(l("KOLLA_CEPH_OSD_BOOTSTRAP_FOO_J").partner, Some('J'));
-        assert!(!l("KOLLA_CEPH_OSD_BOOTSTRAP_FOO_J").bluestore);
-        assert_eq!(l("KOLLA_CEPH_OSD_BOOTSTRAP").partner, None);
-        assert!(l("KOLLA_CEPH_DATA_BS_3").existing);
-        assert_eq!(l("KOLLA_CEPH_DATA_BS_3_D").partner, Some('D'));
-        assert!(osd_label("KOLLA_CEPH_OSD_BOOTSTRAPX").is_none());
-        assert!(osd_label("ceph data").is_none());
+    fn versions() {
         assert_eq!(version_pair("20.10.24+dfsg1"), Some((20, 10)));
         assert_eq!(version_pair("4.3.1"), Some((4, 3)));
     }

@@ -1,11 +1,11 @@
 //! Prechecks: every host checked in parallel before anything changes. One
-//! SSH round trip per host gathers its facts (facts.rs), pure functions
-//! judge them (checks.rs), and the result is a table of check x host with
-//! the measured value and a hint. `--fix` repairs only what is safe and
-//! reversible. Nothing else on a host is changed.
+//! SSH round trip per host gathers its facts (`crate::facts`), the tables
+//! of checks in `checks/` judge them, and the result is a table of check x
+//! host with the measured value and a hint. `--fix` repairs only what is
+//! safe and reversible (fixed scripts, no value in them). Nothing else on a
+//! host is changed.
 
 pub mod checks;
-pub mod facts;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-pub use checks::{CheckResult, ClockSample, Level};
-use facts::Facts;
+pub use crate::facts::ClockSample;
+pub use checks::{CheckResult, Level};
+
+use crate::facts::{self, Facts};
 
 use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Step, StepContext};
 use crate::model::{Cluster, Role};
+use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
 
 /// What prechecks found.
@@ -175,30 +178,29 @@ async fn gather(
             best = Some((after - before, o));
         }
     }
-    let mut args: Vec<String> = vec![
-        "sh".into(),
-        "-c".into(),
-        format!("{}\n{}", facts::GATHER, crate::disks::BLOCK_SCRIPT),
-        "gather".into(),
-        host.name.clone(),
-        host.engine.command().into(),
-        cluster.image.clone(),
-    ];
-    if host.has(Role::Mon) {
-        for m in cluster
+    let peers: Vec<std::net::IpAddr> = if host.has(Role::Mon) {
+        cluster
             .hosts_with(Role::Mon)
             .filter(|m| m.name != host.name)
-        {
-            if let Some(a) = m.public_address {
-                args.push(a.to_string());
-            }
-        }
-    }
-    args.push("--".into());
-    if host.has(Role::Osd) {
-        args.extend(host.settings.ceph_osd_devices.iter().cloned());
-    }
-    let cmd = Command::new(args)
+            .filter_map(|m| m.public_address)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let devices: &[String] = if host.has(Role::Osd) {
+        &host.settings.ceph_osd_devices
+    } else {
+        &[]
+    };
+    let script = facts::gather_script(
+        &host.name,
+        host.engine.command(),
+        &cluster.image,
+        &peers,
+        devices.iter().cloned(),
+    );
+    let cmd = script
+        .command()
         .become_root(ep.connection.become_root)
         .timeout(Duration::from_secs(120));
     let out = run(t, ep, &cmd).await?;
@@ -208,28 +210,28 @@ async fn gather(
     ))
 }
 
-/// The safe, reversible repairs --fix makes, by check id.
-fn fix_command(id: &str) -> Option<(&'static str, &'static str)> {
-    match id {
-        "engine.running" => Some((
-            "started the container engine",
-            "if command -v systemctl >/dev/null && systemctl start docker 2>/dev/null; then :; \
-             elif command -v dockerd >/dev/null; then (nohup dockerd >/var/log/dockerd.log 2>&1 &); fi; \
-             for i in $(seq 1 30); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
-        )),
-        "time.sync" => Some((
-            "started the time sync service",
-            "if command -v systemctl >/dev/null && systemctl start chrony 2>/dev/null; then exit 0; fi; \
-             if command -v chronyd >/dev/null; then chronyd && exit 0; fi; \
-             echo 'no chrony installed: install it (apt-get install chrony)' >&2; exit 1",
-        )),
-        "resources.pid_max" => Some((
+/// The safe, reversible repairs --fix makes, by check id: what was done,
+/// and the script doing it (fixed text, no value in it).
+fn fix_command(id: &str) -> Option<(&'static str, Script)> {
+    let (what, text) = match id {
+        "engine.running" => ("started the container engine", FIX_ENGINE),
+        "time.sync" => ("started the time sync service", FIX_TIME_SYNC),
+        "resources.pid_max" => (
             "raised kernel.pid_max to 4194303 (/etc/sysctl.d/90-cephalo-pid-max.conf)",
-            "echo 'kernel.pid_max = 4194303' > /etc/sysctl.d/90-cephalo-pid-max.conf && sysctl -q -w kernel.pid_max=4194303",
-        )),
-        _ => None,
-    }
+            FIX_PID_MAX,
+        ),
+        _ => return None,
+    };
+    Some((what, Script::new(text)))
 }
+
+const FIX_ENGINE: &str = "if command -v systemctl >/dev/null && systemctl start docker 2>/dev/null; then :; \
+     elif command -v dockerd >/dev/null; then (nohup dockerd >/var/log/dockerd.log 2>&1 &); fi; \
+     for i in $(seq 1 30); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1";
+const FIX_TIME_SYNC: &str = "if command -v systemctl >/dev/null && systemctl start chrony 2>/dev/null; then exit 0; fi; \
+     if command -v chronyd >/dev/null; then chronyd && exit 0; fi; \
+     echo 'no chrony installed: install it (apt-get install chrony)' >&2; exit 1";
+const FIX_PID_MAX: &str = "echo 'kernel.pid_max = 4194303' > /etc/sysctl.d/90-cephalo-pid-max.conf && sysctl -q -w kernel.pid_max=4194303";
 
 /// Runs the prechecks on the selected hosts; with `fix`, repairs what it
 /// safely can and checks again.
@@ -246,7 +248,8 @@ pub async fn run_prechecks(cluster: Arc<Cluster>, engine: &Engine, fix: bool) ->
         let Some(ep) = engine.hosts.get(host) else {
             continue;
         };
-        let cmd = Command::shell(script)
+        let cmd = script
+            .command()
             .become_root(true)
             .timeout(Duration::from_secs(60));
         match run(engine.transport.as_ref(), ep, &cmd).await {
