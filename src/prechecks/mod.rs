@@ -349,17 +349,6 @@ async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
 /// quorum, and the version of every daemon. Asked through the first mon
 /// that answers.
 async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckResult> {
-    let c = |id: &'static str, level, value: String, hint: &str| CheckResult {
-        id,
-        host: None,
-        level,
-        value,
-        hint: if level == Level::Pass {
-            String::new()
-        } else {
-            hint.to_string()
-        },
-    };
     use crate::containers::Present;
     let mut tried = Vec::new();
     // Every mon's container, asked once and at once.
@@ -415,43 +404,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 continue;
             }
         };
-        let mut out = Vec::new();
-        let health = status["health"]["status"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string();
-        let checks: Vec<String> = status["health"]["checks"]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        let value = if checks.is_empty() {
-            health.clone()
-        } else {
-            format!("{health}: {}", checks.join(", "))
-        };
-        out.push(match health.as_str() {
-            "HEALTH_OK" => c("cluster.health", Level::Pass, value, ""),
-            "HEALTH_WARN" => c(
-                "cluster.health",
-                Level::Warn,
-                value,
-                "see `ceph health detail`",
-            ),
-            _ => c(
-                "cluster.health",
-                Level::Fail,
-                value,
-                "fix the cluster's errors first (`ceph health detail`)",
-            ),
-        });
-        let names = |v: &serde_json::Value| -> Vec<String> {
-            v["quorum_names"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect()
-        };
+        let names = checks::live::quorum_names;
         let mut quorum = names(&status);
         // A mon that runs but is not in quorum may have started a moment
         // ago (a deploy that stopped half way): it gets 30 s to join.
@@ -464,104 +417,15 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 quorum = names(&q);
             }
         }
-        // Inventory mons not in the monmap at all are new: deploy adds them.
-        let monmap: Option<Vec<String>> = monmap.ok().map(|m| {
-            m["mons"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n["name"].as_str().map(str::to_string))
-                .collect()
+        let (monmap, versions) = (monmap.ok(), versions.map_err(|e| e.to_string()));
+        return checks::live::live_checks(&checks::live::LiveView {
+            cluster,
+            status: &status,
+            quorum: &quorum,
+            monmap: monmap.as_ref(),
+            versions: versions.as_ref().map_err(Clone::clone),
+            uncreated: &uncreated,
         });
-        let (missing, new): (Vec<&str>, Vec<&str>) = cluster
-            .hosts_with(Role::Mon)
-            .map(|h| h.name.as_str())
-            .filter(|n| !quorum.iter().any(|q| q == n))
-            .partition(|n| {
-                !uncreated.iter().any(|u| u == n)
-                    && monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n))
-            });
-        out.push(if missing.is_empty() {
-            let joining = if new.is_empty() {
-                String::new()
-            } else {
-                format!("; new, deploy adds them: {}", new.join(", "))
-            };
-            c(
-                "cluster.quorum",
-                Level::Pass,
-                format!("in quorum: {}{joining}", quorum.join(", ")),
-                "",
-            )
-        } else {
-            c(
-                "cluster.quorum",
-                Level::Fail,
-                format!(
-                    "not in quorum: {} (in quorum: {})",
-                    missing.join(", "),
-                    quorum.join(", ")
-                ),
-                "start the missing mons and wait for quorum",
-            )
-        });
-        match versions {
-            Ok(v) => {
-                let mut parts = Vec::new();
-                let mut all = std::collections::BTreeSet::new();
-                for (daemon, counts) in v
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| *k != "overall")
-                {
-                    for (version, n) in counts.as_object().into_iter().flatten() {
-                        // "ceph version 16.2.15 (sha) pacific (stable)"
-                        let short = version
-                            .split_whitespace()
-                            .nth(2)
-                            .unwrap_or(version)
-                            .to_string();
-                        all.insert(short.clone());
-                        parts.push(format!("{daemon} {short} x{n}"));
-                    }
-                }
-                out.push(if all.len() <= 1 {
-                    c("cluster.versions", Level::Pass, parts.join(", "), "")
-                } else {
-                    c(
-                        "cluster.versions",
-                        Level::Warn,
-                        parts.join(", "),
-                        "daemons run different versions: finish the upgrade",
-                    )
-                });
-            }
-            Err(e) => out.push(c("cluster.versions", Level::Warn, e.to_string(), "")),
-        }
-        return out;
     }
-    if any_container && !uncreated.is_empty() {
-        vec![c(
-            "cluster.health",
-            Level::Warn,
-            format!(
-                "no mon answers, and {} ha{} no ceph_mon yet: a bootstrap that stopped half way? ({})",
-                uncreated.join(", "),
-                if uncreated.len() == 1 { "s" } else { "ve" },
-                tried.join("; ")
-            ),
-            "deploy creates the missing mons",
-        )]
-    } else if any_container {
-        vec![c(
-            "cluster.health",
-            Level::Fail,
-            format!("no mon answers ({})", tried.join("; ")),
-            "start the mons: the cluster cannot be checked",
-        )]
-    } else {
-        // No cluster yet: nothing to ask.
-        Vec::new()
-    }
+    checks::live::no_answer(any_container, &uncreated, &tried)
 }
