@@ -54,7 +54,9 @@ pub async fn ceph_out(
     if secret {
         cmd = cmd.secret();
     }
-    Ok(checked(t, &crate::transport::Endpoint::of(mon), &cmd).await?.stdout_text())
+    Ok(checked(t, &crate::transport::Endpoint::of(mon), &cmd)
+        .await?
+        .stdout_text())
 }
 
 /// `ceph ARGS -f json` on the first mon.
@@ -76,9 +78,13 @@ pub async fn ceph_json_on(
 ) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
-    let text = checked(t, &crate::transport::Endpoint::of(mon), &ceph_cmd(cluster, mon, &a))
-        .await?
-        .stdout_text();
+    let text = checked(
+        t,
+        &crate::transport::Endpoint::of(mon),
+        &ceph_cmd(cluster, mon, &a),
+    )
+    .await?
+    .stdout_text();
     serde_json::from_str(&text).map_err(|e| TransportError::Other {
         host: mon.name.clone(),
         reason: format!(

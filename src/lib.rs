@@ -23,6 +23,7 @@ pub mod deploy;
 pub mod disks;
 pub mod engine;
 pub mod error;
+pub mod facts;
 pub mod fake;
 pub mod files;
 pub mod inventory;

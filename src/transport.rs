@@ -122,12 +122,6 @@ impl Command {
         }
     }
 
-    /// `sh -c SCRIPT`. Going away: new code uses `script::Script`, whose
-    /// values enter only as positional parameters.
-    pub fn shell(script: impl Into<String>) -> Command {
-        Command::new(["sh".to_string(), "-c".to_string(), script.into()])
-    }
-
     pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Command {
         self.stdin = Some(Input::Bytes(data.into()));
         self

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use crate::containers::{self, Need};
 use crate::engine::{Action, HostOutcome, StepContext};
+use crate::facts::osd_label;
 use crate::files::{self, Present};
 use crate::model::{Cluster, Role};
-use crate::prechecks::checks::osd_label;
 use crate::render::{self, Secrets};
 use crate::transport::{BoxFuture, Endpoint, Transport, TransportError};
 use crate::tune::{Notes, note};

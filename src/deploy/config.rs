@@ -100,7 +100,14 @@ pub(super) async fn ensure_daemon(
 ) -> StepResult {
     let spec = spec_of(cluster, h, role, id)?;
     let hash = wanted_hash(cluster, h, role, id)?;
-    let done = containers::ensure(t, &crate::transport::Endpoint::of(h), h.engine, &spec, &hash).await?;
+    let done = containers::ensure(
+        t,
+        &crate::transport::Endpoint::of(h),
+        h.engine,
+        &spec,
+        &hash,
+    )
+    .await?;
     Ok(done != Ensured::Unchanged)
 }
 

@@ -114,8 +114,13 @@ async fn mon_bootstrap(
             .hosts_with(Role::Mon)
             .filter(|o| existing && o.name != h.name)
         {
-            let present =
-                containers::inspect(t, &crate::transport::Endpoint::of(other), other.engine, "ceph_mon").await?;
+            let present = containers::inspect(
+                t,
+                &crate::transport::Endpoint::of(other),
+                other.engine,
+                "ceph_mon",
+            )
+            .await?;
             if matches!(present, containers::Present::Present { running: true, .. })
                 && has_mon_data(cluster, other, t).await?
             {

@@ -9,9 +9,8 @@ use std::time::Duration;
 use crate::cephx::Secret;
 use crate::containers::{self, oneoff_argv};
 use crate::engine::{Action, HostOutcome, StepContext};
+use crate::facts::{self, osd_label};
 use crate::model::{Cluster, Host, ObjectStore, Role};
-use crate::prechecks::checks::osd_label;
-use crate::prechecks::facts;
 use crate::render::CEPH_OWNER;
 use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
@@ -51,7 +50,7 @@ async fn osds(
     let f = block_facts(h, ep, t).await?;
     // Partitions by label: (name, bluestore) -> data partition and partners.
     let mut changed = false;
-    let labelled: Vec<(&facts::BlockDev, crate::prechecks::checks::OsdLabel)> = f
+    let labelled: Vec<(&facts::BlockDev, facts::OsdLabel)> = f
         .block
         .iter()
         .filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l)))
@@ -231,19 +230,10 @@ pub async fn block_facts(
     ep: &Endpoint,
     t: &dyn Transport,
 ) -> Result<facts::Facts, TransportError> {
-    let mut argv = vec![
-        "sh".to_string(),
-        "-c".into(),
-        crate::disks::BLOCK_SCRIPT.into(),
-        "block".into(),
-    ];
-    argv.extend(h.settings.ceph_osd_devices.iter().cloned());
-    let out = checked(
-        t,
-        ep,
-        &Command::new(argv).become_root(h.connection.become_root),
-    )
-    .await?;
+    let cmd = facts::block::script(h.settings.ceph_osd_devices.iter().cloned())
+        .command()
+        .become_root(h.connection.become_root);
+    let out = checked(t, ep, &cmd).await?;
     Ok(facts::parse(&out.stdout_text()))
 }
 

@@ -10,14 +10,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Step, StepContext};
+use crate::facts::{self, BlockDev, Facts, osd_label};
 use crate::model::{Cluster, ObjectStore, Role};
-use crate::prechecks::checks::osd_label;
-use crate::prechecks::facts::{self, BlockDev, Facts};
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, quote, run};
+use crate::script::Script;
+use crate::transport::{BoxFuture, Endpoint, Transport, TransportError, run};
 
-/// Lists block devices, mounts and LVM physical volumes (sections `block`,
-/// `mounts`, `lvm`); shared with the prechecks.
-pub const BLOCK_SCRIPT: &str = include_str!("block.sh");
+/// Writes one disk's GPT (`label_script` gives its arguments).
+const LABEL_SCRIPT: &str = include_str!("label.sh");
 
 /// Size of a filestore journal partition made by `prepare`.
 pub const JOURNAL_MIB: u64 = 1024;
@@ -189,9 +188,9 @@ pub fn plan_device(
     }
 }
 
-/// The commands that carry out a `Label` plan: wipe (when zapping), GPT,
-/// partitions.
-pub fn label_script(prep: &Prep) -> Option<String> {
+/// The script that carries out a `Label` plan: wipe (when zapping), GPT,
+/// partitions. The device and the partition names are its arguments.
+pub fn label_script(prep: &Prep) -> Option<Script> {
     let Prep::Label {
         device,
         partitions,
@@ -200,24 +199,19 @@ pub fn label_script(prep: &Prep) -> Option<String> {
     else {
         return None;
     };
-    let d = quote(device);
-    let mut s = String::new();
-    if *zap {
-        s.push_str(&format!(
-            "wipefs -a -q {d}* 2>/dev/null; wipefs -a -q {d} && "
-        ));
-    }
-    s.push_str(&format!("parted -s -a optimal {d} -- mklabel gpt"));
+    let mut words = vec!["mklabel".to_string(), "gpt".into()];
     for (name, start, end) in partitions {
         let end = end
             .map(|e| format!("{e}MiB"))
             .unwrap_or_else(|| "100%".into());
-        s.push_str(&format!(" mkpart {} {start}MiB {end}", quote(name)));
+        words.extend(["mkpart".into(), name.clone(), format!("{start}MiB"), end]);
     }
-    // Without udev, the kernel re-reads the table when parted asks; wait
-    // for the partition nodes.
-    s.push_str(&format!(" || exit 1; for i in $(seq 1 50); do [ -e {d}1 ] || [ -e {d}p1 ] && exit 0; sleep 0.1; done; exit 0"));
-    Some(s)
+    Some(
+        Script::new(LABEL_SCRIPT)
+            .arg(if *zap { "zap" } else { "keep" })
+            .arg(device.as_str())
+            .args(words),
+    )
 }
 
 type Found = Arc<Mutex<BTreeMap<String, Result<Facts, TransportError>>>>;
@@ -236,14 +230,9 @@ impl Action for ReadDisks {
         _ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
-            let mut argv = vec![
-                "sh".to_string(),
-                "-c".into(),
-                BLOCK_SCRIPT.into(),
-                "block".into(),
-            ];
-            argv.extend(self.devices.get(&ep.name).cloned().unwrap_or_default());
-            let cmd = Command::new(argv)
+            let devices = self.devices.get(&ep.name).cloned().unwrap_or_default();
+            let cmd = facts::block::script(devices)
+                .command()
                 .become_root(ep.connection.become_root)
                 .timeout(Duration::from_secs(60));
             let (outcome, result) = match run(t, ep, &cmd).await {
@@ -416,7 +405,8 @@ impl Action for Label {
                 let Some(script) = label_script(p) else {
                     continue;
                 };
-                let cmd = Command::shell(script)
+                let cmd = script
+                    .command()
                     .become_root(ep.connection.become_root)
                     .timeout(Duration::from_secs(120))
                     .on_line(ctx.output_to_log(&ep.name));
@@ -530,7 +520,79 @@ mod tests {
             partitions[1],
             ("KOLLA_CEPH_OSD_BOOTSTRAP_HD2".into(), 17, None)
         );
-        let script = label_script(&fs).unwrap();
-        assert!(script.starts_with("parted -s -a optimal /dev/loop1 -- mklabel gpt mkpart KOLLA_CEPH_OSD_BOOTSTRAP_HD2_J 1MiB 17MiB mkpart KOLLA_CEPH_OSD_BOOTSTRAP_HD2 17MiB 100% || exit 1;"), "{script}");
+        let argv = label_script(&fs).unwrap().command().argv;
+        assert_eq!(
+            argv[4..],
+            [
+                "keep",
+                "/dev/loop1",
+                "mklabel",
+                "gpt",
+                "mkpart",
+                "KOLLA_CEPH_OSD_BOOTSTRAP_HD2_J",
+                "1MiB",
+                "17MiB",
+                "mkpart",
+                "KOLLA_CEPH_OSD_BOOTSTRAP_HD2",
+                "17MiB",
+                "100%"
+            ]
+        );
+    }
+
+    /// Runs a label script in a real shell with `wipefs` and `parted`
+    /// replaced by stubs that print each argument they get on its own line.
+    fn run_with_stubs(script: Script) -> (String, std::path::PathBuf, tempfile::TempDir) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        for tool in ["wipefs", "parted", "seq"] {
+            let path = dir.path().join(tool);
+            // seq prints nothing: no waiting for partition nodes.
+            let body = if tool == "seq" {
+                String::new()
+            } else {
+                format!("for a in \"$@\"; do printf '{tool}[%s]\\n' \"$a\"; done")
+            };
+            std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write stub");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .expect("chmod stub");
+        }
+        let path = format!(
+            "{}:{}",
+            dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(script.command().line())
+            .env("PATH", path)
+            .current_dir(dir.path())
+            .output()
+            .expect("run sh");
+        let marker = dir.path().join("INJECTED");
+        (String::from_utf8_lossy(&out.stdout).into(), marker, dir)
+    }
+
+    #[test]
+    fn hostile_device_and_label_reach_the_tools_as_one_word_each() {
+        let device = "-x /dev/a b;touch INJECTED $(touch INJECTED) `touch INJECTED` 'q\"\nz";
+        let name = "KOLLA;touch INJECTED $(id)";
+        let prep = Prep::Label {
+            device: device.into(),
+            partitions: vec![(name.into(), 1, None)],
+            zap: true,
+        };
+        let (out, marker, _dir) = run_with_stubs(label_script(&prep).unwrap());
+        assert!(!marker.exists(), "a value ran as shell: {out}");
+        assert!(
+            out.contains(&format!("wipefs[--]\nwipefs[{device}]\n")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "parted[{device}]\nparted[--]\nparted[mklabel]\nparted[gpt]\nparted[mkpart]\nparted[{name}]\nparted[1MiB]\nparted[100%]\n"
+            )),
+            "{out}"
+        );
     }
 }

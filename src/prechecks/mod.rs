@@ -1,11 +1,11 @@
 //! Prechecks: every host checked in parallel before anything changes. One
-//! SSH round trip per host gathers its facts (facts.rs), pure functions
-//! judge them (checks.rs), and the result is a table of check x host with
-//! the measured value and a hint. `--fix` repairs only what is safe and
-//! reversible. Nothing else on a host is changed.
+//! SSH round trip per host gathers its facts (`crate::facts`), the tables
+//! of checks in `checks/` judge them, and the result is a table of check x
+//! host with the measured value and a hint. `--fix` repairs only what is
+//! safe and reversible (fixed scripts, no value in them). Nothing else on a
+//! host is changed.
 
 pub mod checks;
-pub mod facts;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-pub use checks::{CheckResult, ClockSample, Level};
-use facts::Facts;
+pub use crate::facts::ClockSample;
+pub use checks::{CheckResult, Level};
+
+use crate::facts::{self, Facts};
 
 use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Step, StepContext};
 use crate::model::{Cluster, Role};
+use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
 
 /// What prechecks found.
@@ -175,30 +178,29 @@ async fn gather(
             best = Some((after - before, o));
         }
     }
-    let mut args: Vec<String> = vec![
-        "sh".into(),
-        "-c".into(),
-        format!("{}\n{}", facts::GATHER, crate::disks::BLOCK_SCRIPT),
-        "gather".into(),
-        host.name.clone(),
-        host.engine.command().into(),
-        cluster.image.clone(),
-    ];
-    if host.has(Role::Mon) {
-        for m in cluster
+    let peers: Vec<std::net::IpAddr> = if host.has(Role::Mon) {
+        cluster
             .hosts_with(Role::Mon)
             .filter(|m| m.name != host.name)
-        {
-            if let Some(a) = m.public_address {
-                args.push(a.to_string());
-            }
-        }
-    }
-    args.push("--".into());
-    if host.has(Role::Osd) {
-        args.extend(host.settings.ceph_osd_devices.iter().cloned());
-    }
-    let cmd = Command::new(args)
+            .filter_map(|m| m.public_address)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let devices: &[String] = if host.has(Role::Osd) {
+        &host.settings.ceph_osd_devices
+    } else {
+        &[]
+    };
+    let script = facts::gather_script(
+        &host.name,
+        host.engine.command(),
+        &cluster.image,
+        &peers,
+        devices.iter().cloned(),
+    );
+    let cmd = script
+        .command()
         .become_root(ep.connection.become_root)
         .timeout(Duration::from_secs(120));
     let out = run(t, ep, &cmd).await?;
@@ -208,28 +210,28 @@ async fn gather(
     ))
 }
 
-/// The safe, reversible repairs --fix makes, by check id.
-fn fix_command(id: &str) -> Option<(&'static str, &'static str)> {
-    match id {
-        "engine.running" => Some((
-            "started the container engine",
-            "if command -v systemctl >/dev/null && systemctl start docker 2>/dev/null; then :; \
-             elif command -v dockerd >/dev/null; then (nohup dockerd >/var/log/dockerd.log 2>&1 &); fi; \
-             for i in $(seq 1 30); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1",
-        )),
-        "time.sync" => Some((
-            "started the time sync service",
-            "if command -v systemctl >/dev/null && systemctl start chrony 2>/dev/null; then exit 0; fi; \
-             if command -v chronyd >/dev/null; then chronyd && exit 0; fi; \
-             echo 'no chrony installed: install it (apt-get install chrony)' >&2; exit 1",
-        )),
-        "resources.pid_max" => Some((
+/// The safe, reversible repairs --fix makes, by check id: what was done,
+/// and the script doing it (fixed text, no value in it).
+fn fix_command(id: &str) -> Option<(&'static str, Script)> {
+    let (what, text) = match id {
+        "engine.running" => ("started the container engine", FIX_ENGINE),
+        "time.sync" => ("started the time sync service", FIX_TIME_SYNC),
+        "resources.pid_max" => (
             "raised kernel.pid_max to 4194303 (/etc/sysctl.d/90-cephalo-pid-max.conf)",
-            "echo 'kernel.pid_max = 4194303' > /etc/sysctl.d/90-cephalo-pid-max.conf && sysctl -q -w kernel.pid_max=4194303",
-        )),
-        _ => None,
-    }
+            FIX_PID_MAX,
+        ),
+        _ => return None,
+    };
+    Some((what, Script::new(text)))
 }
+
+const FIX_ENGINE: &str = "if command -v systemctl >/dev/null && systemctl start docker 2>/dev/null; then :; \
+     elif command -v dockerd >/dev/null; then (nohup dockerd >/var/log/dockerd.log 2>&1 &); fi; \
+     for i in $(seq 1 30); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1";
+const FIX_TIME_SYNC: &str = "if command -v systemctl >/dev/null && systemctl start chrony 2>/dev/null; then exit 0; fi; \
+     if command -v chronyd >/dev/null; then chronyd && exit 0; fi; \
+     echo 'no chrony installed: install it (apt-get install chrony)' >&2; exit 1";
+const FIX_PID_MAX: &str = "echo 'kernel.pid_max = 4194303' > /etc/sysctl.d/90-cephalo-pid-max.conf && sysctl -q -w kernel.pid_max=4194303";
 
 /// Runs the prechecks on the selected hosts; with `fix`, repairs what it
 /// safely can and checks again.
@@ -246,7 +248,8 @@ pub async fn run_prechecks(cluster: Arc<Cluster>, engine: &Engine, fix: bool) ->
         let Some(ep) = engine.hosts.get(host) else {
             continue;
         };
-        let cmd = Command::shell(script)
+        let cmd = script
+            .command()
             .become_root(true)
             .timeout(Duration::from_secs(60));
         match run(engine.transport.as_ref(), ep, &cmd).await {
@@ -346,17 +349,6 @@ async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
 /// quorum, and the version of every daemon. Asked through the first mon
 /// that answers.
 async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckResult> {
-    let c = |id: &'static str, level, value: String, hint: &str| CheckResult {
-        id,
-        host: None,
-        level,
-        value,
-        hint: if level == Level::Pass {
-            String::new()
-        } else {
-            hint.to_string()
-        },
-    };
     use crate::containers::Present;
     let mut tried = Vec::new();
     // Every mon's container, asked once and at once.
@@ -412,43 +404,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 continue;
             }
         };
-        let mut out = Vec::new();
-        let health = status["health"]["status"]
-            .as_str()
-            .unwrap_or("?")
-            .to_string();
-        let checks: Vec<String> = status["health"]["checks"]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default();
-        let value = if checks.is_empty() {
-            health.clone()
-        } else {
-            format!("{health}: {}", checks.join(", "))
-        };
-        out.push(match health.as_str() {
-            "HEALTH_OK" => c("cluster.health", Level::Pass, value, ""),
-            "HEALTH_WARN" => c(
-                "cluster.health",
-                Level::Warn,
-                value,
-                "see `ceph health detail`",
-            ),
-            _ => c(
-                "cluster.health",
-                Level::Fail,
-                value,
-                "fix the cluster's errors first (`ceph health detail`)",
-            ),
-        });
-        let names = |v: &serde_json::Value| -> Vec<String> {
-            v["quorum_names"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n.as_str().map(str::to_string))
-                .collect()
-        };
+        let names = checks::live::quorum_names;
         let mut quorum = names(&status);
         // A mon that runs but is not in quorum may have started a moment
         // ago (a deploy that stopped half way): it gets 30 s to join.
@@ -461,104 +417,15 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
                 quorum = names(&q);
             }
         }
-        // Inventory mons not in the monmap at all are new: deploy adds them.
-        let monmap: Option<Vec<String>> = monmap.ok().map(|m| {
-            m["mons"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|n| n["name"].as_str().map(str::to_string))
-                .collect()
+        let (monmap, versions) = (monmap.ok(), versions.map_err(|e| e.to_string()));
+        return checks::live::live_checks(&checks::live::LiveView {
+            cluster,
+            status: &status,
+            quorum: &quorum,
+            monmap: monmap.as_ref(),
+            versions: versions.as_ref().map_err(Clone::clone),
+            uncreated: &uncreated,
         });
-        let (missing, new): (Vec<&str>, Vec<&str>) = cluster
-            .hosts_with(Role::Mon)
-            .map(|h| h.name.as_str())
-            .filter(|n| !quorum.iter().any(|q| q == n))
-            .partition(|n| {
-                !uncreated.iter().any(|u| u == n)
-                    && monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n))
-            });
-        out.push(if missing.is_empty() {
-            let joining = if new.is_empty() {
-                String::new()
-            } else {
-                format!("; new, deploy adds them: {}", new.join(", "))
-            };
-            c(
-                "cluster.quorum",
-                Level::Pass,
-                format!("in quorum: {}{joining}", quorum.join(", ")),
-                "",
-            )
-        } else {
-            c(
-                "cluster.quorum",
-                Level::Fail,
-                format!(
-                    "not in quorum: {} (in quorum: {})",
-                    missing.join(", "),
-                    quorum.join(", ")
-                ),
-                "start the missing mons and wait for quorum",
-            )
-        });
-        match versions {
-            Ok(v) => {
-                let mut parts = Vec::new();
-                let mut all = std::collections::BTreeSet::new();
-                for (daemon, counts) in v
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, _)| *k != "overall")
-                {
-                    for (version, n) in counts.as_object().into_iter().flatten() {
-                        // "ceph version 16.2.15 (sha) pacific (stable)"
-                        let short = version
-                            .split_whitespace()
-                            .nth(2)
-                            .unwrap_or(version)
-                            .to_string();
-                        all.insert(short.clone());
-                        parts.push(format!("{daemon} {short} x{n}"));
-                    }
-                }
-                out.push(if all.len() <= 1 {
-                    c("cluster.versions", Level::Pass, parts.join(", "), "")
-                } else {
-                    c(
-                        "cluster.versions",
-                        Level::Warn,
-                        parts.join(", "),
-                        "daemons run different versions: finish the upgrade",
-                    )
-                });
-            }
-            Err(e) => out.push(c("cluster.versions", Level::Warn, e.to_string(), "")),
-        }
-        return out;
     }
-    if any_container && !uncreated.is_empty() {
-        vec![c(
-            "cluster.health",
-            Level::Warn,
-            format!(
-                "no mon answers, and {} ha{} no ceph_mon yet: a bootstrap that stopped half way? ({})",
-                uncreated.join(", "),
-                if uncreated.len() == 1 { "s" } else { "ve" },
-                tried.join("; ")
-            ),
-            "deploy creates the missing mons",
-        )]
-    } else if any_container {
-        vec![c(
-            "cluster.health",
-            Level::Fail,
-            format!("no mon answers ({})", tried.join("; ")),
-            "start the mons: the cluster cannot be checked",
-        )]
-    } else {
-        // No cluster yet: nothing to ask.
-        Vec::new()
-    }
+    checks::live::no_answer(any_container, &uncreated, &tried)
 }

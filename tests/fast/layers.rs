@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may use `crate::x` only for x in its own layer
 /// (without a cycle) or a lower one.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("values and errors", &["error", "release", "cephx", "yamlfile"]),
+    (
+        "values and errors",
+        &["error", "release", "cephx", "yamlfile"],
+    ),
     (
         "files in, one model (no tokio, no SSH)",
         &["inventory", "settings", "passwords", "model", "render"],
@@ -20,8 +23,17 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "operations",
         &[
-            "files", "facts", "ceph", "containers", "prechecks", "disks", "pull", "deploy",
-            "keys", "tune", "playground",
+            "files",
+            "facts",
+            "ceph",
+            "containers",
+            "prechecks",
+            "disks",
+            "pull",
+            "deploy",
+            "keys",
+            "tune",
+            "playground",
         ],
     ),
     ("command line", &["cli"]),
@@ -119,7 +131,9 @@ fn every_module_imports_only_its_own_layer_or_below() {
     let mut wrong = Vec::new();
     for (m, uses) in graph() {
         let Some(mine) = layer_of(&m) else {
-            wrong.push(format!("`{m}` has no layer: add it to LAYERS in tests/fast/layers.rs"));
+            wrong.push(format!(
+                "`{m}` has no layer: add it to LAYERS in tests/fast/layers.rs"
+            ));
             continue;
         };
         for u in uses {

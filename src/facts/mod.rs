@@ -1,15 +1,57 @@
-//! Facts about a host for the prechecks: one script run over SSH prints
-//! every section, and pure parsers turn each section into typed facts.
-//! Parsers never fail: what cannot be read stays unknown (None).
+//! Facts about a host: what it runs, has and answers, gathered read-only
+//! by scripts run over SSH (`gather.sh` for the prechecks, `block.sh` for
+//! block devices) and turned into typed facts by pure parsers. Parsers
+//! never fail: what cannot be read stays unknown (None). A layer below
+//! every operation: it imports nothing above `script` and changes nothing
+//! on a host.
+
+pub mod block;
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use serde::Serialize;
+
+pub use block::{BLOCK_SCRIPT, BlockDev, OsdLabel, block_devices, osd_label};
+
+use crate::script::Script;
 
 /// The script gathering every fact in one round trip. Arguments: the
 /// inventory name, the engine, the image, the mon peers (`IP`) to probe,
 /// then `--` and the OSD devices to inspect (none: every disk).
 pub const GATHER: &str = include_str!("gather.sh");
+
+/// The gather script, followed by the block script, for one host: its
+/// inventory name, engine command and image, the mon peers it must reach,
+/// and its OSD devices (none: every disk). Every value is a positional
+/// parameter.
+pub fn gather_script<D, S>(
+    name: &str,
+    engine: &str,
+    image: &str,
+    peers: &[IpAddr],
+    devices: D,
+) -> Script
+where
+    D: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    Script::of(&[GATHER, BLOCK_SCRIPT])
+        .arg(name)
+        .arg(engine)
+        .arg(image)
+        .args(peers.iter().map(|p| p.to_string()))
+        .arg("--")
+        .args(devices)
+}
+
+/// A clock reading: the host's time minus this machine's at the midpoint
+/// of the round trip, which bounds the error to half the round trip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClockSample {
+    pub offset: f64,
+    pub rtt: f64,
+}
 
 /// Splits the script's output into sections by their `=== name ===` line.
 pub fn sections(output: &str) -> BTreeMap<String, String> {
@@ -98,18 +140,6 @@ pub struct Listener {
     pub process: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BlockDev {
-    pub name: String,
-    pub size: u64,
-    /// The disk a partition belongs to.
-    pub parent: Option<String>,
-    /// GPT partition name, read from the partition table (not udev).
-    pub part_name: Option<String>,
-    /// Filesystem or other signature found on it (xfs, LVM2_member ...).
-    pub signature: Option<String>,
-}
-
 pub fn parse(output: &str) -> Facts {
     let s = sections(output);
     let get = |k: &str| s.get(k).map(String::as_str).unwrap_or("");
@@ -183,17 +213,8 @@ pub fn parse(output: &str) -> Facts {
     }
     f.pid_max = first("pid_max").and_then(|p| p.parse().ok());
     f.block = block_devices(get("block"));
-    f.mounts = get("mounts")
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .map(str::to_string)
-        .collect();
-    f.lvm_pvs = get("lvm")
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect();
+    f.mounts = block::mounts(get("mounts"));
+    f.lvm_pvs = block::lvm_pvs(get("lvm"));
     for line in get("peers").lines() {
         let mut parts = line.splitn(2, ' ');
         let (Some(addr), Some(result)) = (parts.next(), parts.next()) else {
@@ -313,64 +334,6 @@ pub fn listeners(text: &str) -> Vec<Listener> {
     out
 }
 
-/// Lines `NAME SIZE PARENT` then `KEY=VALUE` lines of `blkid -p -o export`
-/// until a blank line.
-pub fn block_devices(text: &str) -> Vec<BlockDev> {
-    let mut out: Vec<BlockDev> = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("dev ") {
-            let parts: Vec<&str> = rest.split_whitespace().collect();
-            let Some(name) = parts.first() else { continue };
-            out.push(BlockDev {
-                name: name.to_string(),
-                size: parts
-                    .get(1)
-                    .and_then(|s| s.parse::<u64>().ok())
-                    .unwrap_or(0)
-                    * 512,
-                parent: parts.get(2).filter(|p| **p != "-").map(|p| p.to_string()),
-                part_name: None,
-                signature: None,
-            });
-        } else if let Some((k, v)) = line.split_once('=')
-            && let Some(dev) = out.last_mut()
-        {
-            match k {
-                "PART_ENTRY_NAME" => dev.part_name = Some(unescape_blkid(v)),
-                "TYPE" => dev.signature = Some(v.to_string()),
-                "PTTYPE" if dev.signature.is_none() => {
-                    dev.signature = Some(format!("partition table {v}"))
-                }
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
-/// blkid's export format escapes unsafe characters as `\xNN`.
-fn unescape_blkid(v: &str) -> String {
-    let mut out = String::new();
-    let mut rest = v;
-    while let Some(i) = rest.find("\\x") {
-        out.push_str(&rest[..i]);
-        let hex = rest.get(i + 2..i + 4).unwrap_or("");
-        match u8::from_str_radix(hex, 16) {
-            Ok(b) => {
-                out.push(b as char);
-                rest = &rest[i + 4..];
-            }
-            Err(_) => {
-                out.push_str("\\x");
-                rest = &rest[i + 2..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Clock offset of a host from `date +%s.%N` and the local times before
 /// and after asking: remote - midpoint, in seconds.
 pub fn clock_offset(remote: &str, before: f64, after: f64) -> Option<f64> {
@@ -450,8 +413,21 @@ mod tests {
         assert!(i[0].up && !i[1].up);
         assert!(i[0].owns("10.77.0.11".parse().unwrap()));
         assert!(!i[0].owns("10.77.0.12".parse().unwrap()));
-        assert_eq!(unescape_blkid("KOLLA\\x20X"), "KOLLA X");
         assert_eq!(rc_section("oops\nrc=1\n"), Err("oops".into()));
         assert!((clock_offset("100.5", 100.0, 100.2).unwrap() - 0.4).abs() < 1e-9);
+    }
+
+    #[test]
+    fn gather_values_are_positional_parameters() {
+        let hostile = "a b;$(id)`id`'\"\n-x";
+        let peers = ["10.0.0.2".parse().unwrap(), "::1".parse().unwrap()];
+        let cmd = gather_script(hostile, "docker", hostile, &peers, [hostile, "-n"]).command();
+        assert_eq!(cmd.argv[2], format!("{GATHER}\n{BLOCK_SCRIPT}"));
+        assert_eq!(
+            cmd.argv[4..],
+            [
+                hostile, "docker", hostile, "10.0.0.2", "::1", "--", hostile, "-n"
+            ]
+        );
     }
 }

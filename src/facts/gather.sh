@@ -1,13 +1,21 @@
 # cephalo prechecks: every fact about a host in one round trip.
 # Arguments: NAME ENGINE IMAGE PEER... -- DEVICE...
-# Each section starts with `=== name ===`; a missing tool leaves it empty.
-# src/disks/block.sh follows this script (sections block, mounts, lvm).
+# Each section starts with `=== name ===` (their order does not matter); a
+# missing tool leaves a section empty. block.sh follows this script
+# (sections block, mounts, lvm) and reads the devices left in "$@".
 name=$1 engine=$2 image=$3
 shift 3
-peers=""
-while [ $# -gt 0 ] && [ "$1" != "--" ]; do peers="$peers $1"; shift; done
-[ "${1:-}" = "--" ] && shift
 sec() { echo "=== $1 ==="; }
+# The mon ports of each peer: open, refused (reachable too) or why not.
+sec peers
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+  for port in 3300 6789; do
+    r=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bash "$1" "$port" 2>&1) && r=open || { [ -z "$r" ] && r=timeout; }
+    echo "$1:$port $(echo "$r" | tail -n 1)"
+  done
+  shift
+done
+[ "${1:-}" = "--" ] && shift
 sec uname; uname -srm
 sec os; cat /etc/os-release 2>/dev/null
 sec cgroup; stat -fc %T /sys/fs/cgroup 2>/dev/null
@@ -33,10 +41,3 @@ sec listen; ss -Hltnp 2>/dev/null
 sec meminfo; grep -E '^(MemTotal|MemAvailable):' /proc/meminfo
 sec disk; d=/var/lib/ceph; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; df -PB1 "$d" 2>/dev/null | tail -n 1
 sec pid_max; cat /proc/sys/kernel/pid_max
-sec peers
-for ip in $peers; do
-  for port in 3300 6789; do
-    r=$(timeout 3 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>&1) && r=open || { [ -z "$r" ] && r=timeout; }
-    echo "$ip:$port $(echo "$r" | tail -n 1)"
-  done
-done
