@@ -69,11 +69,13 @@ impl cephalo::engine::Action for PerHost {
             .join(&host.name);
         std::fs::create_dir_all(&dir).unwrap();
         let action = RunCommand {
-            command: Command::shell(format!(
-                "cd {} && {}",
-                cephalo::transport::quote(dir.to_str().unwrap()),
-                self.script
-            )),
+            command: Command::new([
+                "sh".to_string(),
+                "-c".into(),
+                format!("cd \"$1\" && {}", self.script),
+                "sh".into(),
+                dir.to_string_lossy().into_owned(),
+            ]),
         };
         Box::pin(async move { cephalo::engine::Action::run(&action, host, t, ctx).await })
     }

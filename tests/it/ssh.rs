@@ -52,9 +52,13 @@ fn exec_exit_codes_stderr_and_timeouts() {
     let host = endpoint(&fleet, &fleet.hosts[0], &fleet.user);
     let t = transport(&fleet.known_hosts, false);
     rt().block_on(async {
-        let out = run(&t, &host, &Command::shell("echo out; echo err >&2; exit 3"))
-            .await
-            .unwrap();
+        let out = run(
+            &t,
+            &host,
+            &Command::new(["sh", "-c", "echo out; echo err >&2; exit 3"]),
+        )
+        .await
+        .unwrap();
         assert_eq!(out.status, 3);
         assert_eq!(out.stdout_text(), "out\n");
         assert_eq!(out.stderr_text(), "err\n");
