@@ -51,6 +51,8 @@ pub struct FakeCeph {
     pub filesystems: Vec<String>,
     pub pools: Vec<String>,
     pub next_osd: u32,
+    /// cephx entities and their keys.
+    pub auth: BTreeMap<String, String>,
 }
 
 impl Default for FakeCeph {
@@ -77,6 +79,7 @@ impl Default for FakeCeph {
             filesystems: Vec::new(),
             pools: Vec::new(),
             next_osd: 0,
+            auth: BTreeMap::new(),
         }
     }
 }
@@ -409,6 +412,54 @@ impl FakeCeph {
                     "standbys": running.iter().skip(1).map(|n| json!({"gid": gid(n), "name": n})).collect::<Vec<_>>(),
                 }))
             }
+            ["fs", "dump"] => {
+                let mds: Vec<Value> = self
+                    .mdss
+                    .iter()
+                    .filter(|(_, d)| d.running.is_some())
+                    .map(
+                        |(n, d)| json!({"name": n, "gid": 5000 + d.up_from, "state": "up:standby"}),
+                    )
+                    .collect();
+                let (active, standbys) = match (self.filesystems.is_empty(), mds.split_first()) {
+                    (false, Some((a, rest))) => (Some(a.clone()), rest.to_vec()),
+                    _ => (None, mds.clone()),
+                };
+                let filesystems: Vec<Value> = self
+                    .filesystems
+                    .iter()
+                    .map(|f| {
+                        let mut info = serde_json::Map::new();
+                        if let Some(a) = &active {
+                            let mut a = a.clone();
+                            a["state"] = json!("up:active");
+                            info.insert(format!("gid_{}", a["gid"]), a);
+                        }
+                        json!({"mdsmap": {"fs_name": f, "info": info}})
+                    })
+                    .collect();
+                j(json!({"epoch": self.epoch, "standbys": standbys, "filesystems": filesystems}))
+            }
+            ["fs", "status", name] => {
+                let active = self.mdss.iter().find(|(_, d)| d.running.is_some());
+                if release < Release::Octopus {
+                    // Nautilus prints its table whatever the format asked.
+                    let rows =
+                        active.map_or(String::new(), |(n, _)| format!("|  0   | active | {n} |\n"));
+                    return out(
+                        0,
+                        format!(
+                            "{name} - 0 clients\n======\n+------+--------+\n| Rank | State  | MDS |\n{rows}"
+                        ),
+                    );
+                }
+                let mdsmap: Vec<Value> = active
+                    .filter(|_| self.filesystems.iter().any(|f| f == name))
+                    .map(|(n, _)| json!({"rank": 0, "name": n, "state": "active"}))
+                    .into_iter()
+                    .collect();
+                j(json!({"clients": [], "mdsmap": mdsmap, "pools": []}))
+            }
             ["fs", "ls"] => j(json!(
                 self.filesystems
                     .iter()
@@ -426,6 +477,25 @@ impl FakeCeph {
                 if !self.filesystems.iter().any(|f| f == name) {
                     self.filesystems.push(name.to_string());
                 }
+                out(0, "")
+            }
+            ["auth", "get-or-create", entity, ..] | ["auth", "get", entity] => {
+                let known = self.auth.contains_key(*entity);
+                if words[1] == "get" && !known {
+                    return fail(
+                        2,
+                        format!("Error ENOENT: failed to find {entity} in keyring"),
+                    );
+                }
+                let key = self.auth.entry(entity.to_string()).or_insert_with(|| {
+                    crate::cephx::Secret::generate(crate::release::SecretKind::Aes)
+                        .map(|s| s.expose().to_string())
+                        .unwrap_or_default()
+                });
+                out(0, format!("[{entity}]\n\tkey = {key}\n"))
+            }
+            ["auth", "del", entity] => {
+                self.auth.remove(*entity);
                 out(0, "")
             }
             ["osd", "new", ..] => {

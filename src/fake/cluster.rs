@@ -16,8 +16,9 @@ use super::ceph::{Daemon, FakeCeph};
 use super::host::FakeHost;
 use super::{World, fail, out};
 
-/// Answers a `sh -c` script on a host: (host, script text, its arguments).
-pub type ScriptHandler = Box<dyn FnMut(&str, &str, &[String]) -> Option<Output> + Send>;
+/// Answers a `sh -c` script on a host: (host, script text, its
+/// arguments, its input), or None to leave it to the next handler.
+pub type ScriptHandler = Box<dyn FnMut(&str, &str, &[String], &[u8]) -> Option<Output> + Send>;
 
 /// Hosts, Ceph and the images' releases.
 #[derive(Default)]
@@ -71,12 +72,12 @@ impl FakeCluster {
         c
     }
 
-    /// Registers a script handler (tried before the earlier ones).
+    /// Registers a script handler, tried after those registered before it.
     pub fn on_script(
         &mut self,
-        handler: impl FnMut(&str, &str, &[String]) -> Option<Output> + Send + 'static,
+        handler: impl FnMut(&str, &str, &[String], &[u8]) -> Option<Output> + Send + 'static,
     ) {
-        self.scripts.insert(0, Box::new(handler));
+        self.scripts.push(Box::new(handler));
     }
 
     /// Ceph's view follows the daemon containers: a daemon whose container
@@ -167,30 +168,57 @@ impl FakeCluster {
                     .to_string(),
                 )
             }
-            Some("ceph") => {
-                let mut args = &rest[1..];
-                // --cluster NAME --connect-timeout N
-                while let [flag, _value, tail @ ..] = args {
-                    if flag == "--cluster"
-                        || flag == "--connect-timeout"
-                        || flag == "-n"
-                        || flag == "-k"
-                    {
-                        args = tail;
-                    } else {
-                        break;
-                    }
-                }
-                let o = self.ceph.answer(args);
-                self.sync();
-                o
-            }
+            Some("ceph") => self.ceph_client(&rest[1..]),
             _ => {
                 self.unknown
                     .push(format!("{host}: exec {container} {}", rest.join(" ")));
                 out(0, "")
             }
         }
+    }
+}
+
+impl FakeCluster {
+    /// `ceph ARGS` as a client: the options before the command are read past.
+    fn ceph_client(&mut self, mut args: &[String]) -> Output {
+        const VALUED: &[&str] = &[
+            "--cluster",
+            "--connect-timeout",
+            "-n",
+            "--name",
+            "-k",
+            "--keyring",
+        ];
+        while let [flag, _value, tail @ ..] = args {
+            if VALUED.contains(&flag.as_str()) {
+                args = tail;
+            } else {
+                break;
+            }
+        }
+        let o = self.ceph.answer(args);
+        self.sync();
+        o
+    }
+
+    /// `test -e PATH` / `test -s PATH`: a daemon's data exists once its
+    /// container was made (`/var/lib/ceph/<type>/<cluster>-<id>/...`).
+    fn test_path(&self, host: &str, path: &str) -> Output {
+        let h = &self.hosts[host];
+        let exists = h.paths.contains(path)
+            || path
+                .strip_prefix("/var/lib/ceph/")
+                .and_then(|p| p.split_once('/'))
+                .and_then(|(kind, rest)| {
+                    let id = rest.split('/').next()?.split_once('-')?.1;
+                    let container = match kind {
+                        "osd" => format!("ceph_osd_{id}"),
+                        k => format!("ceph_{k}"),
+                    };
+                    Some(h.containers.contains_key(&container))
+                })
+                .unwrap_or(false);
+        out(u32::from(!exists), "")
     }
 }
 
@@ -214,6 +242,24 @@ impl World for FakeCluster {
             let container = argv.get(i).cloned().unwrap_or_default();
             return Ok(self.exec(host, &container, &argv[i + 1..]));
         }
+        if engine
+            && argv.get(1).map(String::as_str) == Some("run")
+            && !argv.iter().any(|a| a == "-d")
+        {
+            // A one-off `ceph ...` in the image (as client.bootstrap-osd).
+            let images = &self.hosts[host].images;
+            if let Some(i) = argv.iter().position(|a| images.contains_key(a))
+                && argv.get(i + 1).map(String::as_str) == Some("ceph")
+            {
+                return Ok(self.ceph_client(&argv[i + 2..]));
+            }
+        }
+        if let [test, flag, path] = argv.as_slice()
+            && test == "test"
+            && (flag == "-e" || flag == "-s")
+        {
+            return Ok(self.test_path(host, path));
+        }
         if engine {
             let answer = self.hosts.get_mut(host).and_then(|h| h.engine(&argv[1..]));
             if let Some(o) = answer {
@@ -225,8 +271,12 @@ impl World for FakeCluster {
             && sh == "sh"
             && c == "-c"
         {
+            let input: &[u8] = match &cmd.stdin {
+                Some(crate::transport::Input::Bytes(b)) => b,
+                _ => &[],
+            };
             for handler in self.scripts.iter_mut() {
-                if let Some(o) = handler(host, text, args) {
+                if let Some(o) = handler(host, text, args, input) {
                     self.sync();
                     return Ok(o);
                 }

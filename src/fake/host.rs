@@ -33,6 +33,8 @@ pub struct FakeHost {
     /// Image reference -> image id.
     pub images: BTreeMap<String, String>,
     pub reachable: bool,
+    /// Paths that exist beside the daemons' data (for `test -e`).
+    pub paths: std::collections::BTreeSet<String>,
     next_id: u64,
 }
 

@@ -2,4 +2,5 @@
 //! network and no container engine (`cargo test --lib --test fast`, under
 //! a minute). The README's test command runs them with everything else.
 
+mod golden;
 mod layers;
