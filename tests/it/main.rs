@@ -15,6 +15,7 @@ mod precedence;
 mod prechecks;
 mod readme;
 mod render;
+mod sandbox;
 mod ssh;
 mod sshd;
 mod support;
