@@ -68,6 +68,7 @@ impl Sandbox {
             } else {
                 "-"
             })
+            .arg(read("/proc/sys/kernel/pid_max").trim())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -175,8 +176,8 @@ fn write_copies(dir: &Path, accounts: &[Account]) {
     make_dir(&dir.join("home"), 0o755);
     let passwd = read("/etc/passwd");
     let group = read("/etc/group");
-    let mut used = ids(&passwd);
-    used.extend(ids(&group));
+    let mut used = ids(&passwd, accounts);
+    used.extend(ids(&group, accounts));
     let mut next = FIRST_ID;
     let mut lines: [String; 4] = Default::default();
     let mut rules = String::new();
@@ -204,25 +205,20 @@ fn write_copies(dir: &Path, accounts: &[Account]) {
         }
         let copy = etc.join(file);
         fs::copy(&machine, &copy).unwrap_or_else(|e| panic!("copy {}: {e}", machine.display()));
-        let mut text = read(&machine);
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
+        // The machine's accounts, but not ones named like the tests' (left
+        // by an earlier version of these tests): in here, ours are the ones.
+        let text: String = read(&machine)
+            .lines()
+            .filter(|l| !accounts.iter().any(|a| l.split(':').next() == Some(a.name)))
+            .map(|l| format!("{l}\n"))
+            .collect();
         fs::write(&copy, text + &added).unwrap_or_else(|e| panic!("write {}: {e}", copy.display()));
     }
 
-    // sudo: the machine's rules, the accounts', and its state (time stamps)
-    // kept in the fleet's folder instead of /run/sudo.
+    // sudo: only the accounts' rules (/etc/sudoers stays the machine's),
+    // and its time stamps kept in the fleet's folder, not in /run/sudo.
     let sudoers = etc.join("sudoers.d");
     make_dir(&sudoers, 0o755);
-    if let Ok(entries) = fs::read_dir("/etc/sudoers.d") {
-        for e in entries.flatten() {
-            if e.path().is_file() {
-                let to = sudoers.join(e.file_name());
-                fs::copy(e.path(), &to).unwrap_or_else(|err| panic!("copy {:?}: {err}", e.path()));
-            }
-        }
-    }
     rules += &format!(
         "Defaults timestampdir=\"{}\", lecture=never\n",
         dir.join("sudo-ts").display()
@@ -251,10 +247,13 @@ fn read(path: impl AsRef<Path>) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-/// The third field (uid or gid) of every line of /etc/passwd or /etc/group.
-fn ids(text: &str) -> Vec<u32> {
+/// The third field (uid or gid) of every line of /etc/passwd or /etc/group
+/// but the accounts' own.
+fn ids(text: &str, accounts: &[Account]) -> Vec<u32> {
     text.lines()
-        .filter_map(|l| l.split(':').nth(2)?.parse().ok())
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .filter(|f| !accounts.iter().any(|a| a.name == f[0]))
+        .filter_map(|f| f.get(2)?.parse().ok())
         .collect()
 }
 

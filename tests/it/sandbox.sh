@@ -1,10 +1,11 @@
 # The first process of a test fleet's namespaces (tests/it/sandbox.rs): puts
 # the fleet's copies of the account, sudo and chrony files over the machine's,
 # in this private mount namespace only, then waits until its stdin closes.
-# Arguments: FLEET_DIR NET (NET is "net" when the namespaces have their own
-# network, whose loopback is then brought up).
+# Arguments: FLEET_DIR NET PID_MAX. NET is "net" when the namespaces have
+# their own network, whose loopback is then brought up; PID_MAX is the
+# machine's kernel.pid_max.
 set -eu
-dir=$1 net=$2
+dir=$1 net=$2 pid_max=$3
 for f in passwd shadow group gshadow; do
   if [ -e "/etc/$f" ]; then mount --bind "$dir/etc/$f" "/etc/$f"; fi
 done
@@ -28,5 +29,11 @@ if [ -n "$chronyd" ]; then
   mount --bind "$dir/exec/chronyd" "$chronyd"
 fi
 if [ "$net" = net ]; then ip link set lo up; fi
+# A new pid namespace of Linux 6.14 and later has its own pid_max, at the
+# maximum: the machine's, as hosts would have it. (Where pid_max is one for
+# the whole machine, the two are equal and nothing is written.)
+if [ "$(cat /proc/sys/kernel/pid_max)" != "$pid_max" ]; then
+  echo "$pid_max" > /proc/sys/kernel/pid_max
+fi
 echo ready
 read -r _ || true
