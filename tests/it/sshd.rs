@@ -876,6 +876,40 @@ fn sshd_three_hosts_login_and_passwordless_sudo() {
     );
 }
 
+/// The users and their sudo rules exist for the sessions only: the machine's
+/// /etc is not written and sees no mount (a run leaves no account behind).
+#[test]
+fn sshd_users_and_sudo_rules_exist_only_in_the_fleets_namespace() {
+    let fleet = Fleet::start(1);
+    let inside = fs::read_to_string(fleet.etc("passwd")).unwrap();
+    let line = inside
+        .lines()
+        .find(|l| l.starts_with("cephalo-test:"))
+        .expect("the fleet's passwd has the user");
+    let out = fleet
+        .ssh(
+            &fleet.hosts[0],
+            &fleet.user,
+            "getent passwd cephalo-test; sudo -n ls /etc/sudoers.d",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{line}\nzz-cephalo-it\n"));
+    let machine = fs::read_to_string("/etc/passwd").unwrap();
+    assert!(!machine.contains(line), "{machine}");
+    assert!(!Path::new("/etc/sudoers.d/zz-cephalo-it").exists());
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for target in ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers.d"] {
+        assert!(
+            !mounts
+                .lines()
+                .any(|l| l.split(' ').nth(4) == Some(target)),
+            "{mounts}"
+        );
+    }
+}
+
 #[test]
 fn sshd_password_sudo_user_is_asked_for_a_password() {
     let fleet = Fleet::start(1);
