@@ -346,11 +346,22 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
     stop_chronyd(&fleet);
 
     // /var/lib/ceph on a 100 MiB file system: too little room.
-    inside(&fleet, SMALL_VAR_LIB_CEPH, &[&fleet.dir.path().display().to_string()]);
+    inside(
+        &fleet,
+        SMALL_VAR_LIB_CEPH,
+        &[&fleet.dir.path().display().to_string()],
+    );
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(!mounts.contains("cephalo-it"), "the machine sees a seed:\n{mounts}");
+    assert!(
+        !mounts.contains("cephalo-it"),
+        "the machine sees a seed:\n{mounts}"
+    );
     let (_, report) = prechecks(&fleet, &inv, &["--limit", "node1"]);
-    inside(&fleet, "umount -R /var/lib && umount -R \"$1/var-lib\"", &[&fleet.dir.path().display().to_string()]);
+    inside(
+        &fleet,
+        "umount -R /var/lib && umount -R \"$1/var-lib\"",
+        &[&fleet.dir.path().display().to_string()],
+    );
     assert_eq!(
         level(&report, "resources.disk", "node1"),
         "fail",
@@ -380,14 +391,22 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
         "DROP",
     ]
     .map(str::to_string);
-    inside(&fleet, "iptables -I \"$@\"", &rule.each_ref().map(String::as_str));
+    inside(
+        &fleet,
+        "iptables -I \"$@\"",
+        &rule.each_ref().map(String::as_str),
+    );
     let machine_rules = sh("iptables -S INPUT");
     assert!(
         !machine_rules.contains(&rule[2]),
         "the machine sees a seed:\n{machine_rules}"
     );
     let (_, report) = prechecks(&fleet, &inv, &["--limit", "node1"]);
-    inside(&fleet, "iptables -D \"$@\"", &rule.each_ref().map(String::as_str));
+    inside(
+        &fleet,
+        "iptables -D \"$@\"",
+        &rule.each_ref().map(String::as_str),
+    );
     assert_eq!(
         level(&report, "network.mons", "node1"),
         "fail",

@@ -191,7 +191,11 @@ fn write_copies(dir: &Path, accounts: &[Account]) {
         make_dir(&home, 0o755);
         std::os::unix::fs::chown(&home, Some(id), Some(id))
             .unwrap_or_else(|e| panic!("chown {}: {e}", home.display()));
-        lines[0] += &format!("{0}:x:{id}:{id}:cephalo tests:{1}:/bin/sh\n", a.name, home.display());
+        lines[0] += &format!(
+            "{0}:x:{id}:{id}:cephalo tests:{1}:/bin/sh\n",
+            a.name,
+            home.display()
+        );
         lines[1] += &format!("{}:{}:20000:0:99999:7:::\n", a.name, a.password);
         lines[2] += &format!("{}:x:{id}:\n", a.name);
         lines[3] += &format!("{}:!::\n", a.name);

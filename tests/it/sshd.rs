@@ -7,8 +7,8 @@
 //! addresses.
 
 use std::collections::{HashMap, HashSet};
-use std::fs;
 use std::ffi::OsStr;
+use std::fs;
 use std::io::Read;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
@@ -439,11 +439,7 @@ fn machine() -> &'static Machine {
 }
 
 fn prepare_machine() -> Machine {
-    if !Path::new(SSHD).exists()
-        || !on_path("sudo")
-        || !on_path("unshare")
-        || !on_path("nsenter")
-    {
+    if !Path::new(SSHD).exists() || !on_path("sudo") || !on_path("unshare") || !on_path("nsenter") {
         install_packages();
     }
     if !Path::new("/run/sshd").exists() {
@@ -467,7 +463,10 @@ fn accounts() -> Vec<Account<'static>> {
         fs::File::open("/dev/urandom")
             .and_then(|mut f| f.read_exact(&mut bytes))
             .expect("read /dev/urandom");
-        let text: String = bytes.iter().map(|b| CRYPT[*b as usize % 64] as char).collect();
+        let text: String = bytes
+            .iter()
+            .map(|b| CRYPT[*b as usize % 64] as char)
+            .collect();
         format!("$6${}${}", &text[..16], &text[16..])
     });
     vec![
@@ -571,12 +570,7 @@ fn write_config(
 /// on every address, as `tcp` (the fleet network's /proc/net/tcp) shows. Err
 /// when an address was taken or sshd died, so the caller can try other
 /// addresses; a panic naming the address on timeout.
-fn wait_ready(
-    server: &mut Sshd,
-    addrs: &[Ipv4Addr],
-    port: u16,
-    tcp: &Path,
-) -> Result<(), String> {
+fn wait_ready(server: &mut Sshd, addrs: &[Ipv4Addr], port: u16, tcp: &Path) -> Result<(), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let log = |s: &Sshd| fs::read_to_string(&s.files.log).unwrap_or_default();
     while !server.files.pid_file.exists() {
@@ -700,8 +694,7 @@ struct TcpEntry {
 /// The lines of a /proc/net/tcp.
 fn tcp_entries(tcp: &Path) -> Vec<TcpEntry> {
     const LISTEN: &str = "0A";
-    let text =
-        fs::read_to_string(tcp).unwrap_or_else(|e| panic!("read {}: {e}", tcp.display()));
+    let text = fs::read_to_string(tcp).unwrap_or_else(|e| panic!("read {}: {e}", tcp.display()));
     let mut out = Vec::new();
     for line in text.lines().skip(1) {
         let f: Vec<&str> = line.split_whitespace().collect();
@@ -902,9 +895,7 @@ fn sshd_users_and_sudo_rules_exist_only_in_the_fleets_namespace() {
     let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
     for target in ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers.d"] {
         assert!(
-            !mounts
-                .lines()
-                .any(|l| l.split(' ').nth(4) == Some(target)),
+            !mounts.lines().any(|l| l.split(' ').nth(4) == Some(target)),
             "{mounts}"
         );
     }
