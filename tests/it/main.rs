@@ -13,6 +13,7 @@ mod operate;
 mod playground;
 mod precedence;
 mod prechecks;
+mod procs;
 mod readme;
 mod render;
 mod sandbox;
