@@ -49,7 +49,8 @@ pub struct Fleet {
     pub hosts: Vec<TestHost>,
     /// The namespaces the sshds run in; dropped before `dir`.
     sandbox: Sandbox,
-    /// Config, host keys, client key, known_hosts and sshd logs live here.
+    /// Config, host keys, client key, known_hosts, sshd logs, the users'
+    /// homes and the copies of /etc that the hosts see (`etc`) live here.
     pub dir: tempfile::TempDir,
     /// Unprivileged user with a plain /bin/sh shell and passwordless sudo.
     pub user: String,
