@@ -1,6 +1,9 @@
 //! Prechecks against real sshd hosts on loopback (all on this machine, so
 //! what differs between hosts is seeded for real: a port held by a
 //! listener, a wrong hostname, a missing engine, labelled loop devices).
+//! Seeds that would change the machine (a time daemon, mounts, firewall
+//! rules) go into the namespaces of an isolated fleet, where only the
+//! commands its sshd runs see them.
 
 use std::path::{Path, PathBuf};
 
@@ -57,8 +60,9 @@ pub fn files(
 }
 
 fn prechecks(fleet: &Fleet, inv: &Path, args: &[&str]) -> (i32, Value) {
-    let out = Cli::cargo_bin("cephalo")
-        .unwrap()
+    // In the fleet's network, when it has its own.
+    let out = fleet
+        .client(env!("CARGO_BIN_EXE_cephalo"))
         .args(["prechecks", "--json", "-i"])
         .arg(inv)
         .arg("--known-hosts")
@@ -138,11 +142,29 @@ impl Drop for LoopDisk {
     }
 }
 
-/// Stops the chronyd of this machine's own pid namespace, never one of a
-/// container (a playground host's) that another test may be using.
-fn stop_chronyd() {
-    sh(
+/// Runs a shell script in the fleet's namespaces (only its hosts see what
+/// it does).
+fn inside(fleet: &Fleet, script: &str, args: &[&str]) {
+    let out = fleet
+        .inside("sh")
+        .args(["-c", script, "sh"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Stops the chronyd of the fleet's own pid namespace (what --fix started
+/// there), never one of the machine or of a container.
+fn stop_chronyd(fleet: &Fleet) {
+    inside(
+        fleet,
         "me=$(readlink /proc/self/ns/pid); for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/pid 2>/dev/null)\" = \"$me\" ] && [ \"$(cat $p/comm 2>/dev/null)\" = chronyd ] && kill ${p#/proc/}; done; true",
+        &[],
     );
 }
 
@@ -278,33 +300,41 @@ fn clock_offset_is_measured() {
     assert!(v.starts_with("+5.0") || v.starts_with("+4.9"), "{v}");
 }
 
-/// Seeds that change this machine for a moment (a time daemon, a small
-/// /var/lib/ceph, a dropped port): one test, in order, undone at the end.
+/// Seeds that would change the machine (a time daemon, a small
+/// /var/lib/ceph, a dropped port), each made in the namespaces of an
+/// isolated fleet: its own processes, mounts and network. One test, in
+/// order; nothing to undo on the machine, also when it fails.
 #[test]
 fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
-    let fleet = Fleet::start(2);
+    let fleet = Fleet::start_isolated(2);
     let dir = tempfile::tempdir().unwrap();
     let devices = "ceph_osd_devices=[/dev/x1,/dev/x2,/dev/x3,/dev/x4,/dev/x5]";
     let inv = files(&fleet, dir.path(), &[(1, devices)], "\n[osds]\nnode2\n", "");
-    stop_chronyd();
-    std::thread::sleep(std::time::Duration::from_millis(500));
 
-    // No time daemon; pid_max too low for five OSDs (32768 < 36864).
+    // No time daemon (the fleet's pid namespace has none, whatever the
+    // machine runs); pid_max too low for five OSDs (32768 < 36864).
     let (_, report) = prechecks(&fleet, &inv, &[]);
-    assert_eq!(level(&report, "time.sync", "node1"), "fail");
+    assert_eq!(level(&report, "time.sync", "node1"), "fail", "{report:#}");
     assert_eq!(level(&report, "resources.pid_max", "node1"), "pass");
     assert_eq!(level(&report, "resources.pid_max", "node2"), "fail");
     assert_eq!(level(&report, "resources.disk", "node1"), "pass");
 
-    // --fix starts the installed chrony, and the check passes after. Its
-    // config gets no network source first: a test sends no traffic beyond
-    // this machine (Debian's default asks the public NTP pool).
-    sh(
-        "grep -qE '^(pool|server|peer) ' /etc/chrony/chrony.conf 2>/dev/null && \
-        printf '# cephalo tests: no network time source\\ndriftfile /var/lib/chrony/chrony.drift\\nlocal stratum 10\\n' > /etc/chrony/chrony.conf; true",
-    );
+    // --fix starts the installed chrony, and the check passes after. The
+    // hosts' chrony.conf (the fleet's copy) gets no network source: a test
+    // sends no traffic beyond this machine (Debian's default asks the public
+    // NTP pool). Its state stays in the fleet's folder, and in there
+    // chronyd runs with -x (never steers the clock; tests/it/sandbox.sh).
+    std::fs::write(
+        fleet.etc("chrony/chrony.conf"),
+        format!(
+            "# cephalo tests: no network time source\nlocal stratum 10\nbindcmdaddress 127.0.0.1\nbindcmdaddress /\npidfile {}\n",
+            fleet.dir.path().join("chronyd.pid").display()
+        ),
+    )
+    .unwrap();
     let (_, report) = prechecks(&fleet, &inv, &["--fix", "--limit", "node1"]);
     assert_eq!(level(&report, "time.sync", "node1"), "pass", "{report:#}");
+    assert_eq!(result(&report, "time.sync", "node1")["value"], "chronyd");
     assert!(
         report["fixed"]
             .as_array()
@@ -313,27 +343,70 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
             .any(|f| f["fixed"] == "started the time sync service"),
         "{report:#}"
     );
-    stop_chronyd();
+    stop_chronyd(&fleet);
 
     // /var/lib/ceph on a 100 MiB file system: too little room.
-    std::fs::create_dir_all("/var/lib/ceph").unwrap();
-    sh("mount -t tmpfs -o size=100M cephalo-it /var/lib/ceph");
+    inside(
+        &fleet,
+        SMALL_VAR_LIB_CEPH,
+        &[&fleet.dir.path().display().to_string()],
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mounts.contains("cephalo-it"),
+        "the machine sees a seed:\n{mounts}"
+    );
     let (_, report) = prechecks(&fleet, &inv, &["--limit", "node1"]);
-    sh("umount /var/lib/ceph");
+    inside(
+        &fleet,
+        "umount -R /var/lib && umount -R \"$1/var-lib\"",
+        &[&fleet.dir.path().display().to_string()],
+    );
     assert_eq!(
         level(&report, "resources.disk", "node1"),
         "fail",
         "{report:#}"
     );
-
-    // node2's mon ports silently dropped: node1 cannot reach its peer.
-    let rule = format!(
-        "INPUT -d {} -p tcp -m multiport --dports 3300,6789 -j DROP",
-        fleet.hosts[1].addr
+    assert!(
+        result(&report, "resources.disk", "node1")["value"]
+            .as_str()
+            .unwrap()
+            .contains("free on /var/lib/ceph"),
+        "{report:#}"
     );
-    sh(&format!("iptables -I {rule}"));
+
+    // node2's mon ports silently dropped (in the fleet's network): node1
+    // cannot reach its peer.
+    let rule = [
+        "INPUT",
+        "-d",
+        &fleet.hosts[1].addr.to_string(),
+        "-p",
+        "tcp",
+        "-m",
+        "multiport",
+        "--dports",
+        "3300,6789",
+        "-j",
+        "DROP",
+    ]
+    .map(str::to_string);
+    inside(
+        &fleet,
+        "iptables -I \"$@\"",
+        &rule.each_ref().map(String::as_str),
+    );
+    let machine_rules = sh("iptables -S INPUT");
+    assert!(
+        !machine_rules.contains(&rule[2]),
+        "the machine sees a seed:\n{machine_rules}"
+    );
     let (_, report) = prechecks(&fleet, &inv, &["--limit", "node1"]);
-    sh(&format!("iptables -D {rule}"));
+    inside(
+        &fleet,
+        "iptables -D \"$@\"",
+        &rule.each_ref().map(String::as_str),
+    );
     assert_eq!(
         level(&report, "network.mons", "node1"),
         "fail",
@@ -346,6 +419,26 @@ fn machine_wide_seeds_time_sync_disk_space_mon_reachability_pid_max_and_fix() {
             .contains(&format!("{}:3300", fleet.hosts[1].addr))
     );
 }
+
+/// In the fleet's mount namespace: /var/lib/ceph on a 100 MiB tmpfs, the
+/// other entries of /var/lib the machine's (bind mounts), and nothing
+/// created on the machine (/var/lib/ceph may not exist there). $1 is the
+/// fleet's folder, where /var/lib stays reachable as var-lib.
+const SMALL_VAR_LIB_CEPH: &str = r#"set -eu
+keep=$1/var-lib
+mkdir "$keep"
+mount --rbind /var/lib "$keep"
+mount -t tmpfs -o size=1M,mode=755 cephalo-it /var/lib
+for e in "$keep"/* "$keep"/.[!.]*; do
+  [ -e "$e" ] || [ -L "$e" ] || continue
+  n=${e##*/}
+  if [ -L "$e" ]; then cp -P "$e" "/var/lib/$n"; continue; fi
+  if [ -d "$e" ]; then mkdir "/var/lib/$n"; else : > "/var/lib/$n"; fi
+  mount --rbind "$e" "/var/lib/$n"
+done
+mkdir -p /var/lib/ceph
+mount -t tmpfs -o size=100M cephalo-it /var/lib/ceph
+"#;
 
 #[test]
 fn an_unreachable_host_is_a_failed_connection() {

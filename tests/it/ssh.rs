@@ -185,6 +185,14 @@ fn files_upload_is_idempotent_with_mode_and_owner_and_downloads_back() {
         fleet.hosts[0].port
     );
     let path = format!("{dir}/sub/ceph.client.admin.keyring");
+    // Removed also when an assertion fails.
+    struct RemoveDir<'a>(&'a str);
+    impl Drop for RemoveDir<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(self.0);
+        }
+    }
+    let _remove = RemoveDir(&dir);
     rt().block_on(async {
         let content = b"[client.admin]\n\tkey = AQBs\n".to_vec();
         let f = RemoteFile {
@@ -259,7 +267,6 @@ fn files_upload_is_idempotent_with_mode_and_owner_and_downloads_back() {
             .unwrap_err();
         assert!(e.to_string().contains("No such file"), "{e}");
     });
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -1,19 +1,28 @@
 //! Real OpenSSH servers on loopback addresses for the SSH tests: a `Fleet` of
 //! N hosts (127.X.Y.Z, one sshd per 16 addresses), two test users and a client
-//! key. Owns the machine setup those servers need (packages, users, sudoers)
-//! and the sshd processes it starts; it never signals a process it did not
-//! start and never targets anything but loopback addresses.
+//! key. Owns the sshd processes it starts and the packages they need; the
+//! users and their sudo rules exist only in the fleet's namespaces
+//! (tests/it/sandbox.rs), never in the machine's /etc. It never signals a
+//! process it did not start and never targets anything but loopback
+//! addresses.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::ffi::OsStr;
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::Read;
+use std::net::Ipv4Addr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use crate::procs::{
+    children_of, connection_sockets, holds_socket, kill, listening_sockets, processes, subtree,
+    wait_gone,
+};
+use crate::sandbox::{Account, Isolation, Sandbox};
 
 /// Absolute, as sshd requires to re-execute itself.
 const SSHD: &str = "/usr/sbin/sshd";
@@ -30,13 +39,18 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Parent of every fleet's directory: root-owned and not writable by others
 /// all the way up, as StrictModes requires of the AuthorizedKeysFile's path
 /// (a directory under /tmp, mode 1777, makes sshd refuse every key).
-const FLEET_ROOT: &str = "/run/cephalo-it";
+const FLEET_ROOT: &str = "/run";
+/// Names of the fleets' directories begin with this.
+const FLEET_PREFIX: &str = "cephalo-it-fleet-";
 
 /// N loopback hosts served by real sshd processes (one sshd per 16 addresses,
 /// since one sshd accepts at most 16 ListenAddress lines), torn down on Drop.
 pub struct Fleet {
     pub hosts: Vec<TestHost>,
-    /// Config, host keys, client key, known_hosts and sshd logs live here.
+    /// The namespaces the sshds run in; dropped before `dir`.
+    sandbox: Sandbox,
+    /// Config, host keys, client key, known_hosts, sshd logs, the users'
+    /// homes and the copies of /etc that the hosts see (`etc`) live here.
     pub dir: tempfile::TempDir,
     /// Unprivileged user with a plain /bin/sh shell and passwordless sudo.
     pub user: String,
@@ -80,20 +94,33 @@ struct SshdFiles {
 
 impl Fleet {
     pub fn start(n: usize) -> Fleet {
-        Fleet::start_with_env(n, &[])
+        Fleet::start_with(n, &[], Isolation::Accounts)
     }
 
     /// Like `start`, with these variables set in every session (sshd's
     /// SetEnv): how a test gives its hosts, say, a skewed clock through
     /// libfaketime.
     pub fn start_with_env(n: usize, env: &[(&str, &str)]) -> Fleet {
+        Fleet::start_with(n, env, Isolation::Accounts)
+    }
+
+    /// Hosts with a network and processes of their own as well (see
+    /// `Isolation::Machine`), for seeds that would otherwise change the
+    /// machine: firewall rules, a time daemon, mounts. Clients reach them
+    /// through `client`; `inside` seeds them.
+    pub fn start_isolated(n: usize) -> Fleet {
+        Fleet::start_with(n, &[], Isolation::Machine)
+    }
+
+    fn start_with(n: usize, env: &[(&str, &str)], isolation: Isolation) -> Fleet {
         assert!(n > 0, "a fleet has at least one host");
         let machine = machine();
         let dir = tempfile::Builder::new()
-            .prefix("fleet-")
+            .prefix(FLEET_PREFIX)
             .tempdir_in(FLEET_ROOT)
             .expect("temporary directory for the fleet");
         chmod(dir.path(), 0o755);
+        let sandbox = Sandbox::start(dir.path(), &accounts(), isolation);
         let client_key = dir.path().join("client_key");
         keygen(&client_key, "cephalo-it client");
         let authorized = dir.path().join("authorized_keys");
@@ -102,6 +129,7 @@ impl Fleet {
 
         let mut fleet = Fleet {
             hosts: Vec::new(),
+            sandbox,
             known_hosts: dir.path().join("known_hosts"),
             dir,
             user: USER.to_string(),
@@ -172,7 +200,7 @@ impl Fleet {
     pub fn kill_sessions(&self, host: &TestHost) {
         let server = &self.servers[self.server_of(host)];
         let table = processes();
-        let sockets = connection_sockets(host.addr, host.port);
+        let sockets = connection_sockets(&self.sandbox.net_tcp(), host.addr, host.port);
         let mut doomed = Vec::new();
         for session in children_of(&table, server.child.id()) {
             let tree = subtree(&table, session);
@@ -213,13 +241,13 @@ impl Fleet {
             // new pid file means the re-executed sshd dropped `addr`.
             let _ = fs::remove_file(&server.files.pid_file);
             kill(&[server.child.id()], "-HUP");
-            if let Err(why) = wait_ready(server, &addrs, self.port) {
+            if let Err(why) = wait_ready(server, &addrs, self.port, &self.sandbox.net_tcp()) {
                 panic!("sshd restarted without {addr}: {why}");
             }
         }
         let mut server = self.spawn_server(vec![host_index], machine);
         let addrs = self.addrs_of(&server.hosts);
-        if let Err(why) = wait_ready(&mut server, &addrs, self.port) {
+        if let Err(why) = wait_ready(&mut server, &addrs, self.port, &self.sandbox.net_tcp()) {
             let _ = server.child.kill();
             let _ = server.child.wait();
             panic!("sshd with the new host key for {addr}: {why}");
@@ -244,7 +272,7 @@ impl Fleet {
     /// The system ssh client, strict about host keys and never prompting,
     /// logging in as `user` to run `command`.
     pub fn ssh(&self, host: &TestHost, user: &str, command: &str) -> Command {
-        let mut c = Command::new("ssh");
+        let mut c = self.client("ssh");
         c.args(["-F", "/dev/null", "-i"])
             .arg(&self.client_key)
             .arg("-o")
@@ -269,6 +297,25 @@ impl Fleet {
         c
     }
 
+    /// `program` as a client of the hosts (ssh, cephalo): as is, or in the
+    /// fleet's network when it has one of its own.
+    pub fn client(&self, program: impl AsRef<OsStr>) -> Command {
+        self.sandbox.client(program)
+    }
+
+    /// `program` inside the hosts' namespaces (their mounts, and network and
+    /// processes if isolated): seeds that the commands run through the
+    /// fleet's sshd see, and nothing else on the machine.
+    pub fn inside(&self, program: impl AsRef<OsStr>) -> Command {
+        self.sandbox.enter(program)
+    }
+
+    /// The fleet's own copy of a file or folder of /etc that its hosts see
+    /// in place of the machine's (chrony, passwd, sudoers.d, ...).
+    pub fn etc(&self, rel: &str) -> PathBuf {
+        self.dir.path().join("etc").join(rel)
+    }
+
     fn start_servers(&mut self, machine: &Machine) -> Result<(), String> {
         let groups: Vec<Vec<usize>> = (0..self.hosts.len())
             .collect::<Vec<_>>()
@@ -282,7 +329,8 @@ impl Fleet {
         }
         for i in 0..self.servers.len() {
             let addrs = self.addrs_of(&self.servers[i].hosts);
-            wait_ready(&mut self.servers[i], &addrs, self.port)?;
+            let tcp = self.sandbox.net_tcp();
+            wait_ready(&mut self.servers[i], &addrs, self.port, &tcp)?;
             let pid = self.servers[i].child.id();
             for h in self.servers[i].hosts.clone() {
                 self.hosts[h].sshd_pid = pid;
@@ -313,7 +361,9 @@ impl Fleet {
             &self.env,
         );
         let stderr = fs::File::create(&files.log).expect("sshd log file");
-        let child = Command::new(SSHD)
+        let child = self
+            .sandbox
+            .server(SSHD)
             .arg("-D")
             .arg("-e")
             .arg("-f")
@@ -386,52 +436,56 @@ struct Machine {
     per_source_penalties: bool,
 }
 
-/// The machine setup, done once per test process: packages, /run/sshd, the
-/// two users and their sudoers files. Idempotent across runs.
+/// The machine setup, done once per test process: packages, and sshd's
+/// privilege separation directory (/run/sshd, as its service makes it).
 fn machine() -> &'static Machine {
     static MACHINE: OnceLock<Machine> = OnceLock::new();
     MACHINE.get_or_init(prepare_machine)
 }
 
 fn prepare_machine() -> Machine {
-    if !Path::new(SSHD).exists() || !on_path("sudo") || !on_path("visudo") {
+    if !Path::new(SSHD).exists() || !on_path("sudo") || !on_path("unshare") || !on_path("nsenter") {
         install_packages();
     }
-    make_dir("/run/sshd", 0o755); // sshd's privilege separation directory
-    make_dir(FLEET_ROOT, 0o755);
-
-    // Accounts are only written when they differ, so that a second test
-    // process does not contend for the lock on /etc/shadow.
-    ensure_user(USER);
-    // Without PAM, sshd refuses every login to an account whose password is
-    // locked ("!" in /etc/shadow, as useradd leaves it); "*" means "no
-    // password can match" and is not a lock.
-    if shadow_password(USER).as_deref() != Some("*") {
-        run(Command::new("usermod").args(["-p", "*", USER]));
+    if !Path::new("/run/sshd").exists() {
+        make_dir("/run/sshd", 0o755);
     }
-    ensure_user(PASSWORD_SUDO_USER);
-    // A real password, so that sudo asks for it; random, never used.
-    if !shadow_password(PASSWORD_SUDO_USER).is_some_and(|p| p.starts_with('$')) {
-        let mut chpasswd = Command::new("chpasswd");
-        chpasswd.stdin(Stdio::piped());
-        let mut child = chpasswd.spawn().expect("run chpasswd");
-        child
-            .stdin
-            .take()
-            .expect("chpasswd stdin")
-            .write_all(format!("{PASSWORD_SUDO_USER}:{}\n", random_hex(18)).as_bytes())
-            .expect("write to chpasswd");
-        assert!(child.wait().expect("chpasswd").success(), "chpasswd failed");
-    }
-
-    sudoers(USER, &format!("{USER} ALL=(ALL) NOPASSWD: ALL\n"));
-    sudoers(
-        PASSWORD_SUDO_USER,
-        &format!("{PASSWORD_SUDO_USER} ALL=(ALL) ALL\n"),
-    );
     Machine {
         per_source_penalties: sshd_knows("PerSourcePenalties=no"),
     }
+}
+
+/// The two test users, as the fleet's namespaces know them. Without PAM,
+/// sshd refuses every login to an account whose password is locked ("!"),
+/// while "*" only means "no password can match". The second one gets a
+/// password hash (of random bytes: nobody knows a password that matches it),
+/// so that sudo asks for a password.
+fn accounts() -> Vec<Account<'static>> {
+    static HASH: OnceLock<String> = OnceLock::new();
+    let hash = HASH.get_or_init(|| {
+        const CRYPT: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        let mut bytes = vec![0u8; 16 + 86];
+        fs::File::open("/dev/urandom")
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .expect("read /dev/urandom");
+        let text: String = bytes
+            .iter()
+            .map(|b| CRYPT[*b as usize % 64] as char)
+            .collect();
+        format!("$6${}${}", &text[..16], &text[16..])
+    });
+    vec![
+        Account {
+            name: USER,
+            password: "*",
+            sudo: "cephalo-test ALL=(ALL) NOPASSWD: ALL",
+        },
+        Account {
+            name: PASSWORD_SUDO_USER,
+            password: hash,
+            sudo: "cephalo-pw ALL=(ALL) ALL",
+        },
+    ]
 }
 
 fn install_packages() {
@@ -443,14 +497,14 @@ fn install_packages() {
             .expect("run apt-get")
     };
     let install = ["-o", "DPkg::Lock::Timeout=300", "install", "-y"];
-    let install = [&install[..], &["openssh-server", "sudo"]].concat();
+    let install = [&install[..], &["openssh-server", "sudo", "util-linux"]].concat();
     if !apt(&install).status.success() {
         // Stale package lists are the usual reason.
         apt(&["-o", "DPkg::Lock::Timeout=300", "update"]);
         let out = apt(&install);
         assert!(
             out.status.success(),
-            "apt-get install -y openssh-server sudo failed:\n{}{}",
+            "apt-get install -y openssh-server sudo util-linux failed:\n{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -458,67 +512,12 @@ fn install_packages() {
     assert!(Path::new(SSHD).exists(), "{SSHD} missing after install");
 }
 
-/// The user exists, with /bin/sh as its shell.
-fn ensure_user(name: &str) {
-    match account_field(name, 6, "/etc/passwd") {
-        Some(shell) if shell == "/bin/sh" => {}
-        Some(_) => run(Command::new("usermod").args(["-s", "/bin/sh", name])),
-        None => {
-            let out = Command::new("useradd")
-                .args(["-m", "-s", "/bin/sh", name])
-                .output()
-                .expect("run useradd");
-            // Another test process may have created it in the meantime.
-            assert!(
-                account_field(name, 6, "/etc/passwd").is_some(),
-                "useradd {name} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-    }
-}
-
-fn shadow_password(name: &str) -> Option<String> {
-    account_field(name, 1, "/etc/shadow")
-}
-
-/// Field `index` of the user's line in /etc/passwd or /etc/shadow.
-fn account_field(name: &str, index: usize, file: &str) -> Option<String> {
-    let text = fs::read_to_string(file).unwrap_or_else(|e| panic!("read {file}: {e}"));
-    text.lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f[0] == name)
-        .and_then(|f| f.get(index).map(|s| s.to_string()))
-}
-
-/// Installs /etc/sudoers.d/NAME (0440) once `visudo -cf` accepts it.
-fn sudoers(name: &str, rule: &str) {
-    let target = Path::new("/etc/sudoers.d").join(name);
-    if fs::read_to_string(&target).is_ok_and(|t| t == rule) {
-        return;
-    }
-    // sudo skips files in sudoers.d whose name has a dot.
-    let staged = Path::new("/etc/sudoers.d").join(format!(".{name}.{}", std::process::id()));
-    fs::write(&staged, rule).expect("write sudoers file");
-    chmod(&staged, 0o440);
-    let out = Command::new("visudo")
-        .arg("-cf")
-        .arg(&staged)
-        .output()
-        .expect("run visudo");
-    if !out.status.success() {
-        let _ = fs::remove_file(&staged);
-        panic!(
-            "visudo rejects {rule:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    fs::rename(&staged, &target).expect("install sudoers file");
-}
-
 /// Whether this sshd accepts a `-o` option (checked with a throwaway key).
 fn sshd_knows(option: &str) -> bool {
-    let dir = tempfile::tempdir_in(FLEET_ROOT).expect("temporary directory");
+    let dir = tempfile::Builder::new()
+        .prefix(FLEET_PREFIX)
+        .tempdir_in(FLEET_ROOT)
+        .expect("temporary directory");
     let key = dir.path().join("key");
     keygen(&key, "probe");
     let out = Command::new(SSHD)
@@ -572,10 +571,11 @@ fn write_config(
     fs::write(&files.config, c).expect("write sshd config");
 }
 
-/// Waits until sshd has bound its sockets (its pid file appears) and every
-/// address accepts TCP. Err when an address was taken or sshd died, so the
-/// caller can try other addresses; a panic naming the address on timeout.
-fn wait_ready(server: &mut Sshd, addrs: &[Ipv4Addr], port: u16) -> Result<(), String> {
+/// Waits until sshd has bound its sockets (its pid file appears) and listens
+/// on every address, as `tcp` (the fleet network's /proc/net/tcp) shows. Err
+/// when an address was taken or sshd died, so the caller can try other
+/// addresses; a panic naming the address on timeout.
+fn wait_ready(server: &mut Sshd, addrs: &[Ipv4Addr], port: u16, tcp: &Path) -> Result<(), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
     let log = |s: &Sshd| fs::read_to_string(&s.files.log).unwrap_or_default();
     while !server.files.pid_file.exists() {
@@ -597,19 +597,20 @@ fn wait_ready(server: &mut Sshd, addrs: &[Ipv4Addr], port: u16) -> Result<(), St
     if text.contains("Bind to port") || text.contains("Cannot bind") {
         return Err(format!("address taken: {}", text.trim()));
     }
-    for &addr in addrs {
-        let sa = SocketAddr::from((addr, port));
-        while TcpStream::connect_timeout(&sa, Duration::from_millis(200)).is_err() {
-            if Instant::now() > deadline {
-                panic!(
-                    "sshd does not accept connections on {sa} after {READY_TIMEOUT:?}: {}",
-                    log(server).trim()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(10));
+    // A listening socket takes connections (into its backlog) at once.
+    loop {
+        let listening = listening_sockets(tcp);
+        let Some(missing) = addrs.iter().find(|&&a| !listening.contains(&(a, port))) else {
+            return Ok(());
+        };
+        if Instant::now() > deadline {
+            panic!(
+                "sshd does not listen on {missing}:{port} after {READY_TIMEOUT:?}: {}",
+                log(server).trim()
+            );
         }
+        std::thread::sleep(Duration::from_millis(10));
     }
-    Ok(())
 }
 
 /// A block of `n` loopback addresses no other fleet of this process had:
@@ -630,91 +631,6 @@ fn loopback_block(n: usize) -> Vec<Ipv4Addr> {
         .collect()
 }
 
-/// pid -> parent pid, for every process.
-fn processes() -> HashMap<u32, u32> {
-    let mut table = HashMap::new();
-    for entry in fs::read_dir("/proc").expect("read /proc").flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-            continue;
-        };
-        // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
-            table.insert(pid, ppid);
-        }
-    }
-    table
-}
-
-fn children_of(table: &HashMap<u32, u32>, parent: u32) -> Vec<u32> {
-    table
-        .iter()
-        .filter(|&(_, &ppid)| ppid == parent)
-        .map(|(&pid, _)| pid)
-        .collect()
-}
-
-/// `root` and all its descendants, `root` first.
-fn subtree(table: &HashMap<u32, u32>, root: u32) -> Vec<u32> {
-    let mut out = vec![root];
-    let mut i = 0;
-    while i < out.len() {
-        out.extend(children_of(table, out[i]));
-        i += 1;
-    }
-    out
-}
-
-/// Inodes of the TCP connections (not listeners) whose local end is
-/// addr:port, from /proc/net/tcp.
-fn connection_sockets(addr: Ipv4Addr, port: u16) -> HashSet<u64> {
-    const LISTEN: &str = "0A";
-    let text = fs::read_to_string("/proc/net/tcp").expect("read /proc/net/tcp");
-    let mut out = HashSet::new();
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() < 10 || f[3] == LISTEN {
-            continue;
-        }
-        // "0100007F:08AE": the address as the kernel stores it (network
-        // order read as a native u32), the port in hex.
-        let Some((a, p)) = f[1].split_once(':') else {
-            continue;
-        };
-        let (Ok(a), Ok(p)) = (u32::from_str_radix(a, 16), u16::from_str_radix(p, 16)) else {
-            continue;
-        };
-        if Ipv4Addr::from(a.to_ne_bytes()) == addr
-            && p == port
-            && let Ok(inode) = f[9].parse()
-        {
-            out.insert(inode);
-        }
-    }
-    out
-}
-
-fn holds_socket(pid: u32, sockets: &HashSet<u64>) -> bool {
-    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    fds.flatten().any(|fd| {
-        fs::read_link(fd.path()).is_ok_and(|target| {
-            target
-                .to_str()
-                .and_then(|t| t.strip_prefix("socket:["))
-                .and_then(|t| t.strip_suffix(']'))
-                .and_then(|t| t.parse().ok())
-                .is_some_and(|inode: u64| sockets.contains(&inode))
-        })
-    })
-}
-
 /// The environment entry every session of a fleet gets (sshd's SetEnv), so
 /// that Drop finds commands whose connection is gone.
 fn fleet_mark(dir: &Path) -> String {
@@ -724,37 +640,6 @@ fn fleet_mark(dir: &Path) -> String {
 fn has_environment(pid: u32, entry: &str) -> bool {
     fs::read(format!("/proc/{pid}/environ"))
         .is_ok_and(|env| env.split(|&b| b == 0).any(|e| e == entry.as_bytes()))
-}
-
-/// `kill SIGNAL PID...` (the shell's, as minimal images lack procps);
-/// processes already gone are fine.
-fn kill(pids: &[u32], signal: &str) {
-    if pids.is_empty() {
-        return;
-    }
-    let _ = Command::new("sh")
-        .args(["-c", "kill \"$@\"", "sh", signal])
-        .args(pids.iter().map(u32::to_string))
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Waits (up to 5 s) until the processes are gone or zombies, so that their
-/// sockets are closed when the caller goes on.
-fn wait_gone(pids: &[u32]) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let alive = |pid: &u32| {
-        fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| !matches!(r.trim_start().chars().next(), Some('Z' | 'X') | None))
-            })
-            .unwrap_or(false)
-    };
-    while pids.iter().any(alive) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn keygen(path: &Path, comment: &str) {
@@ -806,14 +691,6 @@ fn chmod(path: &Path, mode: u32) {
         .unwrap_or_else(|e| panic!("chmod {}: {e}", path.display()));
 }
 
-fn random_hex(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("read /dev/urandom");
-    buf.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 // The harness's own tests: real logins, real sudo, real dropped connections.
 
 fn stdout_of(out: &std::process::Output) -> String {
@@ -853,6 +730,38 @@ fn sshd_three_hosts_login_and_passwordless_sudo() {
         var("ansible_ssh_private_key_file"),
         Some(fleet.client_key.display().to_string())
     );
+}
+
+/// The users and their sudo rules exist for the sessions only: the machine's
+/// /etc is not written and sees no mount (a run leaves no account behind).
+#[test]
+fn sshd_users_and_sudo_rules_exist_only_in_the_fleets_namespace() {
+    let fleet = Fleet::start(1);
+    let inside = fs::read_to_string(fleet.etc("passwd")).unwrap();
+    let line = inside
+        .lines()
+        .find(|l| l.starts_with("cephalo-test:"))
+        .expect("the fleet's passwd has the user");
+    let out = fleet
+        .ssh(
+            &fleet.hosts[0],
+            &fleet.user,
+            "getent passwd cephalo-test; sudo -n ls /etc/sudoers.d",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(stdout_of(&out), format!("{line}\nzz-cephalo-it\n"));
+    let machine = fs::read_to_string("/etc/passwd").unwrap();
+    assert!(!machine.contains(line), "{machine}");
+    assert!(!Path::new("/etc/sudoers.d/zz-cephalo-it").exists());
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for target in ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/sudoers.d"] {
+        assert!(
+            !mounts.lines().any(|l| l.split(' ').nth(4) == Some(target)),
+            "{mounts}"
+        );
+    }
 }
 
 #[test]
