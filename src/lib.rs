@@ -12,8 +12,21 @@
 //!   -> render     (ceph.conf, keyrings, container specs per host)
 //! ```
 //!
-//! `release` holds everything that differs between Ceph releases; `cephx`
-//! makes and reads secrets; `error` maps failures to exit codes.
+//! and for `deploy`, on from the model:
+//!
+//! ```text
+//!   -> deploy::plan (pure: named steps, serial or in parallel, per host)
+//!   -> engine       (runs each step on its hosts through a Transport:
+//!                    ssh for real hosts, fake for the fast tests)
+//!   -> recap        (per host ok/changed/failed; the exit code)
+//! ```
+//!
+//! Layers, lowest first (tests/fast/layers.rs keeps them): values
+//! (`error`, `release`, `cephx`, `yamlfile`) < the model (`inventory`,
+//! `settings`, `passwords`, `model`, `render`; no tokio, no SSH) < reaching
+//! hosts (`transport`, `script`, `ssh`, `local`, `engine`, `fake`) <
+//! operations (`deploy`, `prechecks`, `disks`, `keys`, `tune`, `pull`,
+//! `containers`, `ceph`, `facts`, `files`, `playground`) < `cli`.
 
 pub mod ceph;
 pub mod cephx;
