@@ -1,17 +1,21 @@
-//! Asking the cluster: the `ceph` CLI run through a mon's container, and
-//! the few answers operations read from it (status, quorum, an OSD's
-//! state). Shared by deploy, prechecks and the rolling upgrade; it only
+//! Asking the cluster: the `ceph` CLI run through the container of any
+//! inventory mon that answers (a stopped mon is skipped, the one that
+//! answered is tried first next time), and the few answers operations
+//! read from it (status, quorum, an OSD's state, version strings). Shared by deploy, prechecks and the rolling upgrade; it only
 //! asks, and changes the cluster only through the arguments its callers
-//! give (`auth get-or-create`, `fs new`). Imports model and transport
-//! only, never an operation.
+//! give (`auth get-or-create`, `fs new`). Imports values, model and
+//! transport only, never an operation.
 
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::model::{Cluster, Host, Role};
+use crate::release::Release;
 use crate::transport::{Command, Transport, TransportError, checked};
 
-/// The mon whose container runs the cluster's `ceph` commands: the first
-/// in the inventory.
+/// The first mon of the inventory (where steps about the whole cluster
+/// are reported). `ceph` itself runs through any mon that answers.
 pub fn first_mon(cluster: &Cluster) -> Option<&Host> {
     cluster.hosts_with(Role::Mon).next()
 }
@@ -41,32 +45,140 @@ fn no_mon() -> TransportError {
     }
 }
 
-/// Runs `ceph ARGS` on the first mon and returns its output; `secret`
-/// keeps the output out of logs (a key).
+/// The mon that answered the last `ceph` call, by transport and cluster:
+/// later calls of the same run go there first. The transport's address
+/// tells runs apart (each run makes its own transport).
+type Answered = Mutex<BTreeMap<(usize, String), String>>;
+
+fn answered() -> &'static Answered {
+    static ANSWERED: OnceLock<Answered> = OnceLock::new();
+    ANSWERED.get_or_init(Default::default)
+}
+
+fn answered_key(cluster: &Cluster, t: &dyn Transport) -> (usize, String) {
+    let at = t as *const dyn Transport as *const () as usize;
+    (at, format!("{} {}", cluster.name, cluster.fsid))
+}
+
+/// The inventory mons in the order a `ceph` call tries them: the one that
+/// answered last first, then the others in inventory order.
+pub fn mons_to_try<'a>(cluster: &'a Cluster, t: &dyn Transport) -> Vec<&'a Host> {
+    let last = answered()
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&answered_key(cluster, t)).cloned());
+    let mut mons: Vec<&Host> = cluster.hosts_with(Role::Mon).collect();
+    if let Some(i) = last.and_then(|l| mons.iter().position(|m| m.name == l)) {
+        let m = mons.remove(i);
+        mons.insert(0, m);
+    }
+    mons
+}
+
+/// Whether a `ceph` call through a mon's container failed for want of
+/// that mon (its container not running, its host unreachable, the call
+/// timed out), so the next mon may answer; any other failure is the
+/// cluster's answer.
+pub fn try_next_mon(e: &TransportError) -> bool {
+    match e {
+        TransportError::Failed { stderr_tail, .. } => {
+            container_not_running(stderr_tail)
+                || stderr_tail.contains("timed out")
+                || stderr_tail.contains("error connecting to the cluster")
+        }
+        TransportError::Timeout { .. } | TransportError::ConnectionLost { .. } => true,
+        other => other.is_unreachable(),
+    }
+}
+
+/// The engine says the container is not running (docker's words, then
+/// podman's).
+pub fn container_not_running(stderr: &str) -> bool {
+    [
+        "is not running",
+        "No such container",
+        "only create exec sessions on running containers",
+        "no such container",
+    ]
+    .iter()
+    .any(|s| stderr.contains(s))
+}
+
+/// Runs `ceph ARGS` through the first mon (in the order of `mons_to_try`)
+/// that answers; returns that mon and the output.
+async fn through_any_mon<'a>(
+    cluster: &'a Cluster,
+    t: &dyn Transport,
+    args: &[&str],
+    secret: bool,
+) -> Result<(&'a Host, String), TransportError> {
+    let mons = mons_to_try(cluster, t);
+    if mons.is_empty() {
+        return Err(no_mon());
+    }
+    let mut tried: Vec<(String, TransportError)> = Vec::new();
+    for mon in mons {
+        let mut cmd = ceph_cmd(cluster, mon, args);
+        if secret {
+            cmd = cmd.secret();
+        }
+        match checked(t, &crate::transport::Endpoint::of(mon), &cmd).await {
+            Ok(out) => {
+                if let Ok(mut m) = answered().lock() {
+                    m.insert(answered_key(cluster, t), mon.name.clone());
+                }
+                return Ok((mon, out.stdout_text()));
+            }
+            Err(e) if try_next_mon(&e) => tried.push((mon.name.clone(), e)),
+            Err(e) => return Err(e),
+        }
+    }
+    if tried.len() == 1 {
+        return Err(tried.remove(0).1);
+    }
+    Err(TransportError::Other {
+        host: tried.first().map(|(m, _)| m.clone()).unwrap_or_default(),
+        reason: format!(
+            "no mon answered `ceph {}`: {}",
+            args.join(" "),
+            tried
+                .iter()
+                .map(|(m, e)| format!(
+                    "{m}: {}",
+                    if matches!(e, TransportError::Failed { stderr_tail, .. } if container_not_running(stderr_tail))
+                    {
+                        "its ceph_mon container is not running".to_string()
+                    } else {
+                        e.to_string()
+                    }
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    })
+}
+
+/// Runs `ceph ARGS` through a mon that answers and returns its output;
+/// `secret` keeps the output out of logs (a key).
 pub async fn ceph_out(
     cluster: &Cluster,
     t: &dyn Transport,
     args: &[&str],
     secret: bool,
 ) -> Result<String, TransportError> {
-    let mon = first_mon(cluster).ok_or_else(no_mon)?;
-    let mut cmd = ceph_cmd(cluster, mon, args);
-    if secret {
-        cmd = cmd.secret();
-    }
-    Ok(checked(t, &crate::transport::Endpoint::of(mon), &cmd)
-        .await?
-        .stdout_text())
+    Ok(through_any_mon(cluster, t, args, secret).await?.1)
 }
 
-/// `ceph ARGS -f json` on the first mon.
+/// `ceph ARGS -f json` through a mon that answers.
 pub async fn ceph_json(
     cluster: &Cluster,
     t: &dyn Transport,
     args: &[&str],
 ) -> Result<serde_json::Value, TransportError> {
-    let mon = first_mon(cluster).ok_or_else(no_mon)?;
-    ceph_json_on(cluster, t, mon, args).await
+    let mut a = args.to_vec();
+    a.extend(["-f", "json"]);
+    let (mon, text) = through_any_mon(cluster, t, &a, false).await?;
+    parse_json(mon, args, &text)
 }
 
 /// `ceph ARGS -f json` through the given mon's container.
@@ -85,7 +197,11 @@ pub async fn ceph_json_on(
     )
     .await?
     .stdout_text();
-    serde_json::from_str(&text).map_err(|e| TransportError::Other {
+    parse_json(mon, args, &text)
+}
+
+fn parse_json(mon: &Host, args: &[&str], text: &str) -> Result<serde_json::Value, TransportError> {
+    serde_json::from_str(text).map_err(|e| TransportError::Other {
         host: mon.name.clone(),
         reason: format!(
             "`ceph {}` printed no JSON ({e}): {}",
@@ -157,6 +273,51 @@ pub fn osd_in_dump(dump: &serde_json::Value, id: &str) -> OsdState {
     )
 }
 
+/// A Ceph version, as daemons print it: `ceph version 16.2.15 (sha)
+/// pacific (stable)`; Jewel's has no release name (`ceph version 10.2.11
+/// (sha)`), development builds add `-N-gSHA` to the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CephVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl CephVersion {
+    /// The release of its major number (None: one cephalo does not know).
+    pub fn release(self) -> Option<Release> {
+        Release::parse(&self.major.to_string())
+    }
+}
+
+impl std::fmt::Display for CephVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)?;
+        if let Some(r) = self.release() {
+            write!(f, " ({r})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Parses a version string (`ceph --version`, `ceph versions` keys, `ceph
+/// mon metadata`'s ceph_version) by its number, never by its words.
+pub fn parse_version(text: &str) -> Option<CephVersion> {
+    let mut words = text.split_whitespace();
+    words.by_ref().find(|w| *w == "version")?;
+    let number = words.next()?.trim_start_matches('v');
+    let number = number.split(['-', '+', '~']).next()?;
+    let mut parts = number.split('.').map(|p| p.parse::<u32>());
+    let major = parts.next()?.ok()?;
+    let minor = parts.next().and_then(Result::ok).unwrap_or(0);
+    let patch = parts.next().and_then(Result::ok).unwrap_or(0);
+    Some(CephVersion {
+        major,
+        minor,
+        patch,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,5 +351,32 @@ mod tests {
                 up_from: 0
             }
         );
+    }
+
+    #[test]
+    fn version_strings_are_parsed_by_their_number() {
+        let v = |s: &str| parse_version(s);
+        let pacific = v("ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)").unwrap();
+        assert_eq!((pacific.major, pacific.minor, pacific.patch), (16, 2, 15));
+        assert_eq!(pacific.release(), Some(Release::Pacific));
+        assert_eq!(pacific.to_string(), "16.2.15 (pacific)");
+        // Jewel names no release.
+        let jewel = v("ceph version 10.2.11 (e4b061b47f07f583c92a050d9e84b1813a35671e)\n").unwrap();
+        assert_eq!(jewel.release(), Some(Release::Jewel));
+        // A development build, and a name that says otherwise: the number wins.
+        let dev = v("ceph version 19.3.0-5432-gdeadbeef (deadbeef) squid (dev)").unwrap();
+        assert_eq!((dev.major, dev.minor, dev.patch), (19, 3, 0));
+        assert_eq!(
+            v("ceph version 18.2.7 (x) pacific (stable)").unwrap().release(),
+            Some(Release::Reef)
+        );
+        assert!(v("18.2.7").is_none());
+        assert!(v("ceph version unknown").is_none());
+        assert!(v("").is_none());
+        // Every release the fake answers with parses back to itself.
+        for r in Release::ALL {
+            let s = crate::fake::ceph::version_string(r);
+            assert_eq!(v(&s).and_then(CephVersion::release), Some(r), "{s}");
+        }
     }
 }

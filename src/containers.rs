@@ -1,8 +1,11 @@
 //! Daemon containers on a host, kolla's "ensure container" done once for
 //! every role: the wanted spec becomes an engine command line and a hash
-//! label; a running container with the same hash is left alone, a
-//! different one is replaced, a stopped one started. Works for docker and
-//! podman (same command line).
+//! label; a running container with the same hash (and the image id its
+//! reference has now) is left alone, a different one is stopped
+//! gracefully and replaced once its image is known to be on the host, a
+//! stopped one started. Works for docker and podman (same command line).
+
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -101,26 +104,39 @@ pub enum Present {
         state: String,
         /// Its `cephalo.spec` label (empty when it has none).
         hash: String,
+        /// The image reference it was made from (`.Config.Image`).
+        image: String,
+        /// The id of the image it runs (`.Image`, without `sha256:`).
+        image_id: String,
+        /// The id the host has under `image` now (None: no such image
+        /// there any more): another id is the same tag with new content.
+        image_now: Option<String>,
     },
 }
 
-/// Reads a container's state and spec label.
+/// The `--format` of the container `inspect`: one line of
+/// `RUNNING STATUS IMAGE_ID IMAGE LABEL`.
+fn inspect_format() -> String {
+    format!(
+        "{{{{.State.Running}}}} {{{{.State.Status}}}} {{{{.Image}}}} {{{{.Config.Image}}}} {{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}"
+    )
+}
+
+/// Reads a container's state, spec label and image, and the id its image
+/// reference points to on the host now.
 pub async fn inspect(
     t: &dyn Transport,
     host: &Endpoint,
     engine: Engine,
     name: &str,
 ) -> Result<Present, TransportError> {
-    let format = format!(
-        "{{{{.State.Running}}}} {{{{.State.Status}}}} {{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}"
-    );
     let cmd = Command::new([
         engine.command(),
         "inspect",
         "--type",
         "container",
         "--format",
-        &format,
+        &inspect_format(),
         name,
     ])
     .become_root(host.connection.become_root);
@@ -128,22 +144,79 @@ pub async fn inspect(
     if !out.success() {
         return Ok(Present::Absent);
     }
-    Ok(parse_inspect(&out.stdout_text()))
+    let mut found = parse_inspect(&out.stdout_text());
+    if let Present::Present {
+        image, image_now, ..
+    } = &mut found
+        && !image.is_empty()
+    {
+        *image_now = image_id(t, host, engine, image).await?;
+    }
+    Ok(found)
 }
 
-/// Parses `inspect`'s line: `RUNNING STATUS LABEL` (docker prints a missing
-/// label as `<no value>`).
+/// Parses `inspect`'s line: `RUNNING STATUS IMAGE_ID IMAGE LABEL` (docker
+/// prints a missing label as `<no value>`, podman as nothing).
 pub fn parse_inspect(text: &str) -> Present {
     let mut parts = text.split_whitespace();
     Present::Present {
         running: parts.next() == Some("true"),
         state: parts.next().unwrap_or("unknown").to_string(),
+        image_id: bare_id(parts.next().unwrap_or_default()).to_string(),
+        image: parts.next().unwrap_or_default().to_string(),
         hash: parts
             .next()
             .unwrap_or_default()
             .trim_start_matches("<no")
             .to_string(),
+        image_now: None,
     }
+}
+
+/// An image id without docker's `sha256:` (podman prints none).
+fn bare_id(id: &str) -> &str {
+    id.trim().trim_start_matches("sha256:")
+}
+
+/// The first 12 digits of an image id, as the engines show it.
+pub fn short_id(id: &str) -> &str {
+    let id = bare_id(id);
+    id.get(..12).unwrap_or(id)
+}
+
+/// The id of `image` on the host (without `sha256:`), None when the host
+/// does not have it.
+pub async fn image_id(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    image: &str,
+) -> Result<Option<String>, TransportError> {
+    let cmd = Command::new([
+        engine.command(),
+        "image",
+        "inspect",
+        "--format",
+        "{{.Id}}",
+        image,
+    ])
+    .become_root(host.connection.become_root)
+    .timeout(Duration::from_secs(60));
+    let out = run(t, host, &cmd).await?;
+    if out.success() {
+        let id = out.stdout_text();
+        return Ok(Some(bare_id(&id).to_string()).filter(|i| !i.is_empty()));
+    }
+    let err = out.stderr_text().to_ascii_lowercase();
+    if err.contains("no such image") || err.contains("image not known") {
+        return Ok(None);
+    }
+    Err(TransportError::Failed {
+        host: host.name.clone(),
+        command: cmd.display(),
+        status: out.status,
+        stderr_tail: out.stderr_tail(4),
+    })
 }
 
 /// What a container needs to be the wanted one: the one decision behind
@@ -155,8 +228,9 @@ pub enum Need {
     Nothing,
     /// There is none.
     Create,
-    /// It carries another hash (or none): removed and made again.
-    Recreate { reason: &'static str },
+    /// It carries another hash (or none), or its image reference has new
+    /// content on the host: stopped, removed and made again.
+    Recreate { reason: String },
     /// It carries the wanted hash but does not run (`state` says why).
     Start { state: String },
 }
@@ -166,11 +240,26 @@ pub const SPEC_DIFFERS: &str =
     "its spec or config differs (image, TCMalloc, debug or other settings)";
 
 /// Decides from what `inspect` found and the hash the container must carry.
+/// The hash covers the image reference; where the reference is the same,
+/// the image id it runs is compared with the one the host has under that
+/// reference now (the same tag pulled again with new content).
 pub fn need(found: &Present, wanted_hash: &str) -> Need {
     match found {
         Present::Absent => Need::Create,
         Present::Present { hash, .. } if hash != wanted_hash => Need::Recreate {
-            reason: SPEC_DIFFERS,
+            reason: SPEC_DIFFERS.into(),
+        },
+        Present::Present {
+            image,
+            image_id,
+            image_now: Some(now),
+            ..
+        } if !image_id.is_empty() && bare_id(now) != bare_id(image_id) => Need::Recreate {
+            reason: format!(
+                "image {image} has new content ({} -> {})",
+                short_id(image_id),
+                short_id(now)
+            ),
         },
         Present::Present { running: true, .. } => Need::Nothing,
         Present::Present { state, .. } => Need::Start {
@@ -188,16 +277,32 @@ pub enum Ensured {
     Started,
 }
 
-/// Makes the container on the host match the spec.
+/// The wanted image is not on the host: nothing was changed.
+pub fn image_missing(host: &str, image: &str) -> TransportError {
+    TransportError::Other {
+        host: host.to_string(),
+        reason: format!(
+            "image {image} is not on {host}; nothing was changed there. Put it on the hosts first: \
+             `cephalo pull -i INVENTORY` (or with --image-archive FILE)"
+        ),
+    }
+}
+
+/// Makes the container on the host match the spec. The wanted image is
+/// checked first: a container is never removed while its replacement's
+/// image is missing. A container replaced is stopped gracefully
+/// (`stop -t stop_timeout`, then SIGKILL), removed, and made again.
 pub async fn ensure(
     t: &dyn Transport,
     host: &Endpoint,
     engine: Engine,
     spec: &ContainerSpec,
     hash: &str,
+    stop_timeout: Duration,
 ) -> Result<Ensured, TransportError> {
     let sudo = host.connection.become_root;
-    let done = match need(&inspect(t, host, engine, &spec.name).await?, hash) {
+    let found = inspect(t, host, engine, &spec.name).await?;
+    let done = match need(&found, hash) {
         Need::Nothing => return Ok(Ensured::Unchanged),
         Need::Start { .. } => {
             checked(
@@ -208,17 +313,39 @@ pub async fn ensure(
             .await?;
             return Ok(Ensured::Started);
         }
-        Need::Recreate { .. } => {
-            checked(
-                t,
-                host,
-                &Command::new([engine.command(), "rm", "-f", &spec.name]).become_root(sudo),
-            )
-            .await?;
-            Ensured::Replaced
-        }
+        Need::Recreate { .. } => Ensured::Replaced,
         Need::Create => Ensured::Created,
     };
+    // The image first: inspect already read it when the reference is the
+    // same (its new content is why the container is replaced).
+    let have = match &found {
+        Present::Present {
+            image,
+            image_now: Some(_),
+            ..
+        } if *image == spec.image => true,
+        _ => image_id(t, host, engine, &spec.image).await?.is_some(),
+    };
+    if !have {
+        return Err(image_missing(&host.name, &spec.image));
+    }
+    if done == Ensured::Replaced {
+        let secs = stop_timeout.as_secs().to_string();
+        checked(
+            t,
+            host,
+            &Command::new([engine.command(), "stop", "-t", &secs, &spec.name])
+                .become_root(sudo)
+                .timeout(stop_timeout + Duration::from_secs(60)),
+        )
+        .await?;
+        checked(
+            t,
+            host,
+            &Command::new([engine.command(), "rm", &spec.name]).become_root(sudo),
+        )
+        .await?;
+    }
     checked(
         t,
         host,
@@ -226,6 +353,46 @@ pub async fn ensure(
     )
     .await?;
     Ok(done)
+}
+
+/// The Ceph version a running container's daemon runs: `ceph --version`
+/// inside it (every release has it, Jewel too), as printed.
+pub async fn running_version(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    name: &str,
+) -> Result<String, TransportError> {
+    let cmd = Command::new([engine.command(), "exec", name, "ceph", "--version"])
+        .become_root(host.connection.become_root)
+        .timeout(Duration::from_secs(60));
+    Ok(checked(t, host, &cmd).await?.stdout_text().trim().to_string())
+}
+
+/// The daemon containers (`ceph_mon`, `ceph_mgr`, `ceph_mds`, `ceph_rgw`,
+/// `ceph_osd_<id>`) that run on a host.
+pub async fn running_daemons(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+) -> Result<Vec<String>, TransportError> {
+    let cmd = Command::new([engine.command(), "ps", "--format", "{{.Names}}"])
+        .become_root(host.connection.become_root)
+        .timeout(Duration::from_secs(60));
+    let text = checked(t, host, &cmd).await?.stdout_text();
+    Ok(text
+        .split_whitespace()
+        .filter(|n| is_daemon_container(n))
+        .map(str::to_string)
+        .collect())
+}
+
+/// A daemon container's name, as cephalo makes them.
+pub fn is_daemon_container(name: &str) -> bool {
+    matches!(name, "ceph_mon" | "ceph_mgr" | "ceph_mds" | "ceph_rgw")
+        || name
+            .strip_prefix("ceph_osd_")
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
@@ -287,48 +454,93 @@ mod tests {
     #[test]
     fn what_a_container_needs_from_inspected_facts() {
         let found = |line: &str| parse_inspect(line);
+        const ID: &str = "sha256:1111111111111111aaaa";
         // docker: running, with the wanted label.
-        assert_eq!(need(&found("true running abc\n"), "abc"), Need::Nothing);
+        assert_eq!(
+            need(&found(&format!("true running {ID} img:1 abc\n")), "abc"),
+            Need::Nothing
+        );
         // Stopped (a host reboot with restart=no, or `docker stop`).
         assert_eq!(
-            need(&found("false exited abc\n"), "abc"),
+            need(&found(&format!("false exited {ID} img:1 abc\n")), "abc"),
             Need::Start {
                 state: "exited".into()
             }
         );
         assert_eq!(
-            need(&found("false created abc"), "abc"),
+            need(&found("false created 1111 img:1 abc"), "abc"),
             Need::Start {
                 state: "created".into()
             }
         );
         // Another spec or config: recreated, running or not.
-        for line in ["true running old", "false exited old"] {
+        for line in ["true running 1111 img:1 old", "false exited 1111 img:1 old"] {
             assert_eq!(
                 need(&found(line), "abc"),
                 Need::Recreate {
-                    reason: SPEC_DIFFERS
+                    reason: SPEC_DIFFERS.into()
                 }
             );
         }
         // Made by hand: docker prints a missing label as `<no value>`,
         // podman as nothing.
         assert_eq!(
-            found("true running <no value>"),
+            found(&format!("true running {ID} img:1 <no value>")),
             Present::Present {
                 running: true,
                 state: "running".into(),
-                hash: String::new()
+                hash: String::new(),
+                image: "img:1".into(),
+                image_id: "1111111111111111aaaa".into(),
+                image_now: None,
             }
         );
         assert!(matches!(
-            need(&found("true running <no value>"), "abc"),
+            need(&found("true running 1111 img:1 <no value>"), "abc"),
             Need::Recreate { .. }
         ));
         assert!(matches!(
-            need(&found("true running"), "abc"),
+            need(&found("true running 1111 img:1"), "abc"),
             Need::Recreate { .. }
         ));
         assert_eq!(need(&Present::Absent, "abc"), Need::Create);
+    }
+
+    #[test]
+    fn the_same_tag_with_new_content_is_recreated() {
+        let with_now = |now: Option<&str>| {
+            let mut p = parse_inspect("true running sha256:0123456789abcdef00 cephalo/ceph:reef abc");
+            if let Present::Present { image_now, .. } = &mut p {
+                *image_now = now.map(str::to_string);
+            }
+            p
+        };
+        // The host has the same id under the reference (docker with
+        // `sha256:`, podman without): nothing.
+        assert_eq!(need(&with_now(Some("0123456789abcdef00")), "abc"), Need::Nothing);
+        assert_eq!(
+            need(&with_now(Some("sha256:0123456789abcdef00")), "abc"),
+            Need::Nothing
+        );
+        // The reference was pulled again with new content.
+        assert_eq!(
+            need(&with_now(Some("sha256:fedcba987654321000")), "abc"),
+            Need::Recreate {
+                reason: "image cephalo/ceph:reef has new content (0123456789ab -> fedcba987654)"
+                    .into()
+            }
+        );
+        // The reference is gone from the host: nothing to recreate it from.
+        assert_eq!(need(&with_now(None), "abc"), Need::Nothing);
+    }
+
+    #[test]
+    fn daemon_container_names() {
+        for n in ["ceph_mon", "ceph_mgr", "ceph_mds", "ceph_rgw", "ceph_osd_0", "ceph_osd_12"] {
+            assert!(is_daemon_container(n), "{n}");
+        }
+        for n in ["ceph_osd_", "ceph_osd_x", "ceph_exporter", "other", "ceph_mon2"] {
+            assert!(!is_daemon_container(n), "{n}");
+        }
     }
 }

@@ -386,6 +386,16 @@ pub struct HostSettings {
     pub ceph_osd_devices: Vec<String>,
     #[serde(deserialize_with = "de::bool")]
     pub ceph_osd_bootstrap_labels: bool,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_mon_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_mgr_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_mds_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_rgw_stop_timeout: u64,
 }
 
 /// How much a daemon container may do on its host. `privileged` is what real

@@ -1,9 +1,10 @@
 //! `deploy --check` (and `reconfigure`/`tune --check`): what a run would
 //! change on each host, found with the same facts and decisions the steps
-//! use (`containers::need` for containers) and changing nothing: files that differ (with `--diff`, their differences;
-//! keyrings never shown), daemon containers that would be created,
-//! recreated or started, and OSDs that would be made from bootstrap
-//! partitions.
+//! use (`containers::need` for containers) and changing nothing: files
+//! that differ (with `--diff`, their differences; keyrings never shown),
+//! daemon containers that would be created, recreated or started (or
+//! could not be, their image missing), and OSDs that would be made from
+//! bootstrap partitions.
 
 use std::sync::Arc;
 
@@ -160,7 +161,21 @@ impl Daemons {
             };
             let want = super::config::wanted_hash(cluster, h, role, &id)?;
             let found = containers::inspect(t, ep, h.engine, &name).await?;
-            match containers::need(&found, &want) {
+            let need = containers::need(&found, &want);
+            // A container to make needs its image on the host: the run
+            // would stop there, changing nothing.
+            let makes = matches!(need, Need::Recreate { .. })
+                || (self.missing && need == Need::Create);
+            if makes {
+                let image = super::config::spec_of(cluster, h, role, &id)?.image;
+                if containers::image_id(t, ep, h.engine, &image).await?.is_none() {
+                    say(format!(
+                        "{name}: image {image} is not on the host: run `cephalo pull` first"
+                    ));
+                    continue;
+                }
+            }
+            match need {
                 Need::Nothing => {}
                 Need::Create if self.missing => say(format!("{name}: would be created")),
                 Need::Recreate { reason } => say(format!("{name}: {reason}: would be recreated")),

@@ -4,6 +4,7 @@
 //! the one place a daemon's container is made to match it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::containers::{self, Ensured, spec_hash};
 use crate::engine::{Action, HostOutcome, StepContext};
@@ -89,8 +90,23 @@ pub fn wanted_hash(
     Ok(spec_hash(&spec, &[&conf]))
 }
 
-/// Starts (or keeps) a daemon's container; a change of its spec or of the
-/// config it reads recreates it.
+/// How long a daemon's container gets to stop gracefully when it is
+/// replaced (`ceph_<type>_stop_timeout`).
+pub fn stop_timeout(h: &Host, role: Role) -> Duration {
+    let s = &h.settings;
+    Duration::from_secs(match role {
+        Role::Mon => s.ceph_mon_stop_timeout,
+        Role::Mgr => s.ceph_mgr_stop_timeout,
+        Role::Osd => s.ceph_osd_stop_timeout,
+        Role::Mds => s.ceph_mds_stop_timeout,
+        Role::Rgw => s.ceph_rgw_stop_timeout,
+        Role::Client => 10,
+    })
+}
+
+/// Starts (or keeps) a daemon's container; a change of its spec, of the
+/// config it reads or of its image's content recreates it (a graceful
+/// stop first, and only once its image is on the host).
 pub(super) async fn ensure_daemon(
     cluster: &Cluster,
     h: &Host,
@@ -106,6 +122,7 @@ pub(super) async fn ensure_daemon(
         h.engine,
         &spec,
         &hash,
+        stop_timeout(h, role),
     )
     .await?;
     Ok(done != Ensured::Unchanged)

@@ -12,6 +12,7 @@ pub mod destroy;
 mod mon;
 mod osd;
 mod osd_store;
+pub mod release_guard;
 mod waits;
 
 use std::sync::Arc;

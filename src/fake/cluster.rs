@@ -156,6 +156,14 @@ impl FakeCluster {
             );
         }
         match rest.first().map(String::as_str) {
+            // The version of the image the container runs.
+            Some("ceph") if rest.get(1).map(String::as_str) == Some("--version") => {
+                let image = &self.hosts[host].containers[container].image;
+                match self.releases.get(image) {
+                    Some(r) => out(0, format!("{}\n", super::ceph::version_string(*r))),
+                    None => fail(127, "exec: \"ceph\": executable file not found in $PATH"),
+                }
+            }
             Some("ceph") if rest.iter().any(|a| a == "--admin-daemon") => {
                 let in_quorum = self.ceph.quorum().iter().any(|m| m == host);
                 out(

@@ -1,7 +1,8 @@
 //! One host of the fake cluster: its container engine (containers with
 //! their image, labels and state; images present) and the answers to the
 //! engine commands cephalo sends (`run`, `inspect`, `ps`, `stop`, `start`,
-//! `rm`, `image inspect`, `pull`). `exec` is the cluster's business.
+//! `rm` (refused for a running container without `-f`), `image inspect`,
+//! `pull`). `exec` is the cluster's business.
 
 use std::collections::BTreeMap;
 
@@ -174,6 +175,21 @@ impl FakeHost {
                 self.containers.remove(*name);
                 out(0, format!("{name}\n"))
             }
+            // Without -f a running container stays, as with docker.
+            ["rm", name] => match self.containers.get(*name) {
+                Some(c) if c.running => fail(
+                    1,
+                    format!(
+                        "Error response from daemon: You cannot remove a running container {}. Stop the container before attempting removal or force remove",
+                        c.id
+                    ),
+                ),
+                Some(_) => {
+                    self.containers.remove(*name);
+                    out(0, format!("{name}\n"))
+                }
+                None => no_such(name),
+            },
             ["stop", .., name] => match self.containers.get_mut(*name) {
                 Some(c) => {
                     c.running = false;
@@ -259,6 +275,10 @@ fn render(format: &str, c: &Container) -> String {
         .replace(
             "{{.State.Running}}",
             if c.running { "true" } else { "false" },
+        )
+        .replace(
+            "{{.State.Status}}",
+            if c.running { "running" } else { "exited" },
         )
         .replace("{{.Image}}", &c.image_id)
         .replace("{{.Config.Image}}", &c.image)

@@ -1,6 +1,6 @@
-//! `cephalo deploy` and `cephalo reconfigure`: prechecks, then (with
-//! `--check`/`--diff`) what would change, then the converging plan and
-//! `ceph -s`. Reconfigure runs the same plan without creating daemons.
+//! `cephalo deploy` and `cephalo reconfigure`: prechecks, the refusal to
+//! change a running daemon's release, then (with `--check`/`--diff`) what
+//! would change, then the converging plan and `ceph -s`. Reconfigure runs the same plan without creating daemons.
 
 use std::sync::Arc;
 
@@ -72,6 +72,9 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
             });
         }
     }
+    // Never a release change of a running daemon: that is `cephalo upgrade`.
+    let command = if create { "deploy" } else { "reconfigure" };
+    rt.block_on(crate::deploy::release_guard::guard(&cluster, &engine, command))?;
     if a.check || a.diff {
         let notes = crate::tune::Notes::default();
         let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);

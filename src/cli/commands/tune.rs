@@ -1,5 +1,6 @@
 //! `cephalo tune`: the sysctl profile, disk queues and daemon tuning on the
-//! selected hosts, or with --check only the drift.
+//! selected hosts, or with --check only the drift; refused like deploy
+//! when a running daemon runs another release than the configured one.
 
 use std::sync::Arc;
 
@@ -27,6 +28,9 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
     let cluster = Arc::new(cluster);
+    let rt = runtime()?;
+    // Tune recreates daemons whose spec changed: never into another release.
+    rt.block_on(crate::deploy::release_guard::guard(&cluster, &engine, "tune"))?;
     let notes = crate::tune::Notes::default();
     let plan = if a.check {
         crate::deploy::check_plan(&cluster, &selected, false, false, &notes)
@@ -35,7 +39,7 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
         // section changed, one at a time with health waits (reconfigure).
         crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
     };
-    let recap = runtime()?.block_on(engine.run(&plan));
+    let recap = rt.block_on(engine.run(&plan));
     if !a.connect.json {
         let (drift, hosts) = print_findings(&notes, &recap);
         if a.check {
