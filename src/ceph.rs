@@ -356,7 +356,9 @@ mod tests {
     #[test]
     fn version_strings_are_parsed_by_their_number() {
         let v = |s: &str| parse_version(s);
-        let pacific = v("ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)").unwrap();
+        let pacific =
+            v("ceph version 16.2.15 (618f440892089921c3e944a991122ddc44e60516) pacific (stable)")
+                .unwrap();
         assert_eq!((pacific.major, pacific.minor, pacific.patch), (16, 2, 15));
         assert_eq!(pacific.release(), Some(Release::Pacific));
         assert_eq!(pacific.to_string(), "16.2.15 (pacific)");
@@ -367,7 +369,9 @@ mod tests {
         let dev = v("ceph version 19.3.0-5432-gdeadbeef (deadbeef) squid (dev)").unwrap();
         assert_eq!((dev.major, dev.minor, dev.patch), (19, 3, 0));
         assert_eq!(
-            v("ceph version 18.2.7 (x) pacific (stable)").unwrap().release(),
+            v("ceph version 18.2.7 (x) pacific (stable)")
+                .unwrap()
+                .release(),
             Some(Release::Reef)
         );
         assert!(v("18.2.7").is_none());

@@ -366,7 +366,11 @@ pub async fn running_version(
     let cmd = Command::new([engine.command(), "exec", name, "ceph", "--version"])
         .become_root(host.connection.become_root)
         .timeout(Duration::from_secs(60));
-    Ok(checked(t, host, &cmd).await?.stdout_text().trim().to_string())
+    Ok(checked(t, host, &cmd)
+        .await?
+        .stdout_text()
+        .trim()
+        .to_string())
 }
 
 /// The daemon containers (`ceph_mon`, `ceph_mgr`, `ceph_mds`, `ceph_rgw`,
@@ -509,7 +513,8 @@ mod tests {
     #[test]
     fn the_same_tag_with_new_content_is_recreated() {
         let with_now = |now: Option<&str>| {
-            let mut p = parse_inspect("true running sha256:0123456789abcdef00 cephalo/ceph:reef abc");
+            let mut p =
+                parse_inspect("true running sha256:0123456789abcdef00 cephalo/ceph:reef abc");
             if let Present::Present { image_now, .. } = &mut p {
                 *image_now = now.map(str::to_string);
             }
@@ -517,7 +522,10 @@ mod tests {
         };
         // The host has the same id under the reference (docker with
         // `sha256:`, podman without): nothing.
-        assert_eq!(need(&with_now(Some("0123456789abcdef00")), "abc"), Need::Nothing);
+        assert_eq!(
+            need(&with_now(Some("0123456789abcdef00")), "abc"),
+            Need::Nothing
+        );
         assert_eq!(
             need(&with_now(Some("sha256:0123456789abcdef00")), "abc"),
             Need::Nothing
@@ -536,10 +544,23 @@ mod tests {
 
     #[test]
     fn daemon_container_names() {
-        for n in ["ceph_mon", "ceph_mgr", "ceph_mds", "ceph_rgw", "ceph_osd_0", "ceph_osd_12"] {
+        for n in [
+            "ceph_mon",
+            "ceph_mgr",
+            "ceph_mds",
+            "ceph_rgw",
+            "ceph_osd_0",
+            "ceph_osd_12",
+        ] {
             assert!(is_daemon_container(n), "{n}");
         }
-        for n in ["ceph_osd_", "ceph_osd_x", "ceph_exporter", "other", "ceph_mon2"] {
+        for n in [
+            "ceph_osd_",
+            "ceph_osd_x",
+            "ceph_exporter",
+            "other",
+            "ceph_mon2",
+        ] {
             assert!(!is_daemon_container(n), "{n}");
         }
     }

@@ -164,11 +164,14 @@ impl Daemons {
             let need = containers::need(&found, &want);
             // A container to make needs its image on the host: the run
             // would stop there, changing nothing.
-            let makes = matches!(need, Need::Recreate { .. })
-                || (self.missing && need == Need::Create);
+            let makes =
+                matches!(need, Need::Recreate { .. }) || (self.missing && need == Need::Create);
             if makes {
                 let image = super::config::spec_of(cluster, h, role, &id)?.image;
-                if containers::image_id(t, ep, h.engine, &image).await?.is_none() {
+                if containers::image_id(t, ep, h.engine, &image)
+                    .await?
+                    .is_none()
+                {
                     say(format!(
                         "{name}: image {image} is not on the host: run `cephalo pull` first"
                     ));

@@ -106,7 +106,11 @@ async fn on_host(cluster: &Cluster, t: &dyn Transport, ep: &Endpoint) -> Vec<Run
 }
 
 /// The daemons running on the given hosts, host by host in parallel.
-pub async fn running(cluster: &Cluster, t: &dyn Transport, hosts: &[Endpoint]) -> Vec<RunningDaemon> {
+pub async fn running(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    hosts: &[Endpoint],
+) -> Vec<RunningDaemon> {
     futures::future::join_all(hosts.iter().map(|ep| on_host(cluster, t, ep)))
         .await
         .into_iter()
@@ -124,7 +128,12 @@ pub fn mismatched(configured: Release, daemons: &[RunningDaemon]) -> Vec<&Runnin
 }
 
 /// The refusal's text: the daemons by host, and the way forward.
-pub fn refusal(command: &str, inventory: &str, configured: Release, off: &[&RunningDaemon]) -> String {
+pub fn refusal(
+    command: &str,
+    inventory: &str,
+    configured: Release,
+    off: &[&RunningDaemon],
+) -> String {
     let mut by_host: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for d in off {
         by_host.entry(&d.host).or_default().push(d.shown());
@@ -136,10 +145,7 @@ pub fn refusal(command: &str, inventory: &str, configured: Release, off: &[&Runn
     for (host, daemons) in &by_host {
         let _ = writeln!(text, "  {host}: {}", daemons.join(", "));
     }
-    let releases: Vec<Release> = off
-        .iter()
-        .filter_map(|d| d.release)
-        .collect();
+    let releases: Vec<Release> = off.iter().filter_map(|d| d.release).collect();
     let older = releases.iter().any(|r| *r < configured);
     let newest = releases.iter().max().copied();
     let _ = write!(

@@ -1,6 +1,7 @@
 //! Golden tests on the fake cluster: the exact remote commands a first
 //! deploy of three hosts sends, in order per step, and a second deploy
-//! that changes nothing (no container made, no file written).
+//! that changes nothing (no container made, no file written). Its world
+//! and first deploy serve the other fake-cluster tests too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,10 +13,10 @@ use cephalo::model::{self, Cluster, Sources};
 use cephalo::release::Release;
 use cephalo::transport::Endpoint;
 
-const HOSTS: [&str; 3] = ["ceph1", "ceph2", "ceph3"];
-const IMAGE: &str = "cephalo/ceph:pacific";
+pub(super) const HOSTS: [&str; 3] = ["ceph1", "ceph2", "ceph3"];
+pub(super) const IMAGE: &str = "cephalo/ceph:pacific";
 
-fn files(dir: &Path) {
+pub(super) fn files(dir: &Path) {
     let mut inv = String::from("[playground]\n");
     for (i, h) in HOSTS.iter().enumerate() {
         inv += &format!(
@@ -36,7 +37,7 @@ fn files(dir: &Path) {
     std::fs::copy(passwords, dir.join("passwords.yml")).unwrap();
 }
 
-fn cluster(dir: &Path) -> Cluster {
+pub(super) fn cluster(dir: &Path) -> Cluster {
     model::load(&Sources {
         inventory: dir.join("inventory"),
         ..Default::default()
@@ -46,14 +47,14 @@ fn cluster(dir: &Path) -> Cluster {
 
 /// Each host's files (content, mode, owner ids), written by the put
 /// script and read by the probe.
-type Files = Arc<Mutex<BTreeMap<(String, String), (Vec<u8>, String, String)>>>;
+pub(super) type Files = Arc<Mutex<BTreeMap<(String, String), (Vec<u8>, String, String)>>>;
 
 fn sha256_hex(b: &[u8]) -> String {
     cephalo::files::sha256_hex(b)
 }
 
 /// Three fresh hosts with the image and one KOLLA bootstrap disk each.
-fn world(files: Files) -> FakeCluster {
+pub(super) fn world(files: Files) -> FakeCluster {
     let mut w = FakeCluster::default();
     w.releases.insert(IMAGE.into(), Release::Pacific);
     w.ceph.pgs = 1;
@@ -150,7 +151,7 @@ fn without_uuids(line: &str) -> String {
         .join(" ")
 }
 
-async fn deploy(t: Arc<FakeTransport<FakeCluster>>, cluster: Cluster) -> Recap {
+pub(super) async fn deploy(t: Arc<FakeTransport<FakeCluster>>, cluster: Cluster) -> Recap {
     let cluster = Arc::new(cluster);
     let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
     let plan = cephalo::deploy::plan(&cluster, &selected, true, true);

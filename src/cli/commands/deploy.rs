@@ -74,7 +74,9 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
     }
     // Never a release change of a running daemon: that is `cephalo upgrade`.
     let command = if create { "deploy" } else { "reconfigure" };
-    rt.block_on(crate::deploy::release_guard::guard(&cluster, &engine, command))?;
+    rt.block_on(crate::deploy::release_guard::guard(
+        &cluster, &engine, command,
+    ))?;
     if a.check || a.diff {
         let notes = crate::tune::Notes::default();
         let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);

@@ -30,7 +30,9 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
     let cluster = Arc::new(cluster);
     let rt = runtime()?;
     // Tune recreates daemons whose spec changed: never into another release.
-    rt.block_on(crate::deploy::release_guard::guard(&cluster, &engine, "tune"))?;
+    rt.block_on(crate::deploy::release_guard::guard(
+        &cluster, &engine, "tune",
+    ))?;
     let notes = crate::tune::Notes::default();
     let plan = if a.check {
         crate::deploy::check_plan(&cluster, &selected, false, false, &notes)

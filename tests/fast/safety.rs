@@ -1,0 +1,399 @@
+//! Safety of deploy, reconfigure and tune on the fake cluster: a container
+//! is never removed while its replacement's image is missing, a replaced
+//! one is stopped gracefully first, the same tag with new content is
+//! recreated, `ceph` goes through another mon when the first is stopped,
+//! and a configured release other than the running one is refused.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use cephalo::engine::{Engine, Mode, Recap, Reporter};
+use cephalo::fake::{FakeCluster, FakeTransport};
+use cephalo::model::Cluster;
+use cephalo::release::Release;
+use cephalo::transport::Endpoint;
+
+use super::golden::{Files, HOSTS, IMAGE, cluster, deploy, files, world};
+
+/// Sets a key of globals.yml (replacing its line, or added).
+fn set_global(dir: &Path, key: &str, value: &str) {
+    let path = dir.join("globals.yml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{key}:")))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("{key}: {value}"));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+fn engine(t: Arc<FakeTransport<FakeCluster>>, cluster: &Cluster) -> Engine {
+    Engine {
+        transport: t,
+        hosts: cluster
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), Endpoint::of(h)))
+            .collect(),
+        forks: 10,
+        reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
+    }
+}
+
+fn selected(cluster: &Cluster) -> Vec<String> {
+    cluster.hosts.iter().map(|h| h.name.clone()).collect()
+}
+
+/// `reconfigure` (without the health wait) on the fake cluster.
+async fn reconfigure(t: Arc<FakeTransport<FakeCluster>>, cluster: Cluster) -> Recap {
+    let cluster = Arc::new(cluster);
+    let plan = cephalo::deploy::plan(&cluster, &selected(&cluster), false, false);
+    engine(t, &cluster).run(&plan).await
+}
+
+/// Three hosts after a first deploy of Pacific, the sent commands cleared.
+async fn deployed() -> (tempfile::TempDir, Arc<FakeTransport<FakeCluster>>) {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    let stored: Files = Default::default();
+    let t = Arc::new(FakeTransport::new(world(stored)));
+    let recap = deploy(t.clone(), cluster(dir.path())).await;
+    assert!(
+        !recap.any_failed(),
+        "{}",
+        cephalo::engine::recap_text(&recap)
+    );
+    t.clear_sent();
+    (dir, t)
+}
+
+/// Commands that change a container.
+fn container_changes(t: &FakeTransport<FakeCluster>) -> Vec<String> {
+    t.sent()
+        .iter()
+        .map(|s| format!("{}: {}", s.host, s.command))
+        .filter(|c| {
+            c.contains(" run -d ")
+                || c.contains(" rm ")
+                || c.contains(" stop ")
+                || c.contains(" start ")
+        })
+        .collect()
+}
+
+fn errors(recap: &Recap) -> String {
+    recap
+        .results
+        .iter()
+        .filter_map(|r| r.error.as_ref().map(|e| e.to_string()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_image_missing_on_the_host_fails_before_any_container_is_touched() {
+    let (dir, t) = deployed().await;
+    // A new image reference of the same release, on no host yet.
+    set_global(dir.path(), "ceph_image_tag", "pacific-v2");
+    t.world(|w| {
+        w.releases
+            .insert("cephalo/ceph:pacific-v2".into(), Release::Pacific)
+    });
+    let recap = reconfigure(t.clone(), cluster(dir.path())).await;
+    assert!(recap.any_failed());
+    let e = errors(&recap);
+    assert!(
+        e.contains("image cephalo/ceph:pacific-v2 is not on ceph1")
+            && e.contains("nothing was changed")
+            && e.contains("cephalo pull"),
+        "{e}"
+    );
+    assert!(
+        container_changes(&t).is_empty(),
+        "{:#?}",
+        container_changes(&t)
+    );
+    t.world(|w| {
+        for h in w.hosts.values() {
+            for c in h.containers.values() {
+                assert!(c.running && c.starts == 1 && c.image == IMAGE, "{c:?}");
+            }
+        }
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_replaced_container_is_stopped_gracefully_then_removed_then_run() {
+    let (dir, t) = deployed().await;
+    // A larger TCMalloc cache changes the OSDs' spec; they get 90 s to stop.
+    set_global(
+        dir.path(),
+        "ceph_tcmalloc_max_total_thread_cache_bytes",
+        "268435456",
+    );
+    set_global(dir.path(), "ceph_osd_stop_timeout", "90");
+    let recap = reconfigure(t.clone(), cluster(dir.path())).await;
+    assert!(!recap.any_failed(), "{}", errors(&recap));
+    let osd0: Vec<String> = t
+        .sent()
+        .iter()
+        .filter(|s| s.host == "ceph1")
+        .map(|s| s.command.clone())
+        .skip_while(|c| !c.contains("ceph_osd_0"))
+        .filter(|c| c.contains("ceph_osd_0") || c.contains("image inspect"))
+        .collect();
+    let short: Vec<&str> = osd0
+        .iter()
+        .map(|c| c.split(" --").next().unwrap_or(c))
+        .collect();
+    assert_eq!(
+        short,
+        [
+            // The OSD step's own look, then ensure's: the image it
+            // will run from is there (the same reference: read once).
+            "docker inspect",
+            "docker image inspect",
+            "docker inspect",
+            "docker image inspect",
+            "docker stop -t 90 ceph_osd_0",
+            "docker rm ceph_osd_0",
+            "docker run -d",
+        ],
+        "{osd0:#?}"
+    );
+    // Only the OSDs (their spec changed), each once, and never `rm -f`.
+    let changes = container_changes(&t);
+    assert_eq!(changes.len(), 9, "{changes:#?}");
+    assert!(
+        changes.iter().all(|c| c.contains("ceph_osd_")),
+        "{changes:#?}"
+    );
+    assert!(!changes.iter().any(|c| c.contains("rm -f")));
+    t.world(|w| {
+        let c = &w.hosts["ceph2"].containers["ceph_osd_1"];
+        assert!(c.running);
+        assert_eq!(c.env["TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES"], "268435456");
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_same_tag_with_new_content_is_recreated_and_then_left_alone() {
+    let (dir, t) = deployed().await;
+    let new_id = format!("sha256:{}", "ab".repeat(32));
+    t.world(|w| {
+        for h in w.hosts.values_mut() {
+            h.images.insert(IMAGE.into(), new_id.clone());
+        }
+    });
+    // --check names the reason, the run recreates every daemon on it.
+    let c = Arc::new(cluster(dir.path()));
+    let notes = cephalo::tune::Notes::default();
+    let check = cephalo::deploy::check_plan(&c, &selected(&c), false, false, &notes);
+    engine(t.clone(), &c).run(&check).await;
+    let said = format!("{:?}", notes.lock().unwrap());
+    assert!(
+        said.contains("ceph_mon: image cephalo/ceph:pacific has new content (")
+            && said.contains(" -> abababababab): would be recreated"),
+        "{said}"
+    );
+    assert!(container_changes(&t).is_empty());
+    let recap = reconfigure(t.clone(), cluster(dir.path())).await;
+    assert!(!recap.any_failed(), "{}", errors(&recap));
+    t.world(|w| {
+        for h in w.hosts.values() {
+            for (name, c) in &h.containers {
+                assert_eq!(c.image_id, new_id, "{name}");
+                assert!(c.running, "{name}");
+            }
+        }
+    });
+    // Then nothing is different: nothing changes.
+    t.clear_sent();
+    let recap = reconfigure(t.clone(), cluster(dir.path())).await;
+    assert!(!recap.any_failed(), "{}", errors(&recap));
+    assert!(
+        container_changes(&t).is_empty(),
+        "{:#?}",
+        container_changes(&t)
+    );
+}
+
+/// A deployed Pacific cluster (one OSD per host) and its model, with an
+/// fsid of its own (the mon that answered is remembered per cluster).
+fn running_cluster(release: &str, fsid: &str) -> (tempfile::TempDir, Cluster, FakeCluster) {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    set_global(dir.path(), "ceph_release", release);
+    let mut c = cluster(dir.path());
+    c.fsid = fsid.parse().unwrap();
+    let world = FakeCluster::deployed(Release::Pacific, IMAGE, &HOSTS, 1);
+    (dir, c, world)
+}
+
+fn stop(t: &FakeTransport<FakeCluster>, host: &str, container: &str) {
+    t.world(|w| {
+        w.hosts
+            .get_mut(host)
+            .unwrap()
+            .containers
+            .get_mut(container)
+            .unwrap()
+            .running = false;
+        w.sync();
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn ceph_goes_through_the_next_mon_when_the_first_is_stopped() {
+    let (_dir, c, world) = running_cluster("pacific", "5a7e0000-0000-4000-8000-000000000001");
+    let t = FakeTransport::new(world);
+    stop(&t, "ceph1", "ceph_mon");
+    let q = cephalo::ceph::quorum(&c, &t).await.unwrap();
+    assert_eq!(q, ["ceph2", "ceph3"]);
+    let hosts = |t: &FakeTransport<FakeCluster>| -> Vec<String> {
+        t.sent().iter().map(|s| s.host.clone()).collect()
+    };
+    assert_eq!(hosts(&t), ["ceph1", "ceph2"]);
+    // The mon that answered is asked first for the rest of the run.
+    t.clear_sent();
+    let s = cephalo::ceph::ceph_json(&c, &t, &["status"]).await.unwrap();
+    assert_eq!(s["health"]["checks"]["MON_DOWN"]["severity"], "HEALTH_WARN");
+    assert_eq!(hosts(&t), ["ceph2"]);
+    // ceph1 back, ceph2 stopped: the remembered one first, then ceph1.
+    t.clear_sent();
+    t.world(|w| {
+        let c = w.hosts.get_mut("ceph1").unwrap();
+        c.containers.get_mut("ceph_mon").unwrap().running = true;
+        w.sync();
+    });
+    stop(&t, "ceph2", "ceph_mon");
+    cephalo::ceph::ceph_out(&c, &t, &["-s"], false)
+        .await
+        .unwrap();
+    assert_eq!(hosts(&t), ["ceph2", "ceph1"]);
+    // No mon container runs: every mon is tried, each reason said.
+    t.clear_sent();
+    stop(&t, "ceph1", "ceph_mon");
+    stop(&t, "ceph3", "ceph_mon");
+    let e = cephalo::ceph::ceph_out(&c, &t, &["-s"], false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(hosts(&t), ["ceph1", "ceph2", "ceph3"]);
+    assert!(
+        e.contains("no mon answered `ceph -s`: ceph1: its ceph_mon container is not running; \
+             ceph2: its ceph_mon container is not running; ceph3: its ceph_mon container is not running"),
+        "{e}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ceph_errors_of_the_cluster_are_not_retried_on_other_mons() {
+    let (_dir, c, world) = running_cluster("pacific", "5a7e0000-0000-4000-8000-000000000002");
+    let t = FakeTransport::new(world);
+    let e = cephalo::ceph::ceph_out(&c, &t, &["auth", "get", "client.nobody"], false)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("ENOENT"), "{e}");
+    assert_eq!(t.sent().len(), 1);
+}
+
+async fn guard(
+    c: &Cluster,
+    t: Arc<FakeTransport<FakeCluster>>,
+    command: &str,
+) -> Result<(), cephalo::error::Error> {
+    cephalo::deploy::release_guard::guard(c, &engine(t, c), command).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_configured_release_other_than_the_running_one_is_refused() {
+    let (_dir, c, world) = running_cluster("reef", "5a7e0000-0000-4000-8000-000000000003");
+    let t = Arc::new(FakeTransport::new(world));
+    t.world(|w| {
+        w.releases.insert("cephalo/ceph:reef".into(), Release::Reef);
+    });
+    for command in ["deploy", "reconfigure", "tune"] {
+        t.clear_sent();
+        let e = guard(&c, t.clone(), command).await.unwrap_err();
+        assert_eq!(e.exit_code(), 7);
+        let text = e.to_string();
+        for want in [
+            "ceph_release is reef, but 9 running daemon(s) run another release",
+            "  ceph1: mgr.ceph1 16.2.15 (pacific), mon.ceph1 16.2.15 (pacific), osd.0 16.2.15 (pacific)\n",
+            "  ceph3: mgr.ceph3 16.2.15 (pacific), mon.ceph3 16.2.15 (pacific), osd.2 16.2.15 (pacific)\n",
+            &format!("`cephalo {command}` never changes the release of a running daemon"),
+            "`cephalo upgrade -i ",
+            "inventory --to reef`",
+            "To keep what runs: set ceph_release: pacific",
+            "Nothing was changed.",
+        ] {
+            assert!(text.contains(want), "{want:?} not in:\n{text}");
+        }
+        // Only read: `ps` and `ceph --version` in each daemon container.
+        for s in t.sent() {
+            assert!(
+                s.command.starts_with("docker ps ") || s.command.ends_with(" ceph --version"),
+                "{}",
+                s.command
+            );
+        }
+    }
+
+    // Half upgraded (ceph1's mon runs Reef): the rest are named, not it.
+    t.world(|w| {
+        let h = w.hosts.get_mut("ceph1").unwrap();
+        h.add_image("cephalo/ceph:reef");
+        h.containers.remove("ceph_mon");
+        h.add_container("ceph_mon", "cephalo/ceph:reef", &[]);
+        w.sync();
+    });
+    let text = guard(&c, t.clone(), "deploy")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text.contains("8 running daemon(s)") && !text.contains("mon.ceph1"),
+        "{text}"
+    );
+
+    // All on Reef: passes.
+    t.world(|w| {
+        for h in w.hosts.values_mut() {
+            for c in h.containers.values_mut() {
+                c.image = "cephalo/ceph:reef".into();
+            }
+        }
+        w.sync();
+    });
+    guard(&c, t.clone(), "deploy").await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_downgrade_is_refused_without_pointing_to_upgrade_and_the_same_release_passes() {
+    let (_dir, c, world) = running_cluster("octopus", "5a7e0000-0000-4000-8000-000000000004");
+    let t = Arc::new(FakeTransport::new(world));
+    let text = guard(&c, t.clone(), "tune").await.unwrap_err().to_string();
+    assert!(
+        text.contains("ceph_release is octopus")
+            && text.contains("set ceph_release: pacific")
+            && !text.contains("cephalo upgrade"),
+        "{text}"
+    );
+    let (_dir, c, world) = running_cluster("pacific", "5a7e0000-0000-4000-8000-000000000005");
+    guard(&c, Arc::new(FakeTransport::new(world)), "deploy")
+        .await
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fresh_cluster_passes_the_release_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    set_global(dir.path(), "ceph_release", "reef");
+    let c = cluster(dir.path());
+    let t = Arc::new(FakeTransport::new(world(Default::default())));
+    guard(&c, t.clone(), "deploy").await.unwrap();
+    assert!(t.sent().iter().all(|s| s.command.starts_with("docker ps ")));
+}
