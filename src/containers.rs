@@ -115,10 +115,11 @@ pub enum Present {
 }
 
 /// The `--format` of the container `inspect`: one line of
-/// `RUNNING STATUS IMAGE_ID IMAGE LABEL`.
+/// `RUNNING|STATUS|IMAGE_ID|IMAGE|LABEL` (a field an engine leaves empty
+/// keeps its place).
 fn inspect_format() -> String {
     format!(
-        "{{{{.State.Running}}}} {{{{.State.Status}}}} {{{{.Image}}}} {{{{.Config.Image}}}} {{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}"
+        "{{{{.State.Running}}}}|{{{{.State.Status}}}}|{{{{.Image}}}}|{{{{.Config.Image}}}}|{{{{index .Config.Labels \"{SPEC_LABEL}\"}}}}"
     )
 }
 
@@ -155,20 +156,26 @@ pub async fn inspect(
     Ok(found)
 }
 
-/// Parses `inspect`'s line: `RUNNING STATUS IMAGE_ID IMAGE LABEL` (docker
+/// Parses `inspect`'s line: `RUNNING|STATUS|IMAGE_ID|IMAGE|LABEL` (docker
 /// prints a missing label as `<no value>`, podman as nothing).
 pub fn parse_inspect(text: &str) -> Present {
-    let mut parts = text.split_whitespace();
+    let mut parts = text.trim().split('|').map(str::trim);
+    let mut next = || parts.next().unwrap_or_default();
+    let running = next() == "true";
+    let state = Some(next()).filter(|s| !s.is_empty()).unwrap_or("unknown");
+    let image_id = bare_id(next()).to_string();
+    let image = next().to_string();
+    let label = next();
     Present::Present {
-        running: parts.next() == Some("true"),
-        state: parts.next().unwrap_or("unknown").to_string(),
-        image_id: bare_id(parts.next().unwrap_or_default()).to_string(),
-        image: parts.next().unwrap_or_default().to_string(),
-        hash: parts
-            .next()
-            .unwrap_or_default()
-            .trim_start_matches("<no")
-            .to_string(),
+        running,
+        state: state.to_string(),
+        image_id,
+        image,
+        hash: if label.starts_with("<no") {
+            String::new()
+        } else {
+            label.to_string()
+        },
         image_now: None,
     }
 }
@@ -461,24 +468,24 @@ mod tests {
         const ID: &str = "sha256:1111111111111111aaaa";
         // docker: running, with the wanted label.
         assert_eq!(
-            need(&found(&format!("true running {ID} img:1 abc\n")), "abc"),
+            need(&found(&format!("true|running|{ID}|img:1|abc\n")), "abc"),
             Need::Nothing
         );
         // Stopped (a host reboot with restart=no, or `docker stop`).
         assert_eq!(
-            need(&found(&format!("false exited {ID} img:1 abc\n")), "abc"),
+            need(&found(&format!("false|exited|{ID}|img:1|abc\n")), "abc"),
             Need::Start {
                 state: "exited".into()
             }
         );
         assert_eq!(
-            need(&found("false created 1111 img:1 abc"), "abc"),
+            need(&found("false|created|1111|img:1|abc"), "abc"),
             Need::Start {
                 state: "created".into()
             }
         );
         // Another spec or config: recreated, running or not.
-        for line in ["true running 1111 img:1 old", "false exited 1111 img:1 old"] {
+        for line in ["true|running|1111|img:1|old", "false|exited|1111|img:1|old"] {
             assert_eq!(
                 need(&found(line), "abc"),
                 Need::Recreate {
@@ -489,7 +496,7 @@ mod tests {
         // Made by hand: docker prints a missing label as `<no value>`,
         // podman as nothing.
         assert_eq!(
-            found(&format!("true running {ID} img:1 <no value>")),
+            found(&format!("true|running|{ID}|img:1|<no value>")),
             Present::Present {
                 running: true,
                 state: "running".into(),
@@ -500,13 +507,16 @@ mod tests {
             }
         );
         assert!(matches!(
-            need(&found("true running 1111 img:1 <no value>"), "abc"),
+            need(&found("true|running|1111|img:1|<no value>"), "abc"),
             Need::Recreate { .. }
         ));
         assert!(matches!(
-            need(&found("true running 1111 img:1"), "abc"),
+            need(&found("true|running|1111|img:1|"), "abc"),
             Need::Recreate { .. }
         ));
+        // An engine that leaves the image reference empty keeps the label
+        // in its place.
+        assert_eq!(need(&found("true|running|1111||abc"), "abc"), Need::Nothing);
         assert_eq!(need(&Present::Absent, "abc"), Need::Create);
     }
 
@@ -514,7 +524,7 @@ mod tests {
     fn the_same_tag_with_new_content_is_recreated() {
         let with_now = |now: Option<&str>| {
             let mut p =
-                parse_inspect("true running sha256:0123456789abcdef00 cephalo/ceph:reef abc");
+                parse_inspect("true|running|sha256:0123456789abcdef00|cephalo/ceph:reef|abc");
             if let Present::Present { image_now, .. } = &mut p {
                 *image_now = now.map(str::to_string);
             }
