@@ -13,6 +13,7 @@
 pub mod layout;
 pub mod plan;
 pub mod refuse;
+mod release_steps;
 pub mod render;
 pub mod step;
 

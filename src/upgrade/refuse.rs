@@ -66,15 +66,22 @@ impl ExitCode for Refused {
 }
 
 fn filestore_message(osds: &[DaemonRef], to: Release) -> String {
-    let names = osds
+    // Grouped by host, in the order given: "osd.0 osd.1 on ceph1, ...".
+    let mut hosts: Vec<(&str, Vec<String>)> = Vec::new();
+    for o in osds {
+        match hosts.iter_mut().find(|(h, _)| *h == o.host) {
+            Some((_, ids)) => ids.push(format!("osd.{}", o.id)),
+            None => hosts.push((&o.host, vec![format!("osd.{}", o.id)])),
+        }
+    }
+    let names = hosts
         .iter()
-        .map(|o| o.to_string())
+        .map(|(h, ids)| format!("{} on {h}", ids.join(" ")))
         .collect::<Vec<_>>()
         .join(", ");
     let last = Release::ALL
         .into_iter()
-        .filter(|r| r.supports_filestore())
-        .next_back()
+        .rfind(|r| r.supports_filestore())
         .unwrap_or(Release::Jewel);
     format!(
         "{names} use{} filestore, which {to} no longer supports: move {} to bluestore first (destroy and recreate, one host at a time, waiting for active+clean), or upgrade only as far as {last}",

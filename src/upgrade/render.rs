@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::layout::DaemonRef;
+use super::layout::{DaemonRef, Flag};
 use super::step::{StepKind, UpgradePlan};
 
 impl UpgradePlan {
@@ -16,13 +16,18 @@ impl UpgradePlan {
         if self.is_empty() {
             let _ = writeln!(out, "nothing to do: every daemon runs {}", self.to);
         }
-        let set: Vec<String> = self
-            .steps()
-            .filter_map(|(_, s)| match &s.kind {
-                StepKind::SetFlag { flag } => Some(flag.to_string()),
-                _ => None,
-            })
-            .collect();
+        let set_flags = |kept: bool| -> Vec<String> {
+            self.steps()
+                .filter_map(|(_, s)| match &s.kind {
+                    StepKind::SetFlag { flag } if (*flag == Flag::Sortbitwise) == kept => {
+                        Some(flag.to_string())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let set = set_flags(false);
+        let kept = set_flags(true);
         let restored: Vec<String> = self
             .steps()
             .filter_map(|(_, s)| match &s.kind {
@@ -41,6 +46,9 @@ impl UpgradePlan {
                     restored.join(", ")
                 }
             );
+        }
+        if !kept.is_empty() {
+            let _ = writeln!(out, "flags set for good: {}", kept.join(", "));
         }
         let mut n = 0;
         for phase in &self.phases {
