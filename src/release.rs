@@ -250,9 +250,11 @@ impl Release {
         (self >= Release::Luminous).then(|| self.name())
     }
 
-    /// `ceph osd ok-to-stop <ids>` (served by ceph-mgr, so by the mgrs'
-    /// release): added with `osd safe-to-destroy` in the Luminous 12.2.x
-    /// series and present in every release after; ceph(8) documents it.
+    /// `ceph osd ok-to-stop <ids>` (MgrCommands.h: served by ceph-mgr, so
+    /// by the mgrs' release): in ceph(8) from the Luminous docs on, next to
+    /// `osd safe-to-destroy`. It came in a 12.2.x point release (which one
+    /// is not verified here), so on Luminous "unknown command" means "no
+    /// such check", not "not ok".
     pub fn has_osd_ok_to_stop(self) -> bool {
         self >= Release::Luminous
     }
@@ -296,8 +298,9 @@ impl Release {
 
     /// The `ceph mon metadata <id>` field that names the running version:
     /// `ceph_version`, a string like "ceph version 16.2.15 (...) pacific
-    /// (stable)", present from Jewel on (later releases add shorter fields;
-    /// parse this one, do not match it). CEPH-NOTES "Seen in a real upgrade":
+    /// (stable)"; `mon metadata` came in Jewel, and this field is the one
+    /// every release has (later ones add shorter fields; parse this one, do
+    /// not match it). CEPH-NOTES "Seen in a real upgrade":
     /// this, not `quorum_status`, says a restarted mon is back.
     pub fn mon_metadata_version_field(self) -> &'static str {
         "ceph_version"

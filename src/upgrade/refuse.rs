@@ -192,3 +192,35 @@ pub fn check_layout(layout: &Layout, from: Release, to: Release) -> Result<(), R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Release::*;
+
+    #[test]
+    fn the_way_takes_the_longest_allowed_steps() {
+        assert_eq!(way(Jewel, Jewel), Some(vec![Jewel]));
+        assert_eq!(way(Jewel, Luminous), Some(vec![Jewel, Luminous]));
+        assert_eq!(
+            way(Nautilus, Tentacle),
+            Some(vec![Nautilus, Pacific, Reef, Tentacle])
+        );
+        assert_eq!(way(Jewel, Kraken), None);
+        assert_eq!(way(Tentacle, Reef), None);
+        assert!(check_jump(Reef, Reef).is_ok());
+        assert!(check_jump(Quincy, Squid).is_ok());
+        assert!(matches!(
+            check_jump(Mimic, Pacific),
+            Err(Refused::TooFar { next: Octopus, .. })
+        ));
+        assert_eq!(
+            parse_release("pluto").map_err(|e| e.exit_code()),
+            Err(exit::BAD_INPUT)
+        );
+        assert_eq!(
+            check_jump(Reef, Pacific).map_err(|e| e.exit_code()),
+            Err(exit::REFUSED)
+        );
+    }
+}
