@@ -3,12 +3,12 @@
 //! options. Plain values, no I/O: the executor fills them from the model
 //! and the live cluster, tests write them by hand.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::Serialize;
 
-use crate::model::ObjectStore;
+use crate::model::{Cluster, ObjectStore, Role};
 use crate::release::Release;
 
 /// The daemon types an upgrade restarts, in the order it restarts them.
@@ -217,5 +217,49 @@ impl Layout {
             out.extend(h.rgws.iter().map(|m| d(DaemonType::Rgw, &m.id, m.running)));
         }
         out
+    }
+}
+
+impl Layout {
+    /// The inventory's layout: a mon, mgr, MDS and RGW on each host with
+    /// that role, named after the host as deploy names them, and the OSD ids
+    /// the live cluster places on each host (`ceph osd tree`; none where
+    /// not given), with the host's object store. Running releases unknown:
+    /// the caller fills them from `ceph versions` or the containers.
+    pub fn from_cluster(cluster: &Cluster, osd_ids: &BTreeMap<String, Vec<u32>>) -> Layout {
+        let hosts = cluster
+            .hosts
+            .iter()
+            .map(|h| {
+                let one = |role| {
+                    if h.has(role) {
+                        vec![Daemon {
+                            id: h.name.clone(),
+                            running: None,
+                        }]
+                    } else {
+                        vec![]
+                    }
+                };
+                HostLayout {
+                    name: h.name.clone(),
+                    mons: one(Role::Mon),
+                    mgrs: one(Role::Mgr),
+                    osds: osd_ids
+                        .get(&h.name)
+                        .into_iter()
+                        .flatten()
+                        .map(|&id| Osd {
+                            id,
+                            store: h.object_store,
+                            running: None,
+                        })
+                        .collect(),
+                    mdss: one(Role::Mds),
+                    rgws: one(Role::Rgw),
+                }
+            })
+            .collect();
+        Layout { hosts }
     }
 }

@@ -379,3 +379,54 @@ fn jewel_with_mgr_hosts_creates_them() {
     assert!(p.position("mgr-create:ceph1").is_none());
     assert!(p.position("mgr-create:ceph2").is_some());
 }
+
+#[test]
+fn the_layout_comes_from_the_inventory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut inv = String::from("[playground]\n");
+    for i in 1..=3 {
+        inv += &format!("ceph{i} ansible_host=10.77.0.1{i} public_address=10.77.0.1{i}\n");
+    }
+    inv += "[mons]\nceph1\nceph2\nceph3\n[mgrs]\nceph1\nceph2\n[osds]\nceph1\nceph2\nceph3\n[mdss]\nceph3\n";
+    std::fs::write(dir.path().join("inventory"), inv).unwrap();
+    std::fs::write(
+        dir.path().join("globals.yml"),
+        "ceph_release: pacific\npublic_network: 10.77.0.0/24\nenable_ceph_mds: \"yes\"\n\
+         ceph_osd_devices: [/dev/vdb]\n",
+    )
+    .unwrap();
+    let passwords =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/passwords.yml");
+    std::fs::copy(passwords, dir.path().join("passwords.yml")).unwrap();
+    let cluster = cephalo::model::load(&cephalo::model::Sources {
+        inventory: dir.path().join("inventory"),
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let osds = [("ceph1", 0), ("ceph2", 1), ("ceph3", 2)]
+        .into_iter()
+        .map(|(h, id)| (h.to_string(), vec![id]))
+        .collect();
+    let l = Layout::from_cluster(&cluster, &osds);
+    let p = plan(Nautilus, Pacific, &l, &PlanOptions::default()).expect("plan");
+    let restarted: Vec<&str> = p
+        .steps()
+        .filter(|(_, s)| matches!(s.kind, StepKind::Restart { .. }))
+        .map(|(_, s)| s.id.as_str())
+        .collect();
+    assert_eq!(
+        restarted,
+        [
+            "mon:ceph1",
+            "mon:ceph2",
+            "mon:ceph3",
+            "mgr:ceph1",
+            "mgr:ceph2",
+            "osd-host:ceph1",
+            "osd-host:ceph2",
+            "osd-host:ceph3"
+        ]
+    );
+    assert!(p.position("mds:upgrade-active").is_some());
+    assert!(p.position("rgw:ceph1").is_none());
+}
