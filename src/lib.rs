@@ -26,7 +26,8 @@
 //! `settings`, `passwords`, `model`, `render`; no tokio, no SSH) < reaching
 //! hosts (`transport`, `script`, `ssh`, `local`, `engine`, `fake`) <
 //! operations (`deploy`, `prechecks`, `disks`, `keys`, `tune`, `pull`,
-//! `containers`, `ceph`, `facts`, `files`, `playground`) < `cli`.
+//! `containers`, `ceph`, `facts`, `files`, `upgrade`, `playground`) <
+//! `cli`.
 
 pub mod ceph;
 pub mod cephx;
@@ -54,6 +55,7 @@ pub mod settings;
 pub mod ssh;
 pub mod transport;
 pub mod tune;
+pub mod upgrade;
 pub mod yamlfile;
 
 pub use error::{Error, Result};

@@ -33,6 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "deploy",
             "keys",
             "tune",
+            "upgrade",
             "playground",
         ],
     ),

@@ -5,3 +5,4 @@
 mod golden;
 mod layers;
 mod safety;
+mod upgrade_plan;
