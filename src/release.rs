@@ -375,6 +375,14 @@ impl serde::Serialize for Release {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Release {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Release::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown Ceph release `{name}`")))
+    }
+}
+
 /// Every release name, for messages.
 pub fn known_names() -> String {
     TABLE.iter().map(|i| i.name).collect::<Vec<_>>().join(", ")

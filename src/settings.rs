@@ -333,6 +333,12 @@ pub struct ClusterSettings {
     pub ceph_health_timeout: u64,
     #[serde(deserialize_with = "de::string_list")]
     pub ceph_health_accepted_warnings: Vec<String>,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_upgrade_ok_to_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_upgrade_daemon_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_upgrade_pgs_clean_timeout: u64,
 }
 
 /// Settings that may differ per host.

@@ -135,3 +135,26 @@ pub fn cluster_engine(
         reporter,
     })
 }
+
+/// Refuses (exit 7) while an upgrade of the cluster is unfinished, on this
+/// machine or (through the mons' config-key store) on another.
+pub fn no_unfinished_upgrade(
+    rt: &tokio::runtime::Runtime,
+    cluster: &Cluster,
+    engine: &crate::engine::Engine,
+) -> Result<()> {
+    let dir = inventory_dir(cluster);
+    let j = rt
+        .block_on(crate::upgrade::run::unfinished(
+            cluster,
+            Some(engine.transport.as_ref()),
+            dir,
+        ))
+        .map_err(Error::Usage)?;
+    match j {
+        Some(j) => Err(Error::Refused {
+            what: crate::upgrade::run::refusal(&j, &cluster.files.inventory),
+        }),
+        None => Ok(()),
+    }
+}

@@ -27,6 +27,7 @@ pub use commands::pull::PullArgs;
 pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
 pub use commands::tune::TuneArgs;
+pub use commands::upgrade::UpgradeArgs;
 pub use output::is_secret_var;
 
 #[derive(Debug, Parser)]
@@ -84,6 +85,11 @@ pub enum Command {
     /// TCMalloc and debug settings (daemons restarted one at a time). With
     /// --check: the drift per host and setting, nothing changed.
     Tune(TuneArgs),
+    /// Rolling upgrade to another Ceph release, one daemon at a time with
+    /// Ceph's own gates (mons, mgrs, OSDs host by host, MDS, RGW, then
+    /// finalise); journaled, resumable by running it again, flags always
+    /// restored. --plan shows the whole plan first.
+    Upgrade(UpgradeArgs),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -111,6 +117,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Destroy(a) => destroy::exec(a, verbose),
         Command::Gatherkeys(a) => gatherkeys::exec(a, verbose),
         Command::Tune(a) => tune::exec(a, verbose),
+        Command::Upgrade(a) => upgrade::exec(a, verbose),
         Command::Admin(a) => admin::exec(a, verbose),
         Command::Disks(DisksCommand::List(a)) => disks::list(a, verbose),
         Command::Disks(DisksCommand::Prepare(a)) => disks::prepare(a, verbose),

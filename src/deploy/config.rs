@@ -107,7 +107,7 @@ pub fn stop_timeout(h: &Host, role: Role) -> Duration {
 /// Starts (or keeps) a daemon's container; a change of its spec, of the
 /// config it reads or of its image's content recreates it (a graceful
 /// stop first, and only once its image is on the host).
-pub(super) async fn ensure_daemon(
+pub async fn ensure_daemon(
     cluster: &Cluster,
     h: &Host,
     t: &dyn Transport,

@@ -23,6 +23,10 @@ use crate::engine::{HostOutcome, Node, OnFailure, Plan, Step};
 use crate::model::{Cluster, Host, Role};
 use crate::transport::{Command, Endpoint, TransportError};
 
+pub use config::{PushConfig, ensure_daemon, stop_timeout};
+pub use daemon::Daemon;
+pub use waits::pgmap_clean;
+
 /// What a deploy step did on a host: changed something or not.
 type StepResult = Result<bool, TransportError>;
 

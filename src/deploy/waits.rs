@@ -77,7 +77,7 @@ pub(super) async fn pgs_clean(
 
 /// The placement groups as `ceph status` counts them (`pgmap`): all
 /// active+clean, or the counts by state.
-pub(super) fn pgmap_clean(status: &serde_json::Value) -> Result<(), String> {
+pub fn pgmap_clean(status: &serde_json::Value) -> Result<(), String> {
     let pgmap = &status["pgmap"];
     let states: Vec<(String, u64)> = pgmap["pgs_by_state"]
         .as_array()

@@ -158,6 +158,20 @@ impl HostOutcome {
         }
     }
 
+    /// The outcome as a step result again: changed or not, or the error
+    /// (an action run inside another step).
+    pub fn into_result(self) -> Result<bool, TransportError> {
+        match (self.status, self.error) {
+            (_, Some(e)) => Err(e),
+            (Status::Changed, None) => Ok(true),
+            (Status::Ok | Status::Skipped(_), None) => Ok(false),
+            (s, None) => Err(TransportError::Other {
+                host: "-".into(),
+                reason: s.word().to_string(),
+            }),
+        }
+    }
+
     /// A step's result: changed or not, or the error (naming the command
     /// when a command failed).
     pub fn from_result(r: Result<bool, TransportError>) -> HostOutcome {

@@ -53,6 +53,18 @@ pub struct FakeCeph {
     pub next_osd: u32,
     /// cephx entities and their keys.
     pub auth: BTreeMap<String, String>,
+    /// The mons' config-key store.
+    pub config_keys: BTreeMap<String, String>,
+    /// The config database: (who, option) -> value.
+    pub config: BTreeMap<(String, String), String>,
+    /// Each file system's max_mds and allow_standby_replay.
+    pub fs_settings: BTreeMap<String, (u64, bool)>,
+    /// Connected clients by release: (release, count), for `ceph features`.
+    pub clients: Vec<(Release, u64)>,
+    /// Pools whose pg_autoscale_mode is `warn` (made before Octopus).
+    pub autoscale_warn: BTreeSet<String>,
+    /// Every mon has a v2 address (msgr2 on).
+    pub msgr2: bool,
 }
 
 impl Default for FakeCeph {
@@ -80,6 +92,12 @@ impl Default for FakeCeph {
             pools: Vec::new(),
             next_osd: 0,
             auth: BTreeMap::new(),
+            config_keys: BTreeMap::new(),
+            config: BTreeMap::new(),
+            fs_settings: BTreeMap::new(),
+            clients: Vec::new(),
+            autoscale_warn: BTreeSet::new(),
+            msgr2: true,
         }
     }
 }
@@ -313,7 +331,13 @@ impl FakeCeph {
                     "epoch": self.epoch,
                     "fsid": self.fsid,
                     "mons": self.mons.keys().enumerate()
-                        .map(|(i, n)| json!({"rank": i, "name": n})).collect::<Vec<_>>(),
+                        .map(|(i, n)| {
+                            let mut addrs = vec![json!({"type": "v1", "addr": "10.0.0.1:6789"})];
+                            if self.msgr2 && release >= Release::Nautilus {
+                                addrs.insert(0, json!({"type": "v2", "addr": "10.0.0.1:3300"}));
+                            }
+                            json!({"rank": i, "name": n, "public_addrs": {"addrvec": addrs}})
+                        }).collect::<Vec<_>>(),
                 });
                 if release >= Release::Nautilus {
                     let min = self.min_mon_release.unwrap_or(release);
@@ -396,7 +420,16 @@ impl FakeCeph {
                 }
                 None => fail(22, format!("Error EINVAL: unknown release {r}")),
             },
-            ["osd", "ok-to-stop", ids @ ..] if release >= Release::Mimic => self.ok_to_stop(ids),
+            ["osd", "ok-to-stop", ids @ ..] if release >= Release::Luminous => self.ok_to_stop(ids),
+            ["mon", "ok-to-stop", ids @ ..] if release >= Release::Octopus => {
+                let left = self.quorum().iter().filter(|m| !ids.contains(&m.as_str())).count();
+                if left * 2 > self.mons.len() {
+                    out(0, "quorum should be preserved")
+                } else {
+                    fail(16, format!("Error EBUSY: not enough monitors would be available ({left} of {})", self.mons.len()))
+                }
+            }
+            ["mds", "ok-to-stop", ..] if release >= Release::Octopus => out(0, ""),
             ["mgr", "dump"] => {
                 let running: Vec<&String> = self
                     .mgrs
@@ -435,7 +468,14 @@ impl FakeCeph {
                             a["state"] = json!("up:active");
                             info.insert(format!("gid_{}", a["gid"]), a);
                         }
-                        json!({"mdsmap": {"fs_name": f, "info": info}})
+                        let (max_mds, replay) = self.fs_settings.get(f).copied().unwrap_or((1, false));
+                        json!({"mdsmap": {
+                            "fs_name": f,
+                            "max_mds": max_mds,
+                            "flags": if replay { 32 + 18 } else { 18 },
+                            "flags_state": {"allow_standby_replay": replay},
+                            "info": info,
+                        }})
                     })
                     .collect();
                 j(json!({"epoch": self.epoch, "standbys": standbys, "filesystems": filesystems}))
@@ -503,11 +543,111 @@ impl FakeCeph {
                 self.next_osd += 1;
                 out(0, format!("{id}\n"))
             }
-            ["config", "set", ..] | ["mon", "enable-msgr2"] | ["mgr", "module", ..] => out(0, ""),
+            ["config-key", "get", key] => match self.config_keys.get(*key) {
+                Some(v) => out(0, v.clone()),
+                None => fail(2, format!("Error ENOENT: key '{key}' doesn't exist")),
+            },
+            ["config-key", "set", key, value] => {
+                self.config_keys.insert(key.to_string(), value.to_string());
+                out(0, format!("set {key}"))
+            }
+            ["config-key", "rm", key] | ["config-key", "del", key] => {
+                self.config_keys.remove(*key);
+                out(0, format!("key deleted: {key}"))
+            }
+            ["config", "get", who, option] => out(
+                0,
+                format!(
+                    "{}\n",
+                    self.config.get(&(who.to_string(), option.to_string())).cloned().unwrap_or_default()
+                ),
+            ),
+            ["config", "set", who, option, value] => {
+                self.config.insert((who.to_string(), option.to_string()), value.to_string());
+                out(0, "")
+            }
+            ["config", "rm", who, option] => {
+                self.config.remove(&(who.to_string(), option.to_string()));
+                out(0, "")
+            }
+            ["config", "dump"] => j(json!(self.config.iter().map(|((w, o), v)| json!({"section": w, "name": o, "value": v})).collect::<Vec<_>>())),
+            ["mgr", "metadata", id] | ["mds", "metadata", id] => {
+                let map = if words[0] == "mgr" { &self.mgrs } else { &self.mdss };
+                match map.get(*id) {
+                    Some(Daemon { running: Some(r), .. }) => j(json!({"name": id, "ceph_version": version_string(*r)})),
+                    _ => fail(2, format!("Error ENOENT: {} {id} not found", words[0])),
+                }
+            }
+            ["osd", "tree"] => {
+                let mut hosts: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
+                for (id, d) in &self.osds {
+                    hosts.entry(d.host.as_str()).or_default().push(*id);
+                }
+                let mut nodes = vec![json!({"id": -1, "name": "default", "type": "root",
+                    "children": (0..hosts.len()).map(|i| -2 - i as i64).collect::<Vec<_>>()})];
+                for (i, (h, ids)) in hosts.iter().enumerate() {
+                    nodes.push(json!({"id": -2 - i as i64, "name": h, "type": "host", "children": ids}));
+                }
+                for (id, d) in &self.osds {
+                    nodes.push(json!({"id": id, "name": format!("osd.{id}"), "type": "osd",
+                        "status": if d.running.is_some() { "up" } else { "down" }}));
+                }
+                j(json!({"nodes": nodes, "stray": []}))
+            }
+            ["osd", "metadata"] => j(json!(self.osds.iter().filter_map(|(id, d)| {
+                d.running.map(|r| json!({"id": id, "hostname": d.host, "ceph_version": version_string(r)}))
+            }).collect::<Vec<_>>())),
+            ["osd", "metadata", id] => match id.parse::<u32>().ok().and_then(|n| self.osds.get(&n)) {
+                Some(Daemon { running: Some(r), host, .. }) => j(json!({"id": id.parse::<u32>().unwrap_or(0), "hostname": host, "ceph_version": version_string(*r)})),
+                _ => fail(2, format!("Error ENOENT: osd.{id} does not exist")),
+            },
+            ["mon", "feature", "ls"] => {
+                let names: Vec<&str> = Release::ALL
+                    .iter()
+                    .filter(|r| **r >= Release::Kraken && **r <= self.mon_release().unwrap_or(release))
+                    .map(|r| r.name())
+                    .collect();
+                j(json!({"all": {"supported": names, "persistent": names}, "monmap": {"persistent": names, "optional": []}}))
+            }
+            ["features"] => j(json!({
+                "mon": [{"release": release.name(), "num": self.quorum().len()}],
+                "client": self.clients.iter().map(|(r, n)| json!({"features": "0x3f01cfbb7ffdffff", "release": r.name(), "num": n})).collect::<Vec<_>>(),
+            })),
+            ["osd", "pool", "ls", "detail"] => j(json!(self.pools.iter().map(|p| json!({
+                "pool_name": p,
+                "pg_autoscale_mode": if self.autoscale_warn.contains(p) { "warn" } else { "on" },
+            })).collect::<Vec<_>>())),
+            ["osd", "pool", "set", pool, "pg_autoscale_mode", mode] => {
+                if *mode == "warn" {
+                    self.autoscale_warn.insert(pool.to_string());
+                } else {
+                    self.autoscale_warn.remove(*pool);
+                }
+                out(0, "")
+            }
+            ["auth", "export"] => out(0, self.auth.iter().map(|(e, k)| format!("[{e}]\n\tkey = {k}\n")).collect::<String>()),
+            ["auth", "caps", ..] => out(0, ""),
+            ["mon", "getmap", ..] => out(0, format!("monmap e{} (binary)", self.epoch)),
+            ["osd", "getcrushmap", ..] => out(0, "crushmap (binary)"),
+            ["fs", "set", name, "max_mds", n] => {
+                let e = self.fs_settings.entry(name.to_string()).or_insert((1, false));
+                e.0 = n.parse().unwrap_or(1);
+                out(0, "")
+            }
+            ["fs", "set", name, "allow_standby_replay", v] => {
+                let e = self.fs_settings.entry(name.to_string()).or_insert((1, false));
+                e.1 = *v == "true";
+                out(0, "")
+            }
+            ["mon", "enable-msgr2"] => {
+                self.msgr2 = true;
+                out(0, "")
+            }
+            ["mgr", "module", ..] => out(0, ""),
             _ => fail(
                 22,
                 format!(
-                    "Error EINVAL: the fake cluster does not know `ceph {}`",
+                    "no valid command found (the fake cluster does not know `ceph {}`)",
                     words.join(" ")
                 ),
             ),
@@ -628,8 +768,8 @@ mod tests {
         c.osds.get_mut(&2).unwrap().running = None;
         assert_eq!(c.answer(&args("osd ok-to-stop 0")).status, 16);
         assert_eq!(c.answer(&args("osd ok-to-stop 2")).status, 0);
-        let mut luminous = cluster(Release::Luminous);
-        assert_eq!(luminous.answer(&args("osd ok-to-stop 0")).status, 22);
+        let mut jewel = cluster(Release::Jewel);
+        assert_eq!(jewel.answer(&args("osd ok-to-stop 0")).status, 22);
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub struct FakeCluster {
     pub scripts: Vec<ScriptHandler>,
     /// Commands nothing here knows, as `host: command` (answered with 0).
     pub unknown: Vec<String>,
+    /// Commands answered so far.
+    pub commands: usize,
+    /// The command of this number (1 = the first) fails with "injected
+    /// fault", as a lost connection or a crashed tool would.
+    pub fail_command: Option<usize>,
+    /// From the command of this number on, every host is unreachable (a
+    /// cut network, or cephalo killed: nothing more reaches the cluster).
+    pub cut_after: Option<usize>,
 }
 
 /// Container name -> daemon (kind, id).
@@ -239,6 +247,17 @@ impl World for FakeCluster {
                 target: format!("{host}:22"),
                 reason: "connection refused (fake host down)".into(),
             });
+        }
+        self.commands += 1;
+        if self.cut_after.is_some_and(|n| self.commands >= n) {
+            return Err(TransportError::Unreachable {
+                host: host.to_string(),
+                target: format!("{host}:22"),
+                reason: "connection timed out (cut)".into(),
+            });
+        }
+        if self.fail_command == Some(self.commands) {
+            return Ok(fail(1, "injected fault"));
         }
         let argv = &cmd.argv;
         let engine = matches!(argv.first().map(String::as_str), Some("docker" | "podman"));

@@ -10,11 +10,17 @@
 //!                  -> render (text for people, JSON for --json)
 //! ```
 
+mod act;
+pub mod exec;
+pub mod journal;
 pub mod layout;
+mod mds;
 pub mod plan;
 pub mod refuse;
 mod release_steps;
 pub mod render;
+mod restart;
+pub mod run;
 pub mod step;
 
 pub use layout::{Daemon, DaemonRef, DaemonType, Flag, HostLayout, Layout, Osd, PlanOptions};

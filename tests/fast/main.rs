@@ -6,3 +6,4 @@ mod golden;
 mod layers;
 mod safety;
 mod upgrade_plan;
+mod upgrade_run;

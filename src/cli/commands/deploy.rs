@@ -74,6 +74,7 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
     }
     // Never a release change of a running daemon: that is `cephalo upgrade`.
     let command = if create { "deploy" } else { "reconfigure" };
+    crate::cli::context::no_unfinished_upgrade(&rt, &cluster, &engine)?;
     rt.block_on(crate::deploy::release_guard::guard(
         &cluster, &engine, command,
     ))?;

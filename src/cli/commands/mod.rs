@@ -16,3 +16,4 @@ pub mod pull;
 pub mod render;
 pub mod run;
 pub mod tune;
+pub mod upgrade;

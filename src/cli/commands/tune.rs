@@ -30,6 +30,7 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
     let cluster = Arc::new(cluster);
     let rt = runtime()?;
     // Tune recreates daemons whose spec changed: never into another release.
+    crate::cli::context::no_unfinished_upgrade(&rt, &cluster, &engine)?;
     rt.block_on(crate::deploy::release_guard::guard(
         &cluster, &engine, "tune",
     ))?;

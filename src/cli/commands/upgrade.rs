@@ -1,0 +1,296 @@
+//! `cephalo upgrade`: turns its arguments into the target model and the
+//! plan's options, then shows the plan (`--plan`), where an upgrade stands
+//! (`--status`), stops one (`--abort`), or runs it (resuming an unfinished
+//! one) and prints every daemon's old and new version.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+
+use clap::Args;
+
+use crate::cli::args::{ConnectArgs, Target};
+use crate::cli::context::{cluster_engine, inventory_dir, load, runtime};
+use crate::cli::output::{host_failures, print_warnings};
+use crate::error::{Error, Result};
+use crate::model::Cluster;
+use crate::release::Release;
+use crate::upgrade::journal::Journal;
+use crate::upgrade::run as up;
+use crate::upgrade::{DaemonType, Flag, Layout, PlanOptions, Refused};
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    pub target: Target,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// The release to upgrade to (`reef`, or `18`).
+    #[arg(long, value_name = "RELEASE")]
+    pub to: String,
+    /// The target image (default: the one the target release's settings
+    /// name).
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Only these daemon types (`mon,mgr,osd,mds,rgw`); the upgrade does
+    /// not finalise while other daemons are left.
+    #[arg(long, value_delimiter = ',', value_name = "TYPES")]
+    pub daemon_types: Vec<String>,
+    /// Also set these flags while daemons restart (`noscrub`,
+    /// `nodeep-scrub`); `noout` is always set. Restored at the end.
+    #[arg(long = "flag", value_name = "FLAG")]
+    pub flags: Vec<String>,
+    /// Print the whole plan and exit (with --json as JSON).
+    #[arg(long)]
+    pub plan: bool,
+    /// The release the cluster runs now: with --plan, contacts no host.
+    #[arg(long, value_name = "RELEASE")]
+    pub from: Option<String>,
+    /// Run without asking (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Show where an upgrade stands and which daemons run which version.
+    #[arg(long)]
+    pub status: bool,
+    /// Resume an unfinished upgrade (what running the command again does).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop an unfinished upgrade: restore the flags, leave every daemon
+    /// as it is (a later `upgrade` finishes it).
+    #[arg(long)]
+    pub abort: bool,
+    /// Take the cluster's operation lock from another machine's run.
+    #[arg(long)]
+    pub break_lock: bool,
+}
+
+fn release(s: &str) -> Result<Release> {
+    crate::upgrade::parse_release(s).map_err(|e| Error::Usage(e.to_string()))
+}
+
+fn refused(e: Refused) -> Error {
+    match e {
+        Refused::UnknownRelease { .. } => Error::Usage(e.to_string()),
+        other => Error::Refused {
+            what: other.to_string(),
+        },
+    }
+}
+
+fn options(a: &UpgradeArgs, selected: &[String], cluster: &Cluster) -> Result<PlanOptions> {
+    let mut o = PlanOptions::default();
+    if !a.daemon_types.is_empty() {
+        let mut types = BTreeSet::new();
+        for t in &a.daemon_types {
+            types.insert(DaemonType::parse(t).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--daemon-types: `{t}` is not one of mon, mgr, osd, mds, rgw"
+                ))
+            })?);
+        }
+        o.daemon_types = Some(types);
+    }
+    if a.target.limit.is_some() {
+        o.hosts = Some(selected.iter().cloned().collect());
+    }
+    for f in &a.flags {
+        o.extra_flags.push(Flag::parse_extra(f).ok_or_else(|| {
+            Error::Usage(format!("--flag: `{f}` is not noscrub or nodeep-scrub"))
+        })?);
+    }
+    let _ = cluster;
+    Ok(o)
+}
+
+/// The layout without asking any host (`--plan --from`): OSD ids are
+/// numbered as a first deploy would number them, one per listed device.
+fn offline_layout(cluster: &Cluster) -> Layout {
+    let mut ids = BTreeMap::new();
+    let mut next = 0;
+    for h in cluster
+        .hosts
+        .iter()
+        .filter(|h| h.has(crate::model::Role::Osd))
+    {
+        let n = h.settings.ceph_osd_devices.len().max(1) as u32;
+        ids.insert(h.name.clone(), (next..next + n).collect());
+        next += n;
+    }
+    Layout::from_cluster(cluster, &ids)
+}
+
+pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
+    let to = release(&a.to)?;
+    a.target
+        .extra_vars
+        .push(format!("ceph_release={}", to.name()));
+    let (mut cluster, selected) = load(&a.target)?;
+    if let Some(image) = &a.image {
+        cluster.image = image.clone();
+    }
+    print_warnings(&cluster, verbose);
+    let options = options(&a, &selected, &cluster)?;
+    let dir = inventory_dir(&cluster).to_path_buf();
+
+    if let (true, Some(from)) = (a.plan, &a.from) {
+        let plan = crate::upgrade::plan(release(from)?, to, &offline_layout(&cluster), &options)
+            .map_err(refused)?;
+        print_plan(&plan, a.connect.json);
+        if !a.connect.json {
+            println!("(without --from the versions and OSD ids are read from the cluster)");
+        }
+        return Ok(());
+    }
+
+    let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
+    let cluster = Arc::new(cluster);
+    let rt = runtime()?;
+    let t = engine.transport.clone();
+    let journal = rt
+        .block_on(up::unfinished(&cluster, Some(t.as_ref()), &dir))
+        .map_err(Error::Usage)?;
+    let live = rt.block_on(up::live(&cluster, &engine));
+
+    if a.status {
+        match &journal {
+            Some(j) => println!("{}", j.summary(None)),
+            None => println!("no upgrade in progress for `{}`", cluster.name),
+        }
+        println!("daemons:\n{}", up::versions_table(&live.daemons));
+        return Ok(());
+    }
+    if let Some(j) = &journal
+        && j.to != to
+    {
+        return Err(Error::Refused {
+            what: format!(
+                "{}; finish it with --to {}, or --abort it first",
+                j.summary(None),
+                j.to
+            ),
+        });
+    }
+    let from = match (&a.from, &journal) {
+        (Some(f), _) => release(f)?,
+        (None, Some(j)) => j.from,
+        (None, None) => up::source_release(&live.daemons).ok_or_else(|| Error::Refused {
+            what: "no Ceph daemon runs on the inventory's hosts: nothing to upgrade (deploy first)"
+                .into(),
+        })?,
+    };
+    if journal.is_none() && !a.abort && live.daemons.iter().all(|d| d.release == Some(to)) {
+        println!("every daemon runs {to}: nothing to do");
+        return Ok(());
+    }
+    let plan = crate::upgrade::plan(from, to, &live.layout, &options).map_err(refused)?;
+    if a.plan {
+        print_plan(&plan, a.connect.json);
+        return Ok(());
+    }
+    if a.abort {
+        let Some(j) = journal else {
+            return Err(Error::Usage(format!(
+                "no upgrade of `{}` is in progress: nothing to abort",
+                cluster.name
+            )));
+        };
+        let upgrade = up::upgrade(cluster.clone(), plan, j, &dir);
+        let recap = rt.block_on(up::abort(upgrade.clone(), &engine));
+        host_failures(&recap)?;
+        println!("{}", upgrade.journal(|j| j.summary(None)));
+        println!(
+            "flags restored; daemons left as they are; `cephalo upgrade -i {} --to {to}` finishes it later",
+            a.target.inventory.display()
+        );
+        return Ok(());
+    }
+    if !a.yes {
+        confirm(&plan, a.connect.json)?;
+    }
+    if let Some(broken) = rt
+        .block_on(up::take_lock(&cluster, t.as_ref(), "upgrade", a.break_lock))
+        .map_err(|what| Error::Refused { what })?
+    {
+        eprintln!("lock broken: it was {}", broken.describe());
+    }
+    let resuming = journal.is_some();
+    let j =
+        journal.unwrap_or_else(|| Journal::new(&cluster.name, &cluster.fsid.to_string(), from, to));
+    if resuming {
+        println!("resuming: {}", j.summary(None));
+    }
+    let upgrade = up::upgrade(cluster.clone(), plan, j, &dir);
+    let outcome = rt.block_on(up::execute(upgrade, &engine));
+    report(&outcome, &a, to, &cluster)
+}
+
+fn print_plan(plan: &crate::upgrade::UpgradePlan, json: bool) {
+    if json {
+        println!("{}", plan.to_json());
+    } else {
+        print!("{}", plan.to_text());
+    }
+}
+
+/// Shows the plan and asks; with no terminal, refuses.
+fn confirm(plan: &crate::upgrade::UpgradePlan, json: bool) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Usage(
+            "not on a terminal: review the plan with --plan, then run again with --yes".into(),
+        ));
+    }
+    print_plan(plan, json);
+    print!("upgrade {} -> {} as above? [y/N] ", plan.from, plan.to);
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    if matches!(line.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Error::Usage("not confirmed: nothing was changed".into()))
+    }
+}
+
+fn report(o: &up::Outcome, a: &UpgradeArgs, to: Release, cluster: &Cluster) -> Result<()> {
+    let u = &o.upgrade;
+    for line in u.said.lock().map(|s| s.clone()).unwrap_or_default() {
+        println!("{line}");
+    }
+    let rows = u.upgraded.lock().map(|r| r.clone()).unwrap_or_default();
+    if !rows.is_empty() {
+        println!(
+            "{:<12} {:<10} {:<10} {:<10} {:>6}",
+            "daemon", "host", "before", "after", "time"
+        );
+        for r in &rows {
+            println!(
+                "{:<12} {:<10} {:<10} {:<10} {:>5}s",
+                r.daemon, r.host, r.old, r.new, r.seconds
+            );
+        }
+    }
+    if o.restored.is_some() {
+        let last = u.journal(|j| j.errors.last().cloned()).unwrap_or_default();
+        return Err(Error::Refused {
+            what: format!(
+                "the upgrade stopped: {last}\nthe flags were restored; run the same command again to resume (`cephalo upgrade -i {} --to {to}`), or --abort",
+                a.target.inventory.display()
+            ),
+        });
+    }
+    host_failures(&o.recap)?;
+    println!("{}", u.journal(|j| j.summary(None)));
+    let configured = crate::model::read_globals(&cluster.files.globals)
+        .ok()
+        .and_then(|v| v.get("ceph_release").map(|v| v.value.clone()))
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    if configured.is_empty() || Release::parse(&configured) != Some(to) {
+        println!(
+            "set `ceph_release: {}` in your globals.yml so that deploy and reconfigure keep the cluster on {to}",
+            to.name()
+        );
+    }
+    Ok(())
+}
