@@ -6,6 +6,7 @@
 //! CLI never uses it.
 
 pub mod ceph;
+mod ceph_cli;
 pub mod cluster;
 pub mod host;
 
