@@ -333,6 +333,10 @@ pub struct ClusterSettings {
     pub ceph_health_timeout: u64,
     #[serde(deserialize_with = "de::string_list")]
     pub ceph_health_accepted_warnings: Vec<String>,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_create_hosts_at_once: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_ok_to_stop_timeout: u64,
 }
 
 /// Settings that may differ per host.
@@ -386,6 +390,8 @@ pub struct HostSettings {
     pub ceph_osd_devices: Vec<String>,
     #[serde(deserialize_with = "de::bool")]
     pub ceph_osd_bootstrap_labels: bool,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_creations_per_host: u64,
 }
 
 /// How much a daemon container may do on its host. `privileged` is what real
