@@ -53,6 +53,12 @@ pub struct FakeCeph {
     pub next_osd: u32,
     /// cephx entities and their keys.
     pub auth: BTreeMap<String, String>,
+    /// When set (the scale simulation), PGs become clean this long (tokio
+    /// time) after the last change once every OSD is up, instead of over
+    /// `heal_per_query` polls.
+    pub clean_after: std::time::Duration,
+    /// When the last daemon change happened (tokio time).
+    pub changed_at: Option<tokio::time::Instant>,
 }
 
 impl Default for FakeCeph {
@@ -80,6 +86,8 @@ impl Default for FakeCeph {
             pools: Vec::new(),
             next_osd: 0,
             auth: BTreeMap::new(),
+            clean_after: std::time::Duration::ZERO,
+            changed_at: None,
         }
     }
 }
@@ -130,6 +138,7 @@ impl FakeCeph {
     /// degrade, and settle over later polls once every OSD is up again.
     pub fn changed(&mut self) {
         self.epoch += 1;
+        self.changed_at = Some(tokio::time::Instant::now());
         let down = self.osds_down().len() as u64;
         if down > 0 && !self.osds.is_empty() {
             let share = self.pgs * down / self.osds.len() as u64;
@@ -138,6 +147,15 @@ impl FakeCeph {
     }
 
     fn settle(&mut self) {
+        if !self.clean_after.is_zero() {
+            let settled = self
+                .changed_at
+                .is_none_or(|t| t.elapsed() >= self.clean_after);
+            if settled && self.osds_down().is_empty() {
+                self.unclean = 0;
+            }
+            return;
+        }
         if self.osds_down().is_empty() {
             self.unclean = self.unclean.saturating_sub(self.heal_per_query);
         }

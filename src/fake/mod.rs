@@ -7,6 +7,7 @@
 
 pub mod ceph;
 pub mod cluster;
+pub mod fresh;
 pub mod host;
 
 use std::sync::{Arc, Mutex};
