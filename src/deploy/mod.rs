@@ -124,7 +124,10 @@ pub fn check_plan(
 /// new OSDs on every OSD host at once (no data, nothing to protect), and
 /// one wait for all of them to be up and in.
 fn osd_nodes(cluster: &Arc<Cluster>, osds: &[String], first: &[String], create: bool) -> Vec<Node> {
-    let step = |name: &str, hosts: &[String], batch: Option<usize>, action: Arc<dyn crate::engine::Action>| {
+    let step = |name: &str,
+                hosts: &[String],
+                batch: Option<usize>,
+                action: Arc<dyn crate::engine::Action>| {
         Node::Step(Step {
             name: name.to_string(),
             hosts: hosts.to_vec(),

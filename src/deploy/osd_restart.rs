@@ -231,7 +231,10 @@ async fn ok_to_stop(
             &ctx.step,
             &h.name,
             crate::transport::Stream::Stdout,
-            &format!("not ok to stop yet, asking again in {} s: {said}", pause.as_secs()),
+            &format!(
+                "not ok to stop yet, asking again in {} s: {said}",
+                pause.as_secs()
+            ),
         );
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(30));

@@ -166,7 +166,12 @@ pub(super) fn osds_up(dump: &serde_json::Value, after: &[(String, u64)]) -> Resu
     if missing.is_empty() {
         return Ok(());
     }
-    let shown = missing.iter().take(8).cloned().collect::<Vec<_>>().join(", ");
+    let shown = missing
+        .iter()
+        .take(8)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     let more = missing.len().saturating_sub(8);
     Err(format!(
         "{} of {} OSDs up and in; waiting for {shown}{}",
@@ -223,11 +228,7 @@ impl Action for WaitNewOsds {
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
         Box::pin(async move {
-            let mut ids: Vec<String> = self
-                .created
-                .lock()
-                .map(|c| c.clone())
-                .unwrap_or_default();
+            let mut ids: Vec<String> = self.created.lock().map(|c| c.clone()).unwrap_or_default();
             ids.sort_by_key(|i| i.parse::<u64>().unwrap_or(u64::MAX));
             let after: Vec<(String, u64)> = ids.into_iter().map(|i| (i, 0)).collect();
             // At least five minutes; more for many OSDs coming up at once.
@@ -311,7 +312,10 @@ mod tests {
         };
         assert_eq!(osds_up(&dump, &after(&[("0", 5), ("1", 0)])), Ok(()));
         assert_eq!(
-            osds_up(&dump, &after(&[("0", 5), ("1", 4), ("2", 0), ("3", 0), ("9", 0)])),
+            osds_up(
+                &dump,
+                &after(&[("0", 5), ("1", 4), ("2", 0), ("3", 0), ("9", 0)])
+            ),
             Err("1 of 5 OSDs up and in; waiting for osd.1, osd.2, osd.3, osd.9".into())
         );
     }

@@ -129,7 +129,9 @@ pub fn write_lab(
         hosts.join("\n")
     );
     std::fs::write(dir.join("inventory"), inv)?;
-    let devices: Vec<String> = (0..disks).map(|i| format!("/dev/{}", disk_name(i))).collect();
+    let devices: Vec<String> = (0..disks)
+        .map(|i| format!("/dev/{}", disk_name(i)))
+        .collect();
     std::fs::write(
         dir.join("globals.yml"),
         format!(

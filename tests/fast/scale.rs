@@ -116,7 +116,10 @@ async fn a_first_deploy_creates_the_osds_of_all_hosts_at_once_and_waits_once() {
     // One `osd dump` per poll of one wait, not one wait per OSD.
     let dumps = ceph_sent(&sent, "osd dump").len();
     assert!((1..=8).contains(&dumps), "{dumps} osd dumps");
-    assert!(ceph_sent(&sent, "osd set noout").is_empty(), "nothing restarted");
+    assert!(
+        ceph_sent(&sent, "osd set noout").is_empty(),
+        "nothing restarted"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -152,7 +155,11 @@ async fn an_osd_override_restarts_host_by_host_each_hosts_osds_together() {
     t.world(|w| {
         assert!(!w.ceph.flags.contains("noout"), "noout put back");
         assert!(w.ceph.osds.values().all(|o| o.running.is_some()));
-        let mons: Vec<u32> = w.hosts.values().map(|h| h.containers["ceph_mon"].starts).collect();
+        let mons: Vec<u32> = w
+            .hosts
+            .values()
+            .map(|h| h.containers["ceph_mon"].starts)
+            .collect();
         assert_eq!(mons, [1, 1, 1], "mons untouched");
     });
 }
@@ -210,7 +217,11 @@ async fn noout_is_put_back_when_a_restart_fails_and_left_when_it_was_set() {
         });
         t.clear_sent();
         let recap = play(t.clone(), &cluster, false).await;
-        assert!(recap.stopped && recap.any_failed(), "{}", recap_text(&recap));
+        assert!(
+            recap.stopped && recap.any_failed(),
+            "{}",
+            recap_text(&recap)
+        );
         let sent = t.sent();
         let restarted: Vec<&str> = sent
             .iter()
