@@ -160,8 +160,13 @@ async fn restart_together(
         crate::transport::Stream::Stdout,
         &format!("restarting {}", shown.join(", ")),
     );
-    for id in ids {
-        ensure_daemon(cluster, h, t, Role::Osd, id).await?;
+    let restarted = futures::future::join_all(
+        ids.iter()
+            .map(|id| ensure_daemon(cluster, h, t, Role::Osd, id)),
+    )
+    .await;
+    for r in restarted {
+        r?;
     }
     // Up from a later map first, or a stale "clean" would pass at once.
     wait_osds_up(cluster, t, &h.name, &after, Duration::from_secs(300), ctx).await?;
