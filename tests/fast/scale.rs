@@ -242,3 +242,91 @@ async fn noout_is_put_back_when_a_restart_fails_and_left_when_it_was_set() {
         }
     }
 }
+
+/// The fake cluster, with the first `ceph-osd --mkfs` on `host` failing.
+struct MkfsFailsOnce {
+    inner: FakeCluster,
+    host: &'static str,
+    failed: bool,
+}
+
+impl cephalo::fake::World for MkfsFailsOnce {
+    fn answer(
+        &mut self,
+        host: &str,
+        cmd: &Command,
+    ) -> Result<cephalo::transport::Output, cephalo::transport::TransportError> {
+        let mkfs =
+            cmd.argv.iter().any(|a| a == "--mkfs") && cmd.argv.iter().any(|a| a == "ceph-osd");
+        if mkfs && host == self.host && !self.failed {
+            self.failed = true;
+            return Ok(cephalo::fake::fail(1, "mkfs: I/O error"));
+        }
+        self.inner.answer(host, cmd)
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_half_failed_parallel_creation_is_completed_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = names(3);
+    fresh::write_lab(dir.path(), &hosts, 2, "").unwrap();
+    let world = MkfsFailsOnce {
+        inner: FakeCluster::fresh(Release::Pacific, IMAGE, &hosts, 2),
+        host: "ceph2",
+        failed: false,
+    };
+    let t = Arc::new(FakeTransport::new(world));
+    let cluster = load(dir.path());
+    let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = || Engine {
+        transport: t.clone(),
+        hosts: cluster
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), Endpoint::of(h)))
+            .collect(),
+        forks: 16,
+        reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
+    };
+    let plan = || cephalo::deploy::plan(&cluster, &selected, true, true);
+    let first = engine().run(&plan()).await;
+    assert!(first.stopped && first.hosts["ceph2"].failed == 1);
+    // The other hosts made both their OSDs; ceph2 the one whose mkfs worked.
+    let running = |t: &FakeTransport<MkfsFailsOnce>| {
+        t.world(|w| {
+            w.inner
+                .hosts
+                .iter()
+                .map(|(h, fh)| {
+                    (
+                        h.clone(),
+                        fh.containers
+                            .keys()
+                            .filter(|c| c.starts_with("ceph_osd_"))
+                            .count(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        running(&t),
+        [
+            ("ceph1".into(), 2),
+            ("ceph2".into(), 1),
+            ("ceph3".into(), 2)
+        ]
+    );
+    let again = engine().run(&plan()).await;
+    assert!(!again.any_failed(), "{}", recap_text(&again));
+    assert_eq!(
+        running(&t),
+        [
+            ("ceph1".into(), 2),
+            ("ceph2".into(), 2),
+            ("ceph3".into(), 2)
+        ]
+    );
+    t.world(|w| assert!(w.inner.ceph.osds.values().all(|o| o.running.is_some())));
+}
