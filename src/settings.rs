@@ -339,6 +339,10 @@ pub struct ClusterSettings {
     pub ceph_upgrade_daemon_timeout: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_upgrade_pgs_clean_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_create_hosts_at_once: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_ok_to_stop_timeout: u64,
 }
 
 /// Settings that may differ per host.
@@ -402,6 +406,8 @@ pub struct HostSettings {
     pub ceph_mds_stop_timeout: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_rgw_stop_timeout: u64,
+    #[serde(deserialize_with = "de::u64")]
+    pub ceph_osd_creations_per_host: u64,
 }
 
 /// How much a daemon container may do on its host. `privileged` is what real

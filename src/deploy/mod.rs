@@ -11,6 +11,7 @@ mod daemon;
 pub mod destroy;
 mod mon;
 mod osd;
+mod osd_restart;
 mod osd_store;
 pub mod release_guard;
 mod waits;
@@ -122,6 +123,71 @@ pub fn check_plan(
     }
 }
 
+/// The OSD part of the plan. Existing OSDs first: every host checks its
+/// own at once, and those that need a restart restart host by host with
+/// `noout` set, put back as it was after the phase whatever happened. Then
+/// new OSDs on every OSD host at once (no data, nothing to protect), and
+/// one wait for all of them to be up and in.
+fn osd_nodes(cluster: &Arc<Cluster>, osds: &[String], first: &[String], create: bool) -> Vec<Node> {
+    let step = |name: &str,
+                hosts: &[String],
+                batch: Option<usize>,
+                action: Arc<dyn crate::engine::Action>| {
+        Node::Step(Step {
+            name: name.to_string(),
+            hosts: hosts.to_vec(),
+            batch,
+            on_failure: OnFailure::StopPlay,
+            action,
+        })
+    };
+    let rolling = Arc::new(osd_restart::Rolling::default());
+    let mut nodes = vec![Node::Finally(
+        Box::new(step(
+            "osd restarts",
+            osds,
+            None,
+            Arc::new(osd_restart::RestartOsds {
+                cluster: cluster.clone(),
+                rolling: rolling.clone(),
+            }),
+        )),
+        Box::new(step(
+            "restore noout",
+            first,
+            None,
+            Arc::new(osd_restart::RestoreNoout {
+                cluster: cluster.clone(),
+                rolling,
+            }),
+        )),
+    )];
+    if create {
+        let created = waits::Created::default();
+        let at_once = usize::try_from(cluster.settings.ceph_osd_create_hosts_at_once).unwrap_or(0);
+        nodes.push(step(
+            "osd creations",
+            osds,
+            (at_once > 0).then_some(at_once),
+            Arc::new(osd::CreateOsds {
+                cluster: cluster.clone(),
+                created: created.clone(),
+                wait_each: at_once == 1,
+            }),
+        ));
+        nodes.push(step(
+            "wait for new osds",
+            first,
+            None,
+            Arc::new(waits::WaitNewOsds {
+                cluster: cluster.clone(),
+                created,
+            }),
+        ));
+    }
+    nodes
+}
+
 /// The deploy plan for the selected hosts.
 /// `create` false is `reconfigure`: config and containers of the daemons
 /// that exist, never a new mon, key, OSD or file system.
@@ -204,16 +270,7 @@ pub fn plan_with(
             }),
         ));
     }
-    // Host by host: a restarted OSD's PGs are clean again before the next.
-    nodes.push(step(
-        "osds",
-        with(Role::Osd),
-        Some(1),
-        Arc::new(osd::Osds {
-            cluster: c.clone(),
-            create,
-        }),
-    ));
+    nodes.extend(osd_nodes(cluster, &with(Role::Osd), &first, create));
     if cluster.settings.enable_ceph_mds && !create {
         nodes.push(step(
             "mdss",

@@ -1,93 +1,70 @@
-//! The OSDs of a host: existing `KOLLA_CEPH_DATA_*` partitions get their
-//! containers, bootstrap partitions become new OSDs (an id from the
-//! cluster, then the store's mkfs in `osd_store`, then the new label).
+//! New OSDs of a host: bootstrap partitions become OSDs (an id from the
+//! cluster, then the store's mkfs in `osd_store`, then the new label and
+//! the container), several at once (`ceph_osd_creations_per_host`), on
+//! every OSD host at once. New OSDs hold no data, so nothing waits here:
+//! the plan waits once for all of them (`waits::WaitNewOsds`). Restarts of
+//! existing OSDs are `osd_restart`'s business.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cephx::Secret;
-use crate::containers::{self, oneoff_argv};
+use crate::containers::oneoff_argv;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::facts::{self, osd_label};
 use crate::model::{Cluster, Host, ObjectStore, Role};
-use crate::render::CEPH_OWNER;
 use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
-use super::config::{ensure_daemon, spec_of, wanted_hash};
+use super::config::{ensure_daemon, spec_of};
 use super::osd_store::{NewOsd, bluestore_mkfs, filestore_mkfs};
-use super::waits::{wait_clean, wait_osd_up};
+use super::waits::{Created, wait_osds_up};
 use super::{StepResult, host, on_host, outcome};
 
-/// Every OSD of a host: bootstrap partitions become new OSDs, existing
-/// `KOLLA_CEPH_DATA_*` partitions have their containers.
-pub struct Osds {
-    pub cluster: Arc<Cluster>,
-    /// False for `reconfigure`: bootstrap partitions are left as they are.
-    pub create: bool,
+/// The partitions of a host that carry an OSD label, with the label read.
+pub(super) type Labelled<'f> = Vec<(&'f facts::BlockDev, facts::OsdLabel)>;
+
+/// The labelled partitions among the host's block devices.
+pub(super) fn labelled(f: &facts::Facts) -> Labelled<'_> {
+    f.block
+        .iter()
+        .filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l)))
+        .collect()
 }
 
-impl Action for Osds {
+/// Every bootstrap partition of a host becomes a new OSD.
+pub struct CreateOsds {
+    pub cluster: Arc<Cluster>,
+    /// The ids made, for the one wait after the step.
+    pub created: Created,
+    /// Wait for each new OSD before the next (the plan before OSDs were
+    /// created in parallel: `ceph_osd_create_hosts_at_once: 1`).
+    pub wait_each: bool,
+}
+
+impl Action for CreateOsds {
     fn run<'a>(
         &'a self,
         ep: &'a Endpoint,
         t: &'a dyn Transport,
         ctx: &'a StepContext,
     ) -> BoxFuture<'a, HostOutcome> {
-        Box::pin(async move { outcome(osds(&self.cluster, ep, t, ctx, self.create).await) })
+        Box::pin(async move { outcome(create_osds(self, ep, t, ctx).await) })
     }
 }
 
-async fn osds(
-    cluster: &Cluster,
-    ep: &Endpoint,
-    t: &dyn Transport,
-    ctx: &StepContext,
-    create: bool,
-) -> StepResult {
-    let h = host(cluster, ep)?;
-    let f = block_facts(h, ep, t).await?;
-    // Partitions by label: (name, bluestore) -> data partition and partners.
-    let mut changed = false;
-    let labelled: Vec<(&facts::BlockDev, facts::OsdLabel)> = f
-        .block
-        .iter()
-        .filter_map(|b| b.part_name.as_deref().and_then(osd_label).map(|l| (b, l)))
-        .collect();
-    // Existing OSDs: make sure their devices belong to ceph and they run.
-    for (b, l) in labelled.iter().filter(|(_, l)| l.existing && l.is_data()) {
-        let id = l.name.clone();
-        let mut devs = vec!["chown".to_string(), "--".into(), CEPH_OWNER.into()];
-        devs.push(format!("/dev/{}", b.name));
-        devs.extend(
-            labelled
-                .iter()
-                .filter(|(_, p)| p.existing && p.name == id && p.partner.is_some())
-                .map(|(p, _)| format!("/dev/{}", p.name)),
-        );
-        checked(t, ep, &on_host(h, Command::new(devs))).await?;
-        // A restart must be seen (the OSD up again, from a later map)
-        // before its PGs are judged, or stale "clean" would pass at once.
-        let now = containers::inspect(t, ep, h.engine, &format!("ceph_osd_{id}")).await?;
-        let want = wanted_hash(cluster, h, Role::Osd, &id)?;
-        let restarts = containers::need(&now, &want) != containers::Need::Nothing;
-        let before = if restarts {
-            crate::ceph::osd_state(cluster, t, &id).await?.up_from
-        } else {
-            0
-        };
-        if ensure_daemon(cluster, h, t, Role::Osd, &id).await? {
-            changed = true;
-            wait_osd_up(cluster, t, &h.name, &id, before, ctx).await?;
-            wait_clean(cluster, t, &h.name, ctx).await?;
-        }
-    }
-    for (b, l) in labelled
-        .iter()
-        .filter(|(_, l)| create && !l.existing && l.is_data())
-    {
-        let filestore = h.object_store == ObjectStore::Filestore;
+/// One bootstrap data partition and its partners (`_B`, `_W`, `_D`, `_J`).
+struct Bootstrap<'f> {
+    data: &'f facts::BlockDev,
+    partners: BTreeMap<char, &'f facts::BlockDev>,
+}
+
+/// The host's bootstrap partitions, checked against its object store.
+fn bootstraps<'f>(h: &Host, labelled: &Labelled<'f>) -> Result<Vec<Bootstrap<'f>>, TransportError> {
+    let filestore = h.object_store == ObjectStore::Filestore;
+    let mut found = Vec::new();
+    for (b, l) in labelled.iter().filter(|(_, l)| !l.existing && l.is_data()) {
         let label = b.part_name.as_deref().unwrap_or_default();
         if l.bluestore == filestore {
             return Err(TransportError::Other {
@@ -122,10 +99,59 @@ async fn osds(
                 ),
             });
         }
-        create_osd(cluster, h, ep, t, ctx, b, &partners).await?;
-        changed = true;
+        found.push(Bootstrap { data: b, partners });
     }
-    Ok(changed)
+    Ok(found)
+}
+
+async fn create_osds(
+    a: &CreateOsds,
+    ep: &Endpoint,
+    t: &dyn Transport,
+    ctx: &StepContext,
+) -> StepResult {
+    let cluster = &a.cluster;
+    let h = host(cluster, ep)?;
+    let f = block_facts(h, ep, t).await?;
+    let labelled = labelled(&f);
+    let todo = bootstraps(h, &labelled)?;
+    if todo.is_empty() {
+        return Ok(false);
+    }
+    // Partition names of one disk are rewritten one at a time (one GPT).
+    let renames = tokio::sync::Mutex::new(());
+    let at_once = usize::try_from(h.settings.ceph_osd_creations_per_host)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    for group in todo.chunks(at_once) {
+        let made = futures::future::join_all(
+            group
+                .iter()
+                .map(|b| create_osd(cluster, h, ep, t, ctx, b, &renames)),
+        )
+        .await;
+        // Every creation of the group has ended; the ids made are kept
+        // even when one failed (they are waited for on the next run).
+        let mut ids = Vec::new();
+        let mut first_error = None;
+        for r in made {
+            match r {
+                Ok(id) => ids.push(id),
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        if let Ok(mut c) = a.created.lock() {
+            c.extend(ids.iter().cloned());
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        if a.wait_each {
+            let after: Vec<(String, u64)> = ids.into_iter().map(|i| (i, 0)).collect();
+            wait_osds_up(cluster, t, &h.name, &after, Duration::from_secs(300), ctx).await?;
+        }
+    }
+    Ok(true)
 }
 
 /// Gives the partition `$1` (a name under /sys/class/block) of the disk
@@ -133,15 +159,17 @@ async fn osds(
 const RENAME_PARTITION: &str =
     "n=$(cat \"/sys/class/block/$1/partition\") && parted -s \"/dev/$2\" name \"$n\" \"$3\"";
 
+/// Makes one new OSD and starts it; its id.
 async fn create_osd(
     cluster: &Cluster,
     h: &Host,
     ep: &Endpoint,
     t: &dyn Transport,
     ctx: &StepContext,
-    data: &facts::BlockDev,
-    partners: &BTreeMap<char, &facts::BlockDev>,
-) -> Result<(), TransportError> {
+    b: &Bootstrap<'_>,
+    renames: &tokio::sync::Mutex<()>,
+) -> Result<String, TransportError> {
+    let (data, partners) = (b.data, &b.partners);
     let c = &cluster.name;
     let spec = spec_of(cluster, h, Role::Osd, "new")?;
     let uuid = uuid::Uuid::new_v4().to_string();
@@ -206,21 +234,23 @@ async fn create_osd(
     } else {
         "KOLLA_CEPH_DATA_BS_"
     };
-    let mut renames = vec![(data, format!("{prefix}{id}"))];
+    let mut names = vec![(data, format!("{prefix}{id}"))];
     for (p, dev) in partners {
-        renames.push((dev, format!("{prefix}{id}_{p}")));
+        names.push((dev, format!("{prefix}{id}_{p}")));
     }
-    for (dev, name) in renames {
-        let Some(parent) = &dev.parent else { continue };
-        let rename = Script::new(RENAME_PARTITION)
-            .arg(&dev.name)
-            .arg(parent)
-            .arg(name);
-        checked(t, ep, &on_host(h, rename)).await?;
+    {
+        let _one_at_a_time = renames.lock().await;
+        for (dev, name) in names {
+            let Some(parent) = &dev.parent else { continue };
+            let rename = Script::new(RENAME_PARTITION)
+                .arg(&dev.name)
+                .arg(parent)
+                .arg(name);
+            checked(t, ep, &on_host(h, rename)).await?;
+        }
     }
     ensure_daemon(cluster, h, t, Role::Osd, &id).await?;
-    wait_osd_up(cluster, t, &h.name, &id, 0, ctx).await?;
-    Ok(())
+    Ok(id)
 }
 
 /// The host's block devices with their GPT names (the OSD devices it lists,

@@ -1,11 +1,14 @@
 //! Waiting for the cluster to settle: the one polling loop (`wait_for`),
-//! placement groups active+clean, an OSD up again, and HEALTH_OK at the
-//! end of a deploy.
+//! placement groups active+clean, OSDs up (again), and HEALTH_OK at the
+//! end of a deploy. Every wait asks one question per poll however many
+//! daemons it waits for (one `osd dump` serves every OSD).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use crate::ceph::{ceph_json, osd_state};
+use tokio::time::Instant;
+
+use crate::ceph::ceph_json;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::model::Cluster;
 use crate::transport::{BoxFuture, Endpoint, Transport, TransportError};
@@ -137,25 +140,103 @@ pub(super) async fn wait_clean(
     .await
 }
 
-/// Waits until osd.`id` is up from a map later than `after`.
-pub(super) async fn wait_osd_up(
+/// Whether each OSD of `after` (id, and the map epoch it must be up from
+/// a later one than) is up and in, from one `osd dump`: Ok, or what is
+/// still missing.
+pub(super) fn osds_up(dump: &serde_json::Value, after: &[(String, u64)]) -> Result<(), String> {
+    // By id: (up, up_from, in), read once for every OSD waited for.
+    let by_id: std::collections::HashMap<u64, (bool, u64, bool)> = dump["osds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| {
+            let up = o["up"].as_u64() == Some(1);
+            let from = o["up_from"].as_u64().unwrap_or(0);
+            Some((o["osd"].as_u64()?, (up, from, o["in"].as_u64() == Some(1))))
+        })
+        .collect();
+    let missing: Vec<String> = after
+        .iter()
+        .filter(|(id, since)| {
+            let state = id.parse::<u64>().ok().and_then(|n| by_id.get(&n));
+            !matches!(state, Some((true, from, true)) if from > since)
+        })
+        .map(|(id, _)| format!("osd.{id}"))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let shown = missing
+        .iter()
+        .take(8)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = missing.len().saturating_sub(8);
+    Err(format!(
+        "{} of {} OSDs up and in; waiting for {shown}{}",
+        after.len() - missing.len(),
+        after.len(),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        }
+    ))
+}
+
+/// Waits until every OSD of `after` is up from a map later than its
+/// epoch there (0 for a new OSD) and in: one `osd dump` per poll.
+pub(super) async fn wait_osds_up(
     cluster: &Cluster,
     t: &dyn Transport,
     host: &str,
-    id: &str,
-    after: u64,
+    after: &[(String, u64)],
+    limit: Duration,
     ctx: &StepContext,
 ) -> Result<(), TransportError> {
-    let what = format!("osd.{id} did not come up");
-    wait_for(ctx, host, &what, Duration::from_secs(300), || async {
-        let crate::ceph::OsdState { up, up_from: from } = osd_state(cluster, t, id).await?;
-        Ok(if up && from > after {
-            Ok(())
-        } else {
-            Err(format!("osd.{id}: up={up}, up_from={from}"))
-        })
+    if after.is_empty() {
+        return Ok(());
+    }
+    let what = if after.len() == 1 {
+        format!("osd.{} did not come up", after[0].0)
+    } else {
+        format!("{} OSDs did not all come up", after.len())
+    };
+    wait_for(ctx, host, &what, limit, || async {
+        let dump = ceph_json(cluster, t, &["osd", "dump"]).await?;
+        Ok(osds_up(&dump, after))
     })
     .await
+}
+
+/// The OSDs a step created, for the wait after it.
+pub type Created = Arc<Mutex<Vec<String>>>;
+
+/// Waits once for every OSD the creation step made to be up and in (the
+/// step creates them on all hosts at once and does not wait itself).
+pub struct WaitNewOsds {
+    pub cluster: Arc<Cluster>,
+    pub created: Created,
+}
+
+impl Action for WaitNewOsds {
+    fn run<'a>(
+        &'a self,
+        ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
+        Box::pin(async move {
+            let mut ids: Vec<String> = self.created.lock().map(|c| c.clone()).unwrap_or_default();
+            ids.sort_by_key(|i| i.parse::<u64>().unwrap_or(u64::MAX));
+            let after: Vec<(String, u64)> = ids.into_iter().map(|i| (i, 0)).collect();
+            // At least five minutes; more for many OSDs coming up at once.
+            let limit = Duration::from_secs(300 + after.len() as u64 / 10);
+            let r = wait_osds_up(&self.cluster, t, &ep.name, &after, limit, ctx).await;
+            outcome(r.map(|()| false))
+        })
+    }
 }
 
 /// Waits for HEALTH_OK, or only the warnings globals accept.
@@ -217,5 +298,25 @@ mod tests {
         done["pgmap"]["pgs_by_state"][2] =
             serde_json::json!({"state_name": "active+clean", "count": 1});
         assert_eq!(pgmap_clean(&done), Ok(()));
+    }
+
+    #[test]
+    fn one_osd_dump_answers_for_every_osd_waited_for() {
+        let dump = serde_json::json!({"osds": [
+            {"osd": 0, "up": 1, "in": 1, "up_from": 9},
+            {"osd": 1, "up": 1, "in": 1, "up_from": 4},
+            {"osd": 2, "up": 0, "in": 1, "up_from": 0},
+            {"osd": 3, "up": 1, "in": 0, "up_from": 7}]});
+        let after = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+            v.iter().map(|(i, e)| (i.to_string(), *e)).collect()
+        };
+        assert_eq!(osds_up(&dump, &after(&[("0", 5), ("1", 0)])), Ok(()));
+        assert_eq!(
+            osds_up(
+                &dump,
+                &after(&[("0", 5), ("1", 4), ("2", 0), ("3", 0), ("9", 0)])
+            ),
+            Err("1 of 5 OSDs up and in; waiting for osd.1, osd.2, osd.3, osd.9".into())
+        );
     }
 }

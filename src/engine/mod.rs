@@ -211,6 +211,11 @@ pub enum Node {
     Step(Step),
     Serial(String, Vec<Node>),
     Parallel(String, Vec<Node>),
+    /// The body, then the cleanup whatever the body did: the cleanup also
+    /// runs after a failure that stopped the play, and on hosts that failed
+    /// in the body (it puts back what the body changed, such as an OSD
+    /// flag); the play stops after it when the body or the cleanup failed.
+    Finally(Box<Node>, Box<Node>),
 }
 
 pub struct Plan {
@@ -328,6 +333,14 @@ impl Engine {
                         }
                         self.node(c, state).await;
                     }
+                }
+                Node::Finally(body, cleanup) => {
+                    self.node(body, state).await;
+                    let stopped = std::mem::replace(&mut state.stop, false);
+                    let down = std::mem::take(&mut state.down);
+                    self.node(cleanup, state).await;
+                    state.down.extend(down);
+                    state.stop |= stopped;
                 }
                 Node::Parallel(_, children) => {
                     // Children run at once; their results merge when all end.

@@ -62,6 +62,12 @@ pub struct FakeCeph {
     pub autoscale_warn: BTreeSet<String>,
     /// Every mon has a v2 address (msgr2 on).
     pub msgr2: bool,
+    /// When set (the scale simulation), PGs become clean this long (tokio
+    /// time) after the last change once every OSD is up, instead of over
+    /// `heal_per_query` polls.
+    pub clean_after: std::time::Duration,
+    /// When the last daemon change happened (tokio time).
+    pub changed_at: Option<tokio::time::Instant>,
 }
 
 impl Default for FakeCeph {
@@ -95,6 +101,8 @@ impl Default for FakeCeph {
             clients: Vec::new(),
             autoscale_warn: BTreeSet::new(),
             msgr2: true,
+            clean_after: std::time::Duration::ZERO,
+            changed_at: None,
         }
     }
 }
@@ -145,6 +153,7 @@ impl FakeCeph {
     /// degrade, and settle over later polls once every OSD is up again.
     pub fn changed(&mut self) {
         self.epoch += 1;
+        self.changed_at = Some(tokio::time::Instant::now());
         let down = self.osds_down().len() as u64;
         if down > 0 && !self.osds.is_empty() {
             let share = self.pgs * down / self.osds.len() as u64;
@@ -153,6 +162,15 @@ impl FakeCeph {
     }
 
     pub(super) fn settle(&mut self) {
+        if !self.clean_after.is_zero() {
+            let settled = self
+                .changed_at
+                .is_none_or(|t| t.elapsed() >= self.clean_after);
+            if settled && self.osds_down().is_empty() {
+                self.unclean = 0;
+            }
+            return;
+        }
         if self.osds_down().is_empty() {
             self.unclean = self.unclean.saturating_sub(self.heal_per_query);
         }

@@ -6,6 +6,7 @@
 //! handlers a test registers; anything else is recorded as unknown.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -39,6 +40,16 @@ pub struct FakeCluster {
     /// From the command of this number on, every host is unreachable (a
     /// cut network, or cephalo killed: nothing more reaches the cluster).
     pub cut_after: Option<usize>,
+    /// A started OSD is up this long (tokio time) after its container
+    /// starts (zero: at once). The scale simulation's calibration.
+    pub osd_up_delay: Duration,
+    /// Started OSDs not up yet: id -> (when they will be, the daemon).
+    pub pending_up: BTreeMap<u32, (tokio::time::Instant, Daemon)>,
+    /// Ceph follows only the containers of the host a command went to
+    /// (and `rm -f`), not every host after every command: what keeps the
+    /// scale simulation of 10,000 OSDs fast. Off by default, so a test may
+    /// change containers directly between commands.
+    pub sync_one_host: bool,
 }
 
 /// Container name -> daemon (kind, id).
@@ -91,9 +102,80 @@ impl FakeCluster {
     /// Ceph's view follows the daemon containers: a daemon whose container
     /// started, stopped or changed release makes a new map.
     pub fn sync(&mut self) {
+        self.sync_hosts(None);
+    }
+
+    /// `sync` after a command to `host`: only that host when
+    /// `sync_one_host`, else every host.
+    fn sync_after(&mut self, host: &str) {
+        if self.sync_one_host {
+            self.sync_hosts(Some(host));
+        } else {
+            self.sync_hosts(None);
+        }
+    }
+
+    /// A daemon container removed (`rm -f`): its daemon is down.
+    fn removed(&mut self, host: &str, container: &str) {
+        let Some((kind, id)) = daemon_of(container, host) else {
+            return;
+        };
+        let d = match kind {
+            "mon" => self.ceph.mons.get_mut(&id),
+            "mgr" => self.ceph.mgrs.get_mut(&id),
+            "mds" => self.ceph.mdss.get_mut(&id),
+            _ => id
+                .parse::<u32>()
+                .ok()
+                .and_then(|n| self.ceph.osds.get_mut(&n)),
+        };
+        if let Some(d) = d.filter(|d| d.running.is_some()) {
+            d.running = None;
+            if let Ok(n) = id.parse::<u32>() {
+                self.pending_up.remove(&n);
+            }
+            self.ceph.changed();
+        }
+    }
+
+    /// Started OSDs whose time has come are up (one new map for all).
+    fn promote_due(&mut self) {
+        if self.pending_up.is_empty() {
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let due: Vec<u32> = self
+            .pending_up
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(n, _)| *n)
+            .collect();
+        if due.is_empty() {
+            return;
+        }
+        let epoch = self.ceph.epoch + 1;
+        for n in due {
+            if let Some((_, d)) = self.pending_up.remove(&n) {
+                self.ceph.osds.insert(
+                    n,
+                    Daemon {
+                        up_from: epoch,
+                        ..d
+                    },
+                );
+            }
+        }
+        self.ceph.changed();
+    }
+
+    fn sync_hosts(&mut self, only: Option<&str>) {
         let mut changed = false;
         let mut seen: BTreeMap<(&'static str, String), Daemon> = BTreeMap::new();
-        for (hname, h) in &self.hosts {
+        let hosts: Vec<(&String, &FakeHost)> = match only {
+            Some(name) => self.hosts.get_key_value(name).into_iter().collect(),
+            None => self.hosts.iter().collect(),
+        };
+        for (hname, h) in hosts {
             for (cname, c) in &h.containers {
                 let Some(key) = daemon_of(cname, hname) else {
                     continue;
@@ -122,6 +204,29 @@ impl FakeCluster {
                 _ => {
                     let Ok(n) = id.parse::<u32>() else { continue };
                     let old = self.ceph.osds.get(&n);
+                    if d.running.is_none() {
+                        self.pending_up.remove(&n);
+                    }
+                    if old.map(|o| o.running) != Some(d.running)
+                        && d.running.is_some()
+                        && !self.osd_up_delay.is_zero()
+                    {
+                        // Started: up after the delay, down until then.
+                        if !self.pending_up.contains_key(&n) {
+                            let at = tokio::time::Instant::now() + self.osd_up_delay;
+                            self.pending_up.insert(n, (at, d.clone()));
+                            if old.is_none() {
+                                changed = true;
+                                let down = Daemon {
+                                    running: None,
+                                    up_from: 0,
+                                    ..d
+                                };
+                                self.ceph.osds.insert(n, down);
+                            }
+                        }
+                        continue;
+                    }
                     if old.map(|o| o.running) != Some(d.running) {
                         changed = true;
                         self.ceph.osds.insert(
@@ -212,8 +317,11 @@ impl FakeCluster {
                 break;
             }
         }
+        self.promote_due();
         let o = self.ceph.answer(args);
-        self.sync();
+        if !self.sync_one_host {
+            self.sync();
+        }
         o
     }
 
@@ -290,7 +398,13 @@ impl World for FakeCluster {
         if engine {
             let answer = self.hosts.get_mut(host).and_then(|h| h.engine(&argv[1..]));
             if let Some(o) = answer {
-                self.sync();
+                if let [_, rm, f, name] = argv.as_slice()
+                    && rm == "rm"
+                    && f == "-f"
+                {
+                    self.removed(host, name);
+                }
+                self.sync_after(host);
                 return Ok(o);
             }
         }
@@ -304,7 +418,7 @@ impl World for FakeCluster {
             };
             for handler in self.scripts.iter_mut() {
                 if let Some(o) = handler(host, text, args, input) {
-                    self.sync();
+                    self.sync_after(host);
                     return Ok(o);
                 }
             }

@@ -8,6 +8,7 @@
 pub mod ceph;
 mod ceph_cli;
 pub mod cluster;
+pub mod fresh;
 pub mod host;
 
 use std::sync::{Arc, Mutex};

@@ -5,5 +5,6 @@
 mod golden;
 mod layers;
 mod safety;
+mod scale;
 mod upgrade_plan;
 mod upgrade_run;
