@@ -194,7 +194,7 @@ async fn the_restarts_stop_when_ok_to_stop_says_no_past_the_bound_and_say_why() 
     assert!(
         !sent
             .iter()
-            .any(|s| (s.command.contains(" rm ") && s.command.contains("ceph_osd_")))
+            .any(|s| s.command.contains(" rm ") && s.command.contains("ceph_osd_"))
     );
     // The other hosts restarted nothing, and noout is off again.
     let skipped = recap
@@ -229,7 +229,7 @@ async fn noout_is_put_back_when_a_restart_fails_and_left_when_it_was_set() {
         let sent = t.sent();
         let restarted: Vec<&str> = sent
             .iter()
-            .filter(|s| (s.command.contains(" rm ") && s.command.contains("ceph_osd_")))
+            .filter(|s| s.command.contains(" rm ") && s.command.contains("ceph_osd_"))
             .map(|s| s.host.as_str())
             .collect();
         assert_eq!(restarted, ["ceph1"], "one host, then stop");
