@@ -20,3 +20,4 @@ mod sandbox;
 mod ssh;
 mod sshd;
 mod support;
+mod upgrade;

@@ -1,0 +1,361 @@
+//! Real rolling upgrades on the playground: Nautilus with its MDS, 256
+//! objects with checksums and a client writing and reading for the whole
+//! time, upgraded in place to Pacific (killed with SIGKILL in its OSD
+//! phase and run again) and then to Reef (aborted half way and run again).
+//! After each: every daemon on the new release, require-osd-release set,
+//! flags as before, HEALTH_OK, every object intact, no client I/O error,
+//! and a second upgrade changes nothing.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::support::{Playground, long_cephalo, output_text};
+
+/// The client's loop (in a container of the old release's image on
+/// client1): put and get one of 64 objects over and over, counting
+/// failures and the longest gap between two successful round trips.
+const CLIENT_IO: &str = r#"
+set -u
+i=0; errors=0; maxgap=0; last=$(date +%s%N)
+while [ ! -e /io/stop ]; do
+  i=$((i+1)); o=io-$((i % 64))
+  head -c 4096 /dev/urandom >/tmp/w
+  if timeout 60 rados -p io put "$o" /tmp/w && timeout 60 rados -p io get "$o" /tmp/r && cmp -s /tmp/w /tmp/r; then
+    now=$(date +%s%N); gap=$(( (now - last) / 1000000 )); [ "$gap" -gt "$maxgap" ] && maxgap=$gap; last=$now
+  else
+    errors=$((errors+1)); echo "op $i failed at $(date)" >>/io/errors
+  fi
+  echo "$i $errors $maxgap" >/io/progress.tmp && mv /io/progress.tmp /io/progress
+done
+"#;
+
+/// Writes 256 objects of random data and prints `name sha256` of each.
+const WRITE_OBJECTS: &str = r#"
+set -eu
+for i in $(seq 1 256); do
+  head -c 65536 /dev/urandom >/tmp/o
+  rados -p data put "obj-$i" /tmp/o
+  echo "obj-$i $(sha256sum </tmp/o | cut -d' ' -f1)"
+done
+"#;
+
+/// Reads the 256 objects back and prints `name sha256` of each.
+const READ_OBJECTS: &str = r#"
+set -eu
+for i in $(seq 1 256); do
+  rados -p data get "obj-$i" /tmp/o
+  echo "obj-$i $(sha256sum </tmp/o | cut -d' ' -f1)"
+done
+"#;
+
+fn text(out: &std::process::Output) -> String {
+    output_text(out)
+}
+
+struct Run<'a> {
+    pg: &'a Playground,
+}
+
+impl Run<'_> {
+    fn upgrade(&self, args: &[&str]) -> std::process::Output {
+        long_cephalo()
+            .args(["upgrade", "-i"])
+            .arg(self.pg.inventory())
+            .arg("--log-dir")
+            .arg(self.pg.logs())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// `cephalo upgrade ... --yes` in the background.
+    fn upgrade_child(&self, to: &str) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_cephalo"))
+            .args(["upgrade", "-i"])
+            .arg(self.pg.inventory())
+            .arg("--log-dir")
+            .arg(self.pg.logs())
+            .args(["--to", to, "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn image(&self, release: &str) {
+        let out = long_cephalo()
+            .args(["playground", "image", "--release", release, "--dir"])
+            .arg(self.pg.dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "image {release}:\n{}", text(&out));
+    }
+
+    fn journal(&self) -> Option<Value> {
+        let p = self.pg.dir.path().join("upgrade").join("ceph.json");
+        std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+    }
+
+    /// Waits (bounded) until the journal says `pred`.
+    fn wait_journal(&self, what: &str, limit: Duration, pred: impl Fn(&Value) -> bool) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.journal().is_some_and(|j| pred(&j)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!(
+            "{what} within {} s; journal: {:?}",
+            limit.as_secs(),
+            self.journal()
+        );
+    }
+
+    fn health_ok(&self, limit: Duration) -> String {
+        let start = Instant::now();
+        let mut last = String::new();
+        while start.elapsed() < limit {
+            last = self
+                .pg
+                .on("ceph1", "docker exec ceph_mon ceph health detail");
+            if last.trim_start().starts_with("HEALTH_OK") {
+                return last;
+            }
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        panic!("no HEALTH_OK within {} s:\n{last}", limit.as_secs());
+    }
+
+    /// Every daemon reports `release` (from `ceph versions`), the OSD map
+    /// requires it, `noout` is not set and `noscrub` (set by the operator
+    /// before the upgrade) still is.
+    fn upgraded_to(&self, release: &str) {
+        let v = self.pg.ceph_json("versions");
+        for (kind, counts) in v.as_object().unwrap() {
+            for version in counts.as_object().unwrap().keys() {
+                assert!(
+                    version.contains(&format!(" {release} ")),
+                    "{kind} still runs {version}: {v}"
+                );
+            }
+        }
+        let dump = self.pg.ceph_json("osd dump");
+        assert_eq!(
+            dump["require_osd_release"], release,
+            "{}",
+            dump["require_osd_release"]
+        );
+        let flags = dump["flags"].as_str().unwrap_or("");
+        assert!(!flags.contains("noout"), "noout left set: {flags}");
+        assert!(
+            flags.contains("noscrub"),
+            "the operator's noscrub was lost: {flags}"
+        );
+    }
+}
+
+fn client_progress(pg: &Playground) -> (u64, u64, u64) {
+    let p = pg.on("client1", "cat /root/io/progress 2>/dev/null || echo 0 0 0");
+    let n: Vec<u64> = p
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (
+        n.first().copied().unwrap_or(0),
+        n.get(1).copied().unwrap_or(0),
+        n.get(2).copied().unwrap_or(0),
+    )
+}
+
+#[test]
+fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
+    let pid = std::process::id();
+    let pg = Playground::up(
+        &format!("cephalo-upg-{pid}"),
+        3,
+        1,
+        "nautilus",
+        "docker",
+        &format!("10.83.{}.0/24", pid % 250),
+    );
+    let deployed = pg.deploy();
+    assert!(deployed.contains("HEALTH_OK"), "{deployed}");
+    let run = Run { pg: &pg };
+    let timer = Instant::now();
+
+    // The client: conf and key on client1, pools, 256 objects, then the
+    // I/O loop in a container of the Nautilus image, left running.
+    let out = long_cephalo()
+        .args(["admin", "-i"])
+        .arg(pg.inventory())
+        .arg("--log-dir")
+        .arg(pg.logs())
+        .arg("client1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "admin:\n{}", text(&out));
+    for pool in ["data", "io"] {
+        pg.on("ceph1", &format!("docker exec ceph_mon ceph osd pool create {pool} 16 && docker exec ceph_mon ceph osd pool application enable {pool} rados"));
+    }
+    pg.on("ceph1", "docker exec ceph_mon ceph osd set noscrub");
+    let client = |script: &str| {
+        pg.on("client1", &format!(
+            "docker run --rm --network=host -v /etc/ceph:/etc/ceph:ro cephalo/ceph:nautilus sh -c {}",
+            shlex_quote(script)
+        ))
+    };
+    let written = client(WRITE_OBJECTS);
+    assert_eq!(written.lines().count(), 256, "{written}");
+    pg.on("client1", &format!(
+        "mkdir -p /root/io && rm -f /root/io/* && docker run -d --name io --network=host -v /etc/ceph:/etc/ceph:ro -v /root/io:/io cephalo/ceph:nautilus sh -c {}",
+        shlex_quote(CLIENT_IO)
+    ));
+
+    // Nautilus -> Pacific, killed (SIGKILL) once its OSD phase started.
+    run.image("pacific");
+    let plan = run.upgrade(&["--to", "pacific", "--plan"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("[osd-host:"),
+        "{}",
+        text(&plan)
+    );
+    let mut child = run.upgrade_child("pacific");
+    run.wait_journal(
+        "the OSD phase did not start",
+        Duration::from_secs(900),
+        |j| {
+            j["done"].as_array().is_some_and(|d| {
+                d.iter()
+                    .any(|s| s.as_str().is_some_and(|s| s.starts_with("mgr:")))
+            })
+        },
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    child.kill().unwrap();
+    let _ = child.wait();
+    let status = run.upgrade(&["--to", "pacific", "--status"]);
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("in progress"),
+        "{}",
+        text(&status)
+    );
+    // While it is unfinished, deploy refuses and names it.
+    let refused = long_cephalo()
+        .args(["deploy", "-i"])
+        .arg(pg.inventory())
+        .arg("--log-dir")
+        .arg(pg.logs())
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(7), "{}", text(&refused));
+    assert!(text(&refused).contains("--abort"), "{}", text(&refused));
+    let out = run.upgrade(&["--to", "pacific", "--yes"]);
+    assert!(
+        out.status.success(),
+        "resumed upgrade to pacific failed:\n{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("resuming"),
+        "{}",
+        text(&out)
+    );
+    run.upgraded_to("pacific");
+    run.health_ok(Duration::from_secs(600));
+    let again = run.upgrade(&["--to", "pacific", "--yes"]);
+    assert!(
+        again.status.success() && String::from_utf8_lossy(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again)
+    );
+    eprintln!(
+        "upgrade e2e: nautilus -> pacific done at {} s",
+        timer.elapsed().as_secs()
+    );
+
+    // Pacific -> Reef, aborted after its mons, then finished.
+    run.image("reef");
+    let mut child = run.upgrade_child("reef");
+    run.wait_journal(
+        "the mons were not upgraded",
+        Duration::from_secs(900),
+        |j| {
+            j["done"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|s| s == "mon:ceph3"))
+        },
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let aborted = run.upgrade(&["--to", "reef", "--abort"]);
+    assert!(aborted.status.success(), "{}", text(&aborted));
+    let flags = pg.ceph_json("osd dump")["flags"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        !flags.contains("noout") && flags.contains("noscrub"),
+        "after --abort: {flags}"
+    );
+    let out = run.upgrade(&["--to", "reef", "--yes"]);
+    assert!(
+        out.status.success(),
+        "upgrade to reef after --abort failed:\n{}",
+        text(&out)
+    );
+    run.upgraded_to("reef");
+    run.health_ok(Duration::from_secs(600));
+    let again = run.upgrade(&["--to", "reef", "--yes"]);
+    assert!(
+        again.status.success() && String::from_utf8_lossy(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again)
+    );
+    eprintln!(
+        "upgrade e2e: pacific -> reef done at {} s",
+        timer.elapsed().as_secs()
+    );
+
+    // The data and the client.
+    assert_eq!(client(READ_OBJECTS), written, "objects changed");
+    pg.on(
+        "client1",
+        "touch /root/io/stop; docker wait io >/dev/null; true",
+    );
+    let (ops, errors, maxgap) = client_progress(&pg);
+    let failed = pg.on("client1", "cat /root/io/errors 2>/dev/null; true");
+    assert!(ops > 100, "the client did {ops} round trips only");
+    assert_eq!(errors, 0, "client I/O errors:\n{failed}");
+    eprintln!("upgrade e2e: client {ops} round trips, 0 errors, longest stall {maxgap} ms");
+    write_figures(pg.dir.path(), ops, maxgap);
+}
+
+/// For bench/upgrade.sh: the client's figures of this run.
+fn write_figures(dir: &Path, ops: u64, maxgap: u64) {
+    if let Ok(out) = std::env::var("CEPHALO_UPGRADE_FIGURES") {
+        let logs = dir.join("logs");
+        let _ = std::fs::write(
+            &out,
+            format!(
+                "{{\"ops\": {ops}, \"max_stall_ms\": {maxgap}, \"logs\": {:?}}}\n",
+                logs.display().to_string()
+            ),
+        );
+        let _ = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&logs)
+            .arg(format!("{out}.logs"))
+            .status();
+    }
+}
+
+fn shlex_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
