@@ -62,6 +62,9 @@ pub struct Upgrade {
     /// Lines for the operator (notes, what was left), in order.
     pub said: Mutex<Vec<String>>,
     pub upgraded: Mutex<Vec<Upgraded>>,
+    /// The run log: every gate's poll pause goes there (`wait` events
+    /// whose step is `gate: <what>`), as deploy's waits do.
+    pub reporter: Arc<crate::engine::Reporter>,
 }
 
 impl Upgrade {

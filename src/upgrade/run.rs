@@ -220,6 +220,7 @@ pub fn upgrade(
     plan: super::UpgradePlan,
     journal: Journal,
     inventory_dir: &Path,
+    reporter: Arc<crate::engine::Reporter>,
 ) -> Arc<Upgrade> {
     Arc::new(Upgrade {
         bounds: Bounds::of(&cluster),
@@ -230,6 +231,7 @@ pub fn upgrade(
         journal: Mutex::new(journal),
         said: Mutex::new(Vec::new()),
         upgraded: Mutex::new(Vec::new()),
+        reporter,
     })
 }
 

@@ -86,7 +86,7 @@ async fn run_upgrade(dir: &Path, t: &Arc<FakeTransport<FakeCluster>>) -> up::Out
         .await
         .unwrap();
     let j = journal.unwrap_or_else(|| Journal::new(&cluster.name, "fsid", from, Release::Reef));
-    let u = up::upgrade(cluster, p, j, dir);
+    let u = up::upgrade(cluster, p, j, dir, engine.reporter.clone());
     up::execute(u, &engine).await
 }
 

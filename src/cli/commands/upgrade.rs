@@ -195,7 +195,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
                 cluster.name
             )));
         };
-        let upgrade = up::upgrade(cluster.clone(), plan, j, &dir);
+        let upgrade = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
         let recap = rt.block_on(up::abort(upgrade.clone(), &engine));
         host_failures(&recap)?;
         println!("{}", upgrade.journal(|j| j.summary(None)));
@@ -220,7 +220,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
     if resuming {
         println!("resuming: {}", j.summary(None));
     }
-    let upgrade = up::upgrade(cluster.clone(), plan, j, &dir);
+    let upgrade = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
     let outcome = rt.block_on(up::execute(upgrade, &engine));
     report(&outcome, &a, to, &cluster)
 }
