@@ -148,7 +148,9 @@ pub(super) async fn pgs_clean(
     cluster: &Cluster,
     t: &dyn Transport,
 ) -> Result<Result<(), String>, TransportError> {
-    Ok(pg_stat_clean(&ceph_json(cluster, t, &["pg", "stat"]).await?))
+    Ok(pg_stat_clean(
+        &ceph_json(cluster, t, &["pg", "stat"]).await?,
+    ))
 }
 
 /// The placement groups of `ceph pg stat -f json`: all active+clean, or
@@ -340,7 +342,8 @@ pub(super) fn health_of(status: &serde_json::Value, accepted: &[String]) -> Heal
     if state == "HEALTH_OK" || (state == "HEALTH_WARN" && checks.is_empty()) {
         return Health::Ok;
     }
-    let message = |c: &serde_json::Value| c["summary"]["message"].as_str().unwrap_or("").to_string();
+    let message =
+        |c: &serde_json::Value| c["summary"]["message"].as_str().unwrap_or("").to_string();
     let (lasting, converging): (Vec<_>, Vec<_>) = checks
         .iter()
         .partition(|(code, _)| state == "HEALTH_WARN" && lasting_warning(code).is_some());
@@ -471,7 +474,10 @@ pub(crate) mod tests {
         let Health::Lasting(text) = health_of(&only_lasting, &none) else {
             panic!("a failed mgr module dependency never clears by itself");
         };
-        assert!(text.contains("`ceph mgr module disable <module>`"), "{text}");
+        assert!(
+            text.contains("`ceph mgr module disable <module>`"),
+            "{text}"
+        );
         assert!(text.contains("Module 'restful'"), "{text}");
         assert!(
             text.contains("ceph_health_accepted_warnings: [MGR_MODULE_DEPENDENCY]"),
@@ -485,16 +491,25 @@ pub(crate) mod tests {
             "HEALTH_WARN",
             &[
                 ("PG_DEGRADED", "Degraded data redundancy: 3 pgs degraded"),
-                ("POOL_TOO_MANY_PGS", "1 pools have too many placement groups"),
+                (
+                    "POOL_TOO_MANY_PGS",
+                    "1 pools have too many placement groups",
+                ),
             ],
         );
         let Health::Converging(text) = health_of(&both, &none) else {
             panic!("degraded PGs converge");
         };
-        assert!(text.starts_with("HEALTH_WARN: PG_DEGRADED (Degraded"), "{text}");
+        assert!(
+            text.starts_with("HEALTH_WARN: PG_DEGRADED (Degraded"),
+            "{text}"
+        );
         assert!(text.contains("pg_autoscale_mode on"), "{text}");
         // An error is never taken as lasting: it is reported as it is.
-        let err = status("HEALTH_ERR", &[("MGR_MODULE_ERROR", "Module 'x' has failed")]);
+        let err = status(
+            "HEALTH_ERR",
+            &[("MGR_MODULE_ERROR", "Module 'x' has failed")],
+        );
         assert!(matches!(health_of(&err, &none), Health::Converging(_)));
         for code in [
             "AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED",
@@ -516,7 +531,9 @@ pub(crate) mod tests {
         assert!(!is_auth_refusal(
             "[errno 110] RADOS timed out (error connecting to the cluster)"
         ));
-        assert!(!is_auth_refusal("Error response from daemon: container ceph_mon is not running"));
+        assert!(!is_auth_refusal(
+            "Error response from daemon: container ceph_mon is not running"
+        ));
     }
 
     /// A real answer of one release's `ceph ... -f json`

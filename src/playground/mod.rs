@@ -16,6 +16,7 @@ pub mod hosts;
 pub mod images;
 pub mod layout;
 pub mod machine;
+pub mod release_image;
 pub mod state;
 
 use std::fmt;
