@@ -55,7 +55,7 @@ fn refused_error(host: &str, detail: &str, for_secs: u64) -> TransportError {
     TransportError::Other {
         host: host.to_string(),
         reason: format!(
-            "ceph as client.admin was refused for {for_secs} s (the mons answer but reject its key): {}",
+            "ceph as client.admin was refused for {for_secs} s: the mons answer but reject its key (one they do not hold, or of a type their monmap does not allow: a new Tentacle cluster allows aes256 (type 2) keys only, so passwords.yml needs type-2 keys there): {}",
             detail.trim()
         ),
     }
@@ -296,6 +296,10 @@ pub const LASTING_WARNINGS: &[(&str, &str)] = &[
     (
         "OSD_UPGRADE_FINISHED",
         "`ceph osd require-osd-release <release>` once `ceph versions` shows every OSD on it (`cephalo upgrade` finishes with it)",
+    ),
+    (
+        "AUTH_INSECURE_CLIENT_KEY_TYPE",
+        "`ceph auth rotate <entity> --key_type aes256k` for each entity `ceph health detail` names, then give its holders the new key (Tentacle and later clients only)",
     ),
     (
         "MON_MSGR2_NOT_ENABLED",
