@@ -355,7 +355,7 @@ pub(super) fn health_of(status: &serde_json::Value, accepted: &[String]) -> Heal
         .iter()
         .map(|(code, c)| {
             format!(
-                "{code} ({}) will not clear by itself; fix: {}; or accept it in globals.yml: ceph_health_accepted_warnings: [{code}]",
+                "{code} ({}): fix: {}; or accept it in globals.yml: ceph_health_accepted_warnings: [{code}]",
                 message(c),
                 lasting_warning(code).unwrap_or("")
             )
@@ -373,7 +373,7 @@ pub(super) fn health_of(status: &serde_json::Value, accepted: &[String]) -> Heal
             .join(", ")
     );
     if !lasting_text.is_empty() {
-        text.push_str("; and ");
+        text.push_str("; and, not clearing by itself: ");
         text.push_str(&lasting_text.join("; "));
     }
     Health::Converging(text)
@@ -410,7 +410,7 @@ impl Action for WaitHealth {
                         let first = *since.get_or_insert_with(Instant::now);
                         if first.elapsed() >= LASTING_FOR {
                             Poll::Stop(format!(
-                                "the cluster is not healthy and will not become so by itself: {text}"
+                                "the cluster will not become healthy by itself: {text}"
                             ))
                         } else {
                             Poll::Pending(text)

@@ -186,7 +186,7 @@ pub fn up(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
 }
 
 /// Builds or reuses the release's image archive, then `cephalo pull` with
-/// `ceph_release` set to it, as `up` does for the playground's own release.
+/// `ceph_image_tag` set to it, as `up` does for the playground's own release.
 pub fn image(a: PlaygroundImageArgs, verbose: u8) -> Result<()> {
     let r = crate::playground::release_image::ensure(&a.dir.dir, &a.release, &say)?;
     println!(
@@ -198,10 +198,13 @@ pub fn image(a: PlaygroundImageArgs, verbose: u8) -> Result<()> {
     );
     println!("image archive: {}", r.archive.display());
     say(&format!("putting {} on every host (cephalo pull)", r.image));
+    // The image's tag, not `ceph_release`: the model stays the running
+    // cluster's (its keys may be of a kind the other release cannot read),
+    // only the image to put on the hosts changes.
     let mut target = Target::of(r.inventory());
     target
         .extra_vars
-        .push(format!("ceph_release={}", r.release.name()));
+        .push(format!("ceph_image_tag={}", r.release.name()));
     pull::exec(
         PullArgs {
             target,
