@@ -121,3 +121,17 @@ fn mgr_dump_mon_dump_and_fs_dump_have_the_fields_deploy_reads() {
         assert_eq!(fs["filesystems"][0]["mdsmap"]["fs_name"], "cephfs", "{r}");
     });
 }
+
+#[test]
+fn fs_status_is_no_json_on_nautilus_so_deploy_asks_fs_dump() {
+    let table = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/ceph/nautilus/fs-status.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(serde_json::from_str::<Value>(&table).is_err());
+    assert!(table.contains("cephfs - 0 clients"), "{table}");
+    each_release(|r, _, get| {
+        assert!(get("fs-dump")["filesystems"].is_array(), "{r}");
+    });
+}
