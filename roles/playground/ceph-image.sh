@@ -26,6 +26,13 @@ reef)
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends --allow-downgrades python3-bcrypt/bookworm >/dev/null
   rm /etc/apt/sources.list.d/bookworm.list
+  # The `restful` module still fails here ("PyO3 modules compiled for
+  # CPython 3.8 or older may only be initialized once per interpreter
+  # process": trixie's python3-cryptography in the mgr's sub-interpreters),
+  # which keeps HEALTH_WARN MGR_MODULE_DEPENDENCY up for good. Nothing in
+  # the playground uses it: without the module, a cluster deployed on Reef
+  # and one upgraded to it (restful is enabled since Nautilus) are healthy.
+  rm -rf /usr/share/ceph/mgr/restful
   ;;
 esac
 

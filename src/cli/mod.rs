@@ -123,6 +123,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Disks(DisksCommand::Prepare(a)) => disks::prepare(a, verbose),
         Command::Playground(PlaygroundCommand::Up(a)) => playground::up(a, verbose),
         Command::Playground(PlaygroundCommand::Status(a)) => playground::status(a),
+        Command::Playground(PlaygroundCommand::Image(a)) => playground::image(a, verbose),
         Command::Playground(PlaygroundCommand::Down(a)) => playground::down(a),
         Command::Pull(a) => pull::exec(a, verbose),
     };

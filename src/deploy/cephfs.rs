@@ -1,5 +1,6 @@
 //! The CephFS file system and its two pools, made once when mds is
-//! enabled, and the wait for an active MDS rank.
+//! enabled, and the wait for an active MDS rank (read from `ceph fs
+//! dump`, whose JSON every release has).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,30 +47,89 @@ impl Action for CephFs {
                 // The file system is ready when a rank is active.
                 let what = format!("CephFS `{name}` has no active MDS");
                 wait_for(ctx, &ep.name, &what, Duration::from_secs(180), || async {
-                    let status = ceph_json(cluster, t, &["fs", "status", name]).await?;
-                    let states: Vec<String> = status["mdsmap"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|m| {
-                            format!(
-                                "{}:{}",
-                                m["name"].as_str().unwrap_or("?"),
-                                m["state"].as_str().unwrap_or("?")
-                            )
-                        })
-                        .collect();
-                    Ok(if states.iter().any(|s| s.ends_with(":active")) {
-                        Ok(changed)
-                    } else if states.is_empty() {
-                        Err("no MDS yet".to_string())
-                    } else {
-                        Err(states.join(", "))
-                    })
+                    // `fs dump` has the same JSON on every release;
+                    // Nautilus's `fs status` prints a table even with -f json.
+                    let dump = ceph_json(cluster, t, &["fs", "dump"]).await?;
+                    Ok(active_mds(&dump, name).map(|()| changed))
                 })
                 .await
             };
             outcome(r.await)
         })
+    }
+}
+
+/// Whether file system `name` has an active rank in `ceph fs dump -f json`:
+/// Ok, or its MDS daemons and their states.
+pub(super) fn active_mds(dump: &serde_json::Value, name: &str) -> Result<(), String> {
+    let fs = dump["filesystems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["mdsmap"]["fs_name"].as_str() == Some(name));
+    let Some(fs) = fs else {
+        return Err(format!("no file system `{name}` in the FSMap yet"));
+    };
+    let mut states: Vec<String> = fs["mdsmap"]["info"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(_, m)| {
+            format!(
+                "{}:{}",
+                m["name"].as_str().unwrap_or("?"),
+                m["state"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    states.sort();
+    if states.iter().any(|s| s.ends_with(":up:active")) {
+        Ok(())
+    } else if states.is_empty() {
+        let standby = dump["standbys"].as_array().map_or(0, Vec::len);
+        Err(format!("no MDS holds a rank yet ({standby} standby)"))
+    } else {
+        Err(states.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deploy::waits::tests::{RELEASES, fixture};
+
+    #[test]
+    fn an_active_rank_is_read_from_every_release_fs_dump() {
+        for r in RELEASES {
+            let Some(dump) = fixture(r, "fs-dump") else {
+                continue;
+            };
+            assert_eq!(active_mds(&dump, "cephfs"), Ok(()), "{r}");
+            assert_eq!(
+                active_mds(&dump, "other"),
+                Err("no file system `other` in the FSMap yet".into()),
+                "{r}"
+            );
+            // The rank not active yet: its MDS and state are named.
+            let mut replaying = dump.clone();
+            for (_, m) in replaying["filesystems"][0]["mdsmap"]["info"]
+                .as_object_mut()
+                .unwrap()
+            {
+                m["state"] = "up:replay".into();
+            }
+            let e = active_mds(&replaying, "cephfs").unwrap_err();
+            assert!(e.ends_with(":up:replay"), "{r}: {e}");
+            // `fs ls` names the file system the step looks for.
+            let ls = fixture(r, "fs-ls").unwrap_or_else(|| panic!("{r}: no fs-ls"));
+            assert_eq!(ls[0]["name"], "cephfs", "{r}");
+        }
+        // No file system holds a rank yet.
+        let empty = serde_json::json!({"filesystems": [{"mdsmap": {"fs_name": "cephfs", "info": {}}}],
+            "standbys": [{"name": "ceph3"}]});
+        assert_eq!(
+            active_mds(&empty, "cephfs"),
+            Err("no MDS holds a rank yet (1 standby)".into())
+        );
     }
 }

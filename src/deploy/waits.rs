@@ -15,10 +15,60 @@ use crate::transport::{BoxFuture, Endpoint, Transport, TransportError};
 
 use super::outcome;
 
-/// Asks `probe` every two seconds until it answers `Ok(Some(_))`, for at
-/// most `limit`; every other answer (a status, or an error of a cluster
-/// still starting) is shown as the step's progress, and the last one is in
-/// the error when time runs out.
+/// One look at the cluster, as a wait sees it.
+pub(super) enum Poll<T> {
+    /// Done, with the value the wait returns.
+    Done(T),
+    /// Not yet: the status shown as progress.
+    Pending(String),
+    /// `ceph` was refused (authentication): the cluster answers, but
+    /// not to this identity. Waiting only helps for a short while.
+    Refused(String),
+    /// It will not get there by itself: stop now, with this reason.
+    Stop(String),
+}
+
+impl<T> Poll<T> {
+    /// The poll an error of a `ceph` call stands for: a refusal of
+    /// client.admin's authentication, or a cluster still starting.
+    pub(super) fn from_error(e: &TransportError) -> Poll<T> {
+        let text = e.to_string();
+        if is_auth_refusal(&text) {
+            Poll::Refused(text)
+        } else {
+            Poll::Pending(text)
+        }
+    }
+}
+
+/// How long `ceph` may keep refusing client.admin before a wait stops:
+/// a mon that answers and refuses will not change its mind.
+const REFUSED_FOR: Duration = Duration::from_secs(30);
+
+/// Whether a `ceph` failure is the mons refusing the client's
+/// authentication (a wrong or unreadable key, a key type or method the
+/// mons do not allow), not a cluster that is not up yet.
+pub(super) fn is_auth_refusal(text: &str) -> bool {
+    text.contains("handle_auth_bad_method")
+        || text.contains("RADOS permission denied")
+        || (text.contains("error connecting to the cluster") && text.contains("Permission denied"))
+}
+
+fn refused_error(host: &str, detail: &str, for_secs: u64) -> TransportError {
+    TransportError::Other {
+        host: host.to_string(),
+        reason: format!(
+            "ceph as client.admin was refused for {for_secs} s: the mons answer but reject its key (one they do not hold, or of a type their monmap does not allow: a new Tentacle cluster allows aes256 (type 2) keys only, so passwords.yml needs type-2 keys there): {}",
+            detail.trim()
+        ),
+    }
+}
+
+/// Asks `probe` every second until it answers `Ok(Some(_))`, for at most
+/// `limit`; every other answer (a status, or an error of a cluster still
+/// starting) is shown as the step's progress, and the last one is in the
+/// error when time runs out. `ceph` refusing client.admin stops the wait
+/// after a short while, saying so.
 pub(super) async fn wait_for<T, F, Fut>(
     ctx: &StepContext,
     host: &str,
@@ -30,19 +80,64 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Result<T, String>, TransportError>>,
 {
+    poll_until(ctx, host, what, limit, || {
+        let answer = probe();
+        async move {
+            match answer.await {
+                Ok(Ok(done)) => Poll::Done(done),
+                Ok(Err(status)) => Poll::Pending(status),
+                Err(e) => Poll::from_error(&e),
+            }
+        }
+    })
+    .await
+}
+
+/// The polling loop under every wait: `probe` every second, for at most
+/// `limit`, until it is done or stops.
+pub(super) async fn poll_until<T, F, Fut>(
+    ctx: &StepContext,
+    host: &str,
+    what: &str,
+    limit: Duration,
+    mut probe: F,
+) -> Result<T, TransportError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Poll<T>>,
+{
     let started = Instant::now();
     let mut last = String::from("no answer yet");
+    let mut refused_since: Option<Instant> = None;
     while started.elapsed() < limit {
         match probe().await {
-            Ok(Ok(done)) => return Ok(done),
-            Ok(Err(status)) => last = status,
-            Err(e) => last = e.to_string(),
+            Poll::Done(done) => return Ok(done),
+            Poll::Pending(status) => {
+                refused_since = None;
+                last = status;
+            }
+            Poll::Refused(detail) => {
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= REFUSED_FOR {
+                    return Err(refused_error(host, &detail, since.elapsed().as_secs()));
+                }
+                last = detail;
+            }
+            Poll::Stop(reason) => {
+                return Err(TransportError::Other {
+                    host: host.to_string(),
+                    reason,
+                });
+            }
         }
         ctx.reporter
             .output_line(&ctx.step, host, crate::transport::Stream::Stdout, &last);
         let paused = crate::engine::report::now_ms() as u64;
         tokio::time::sleep(Duration::from_secs(1)).await;
         ctx.reporter.waited(&ctx.step, host, paused, 1000);
+    }
+    if let Some(since) = refused_since {
+        return Err(refused_error(host, &last, since.elapsed().as_secs()));
     }
     Err(TransportError::Other {
         host: host.to_string(),
@@ -56,12 +151,19 @@ pub(super) async fn pgs_clean(
     cluster: &Cluster,
     t: &dyn Transport,
 ) -> Result<Result<(), String>, TransportError> {
-    let v = ceph_json(cluster, t, &["pg", "stat"]).await?;
-    // Pacific nests the summary under pg_summary; older releases do not.
+    Ok(pg_stat_clean(
+        &ceph_json(cluster, t, &["pg", "stat"]).await?,
+    ))
+}
+
+/// The placement groups of `ceph pg stat -f json`: all active+clean, or
+/// the counts by state. Nautilus and later nest them under `pg_summary`;
+/// older releases do not.
+pub(super) fn pg_stat_clean(v: &serde_json::Value) -> Result<(), String> {
     let summary = if v["pg_summary"].is_object() {
         &v["pg_summary"]
     } else {
-        &v
+        v
     };
     let total = summary["num_pgs"].as_u64().unwrap_or(0);
     let states: Vec<(String, u64)> = summary["num_pg_by_state"]
@@ -75,7 +177,7 @@ pub(super) async fn pgs_clean(
             )
         })
         .collect();
-    Ok(all_clean(total, &states))
+    all_clean(total, &states)
 }
 
 /// The placement groups as `ceph status` counts them (`pgmap`): all
@@ -239,7 +341,127 @@ impl Action for WaitNewOsds {
     }
 }
 
-/// Waits for HEALTH_OK, or only the warnings globals accept.
+/// Health checks that never clear by themselves, each with the fix an
+/// operator applies (or accepts it in `ceph_health_accepted_warnings`).
+/// Every other warning (degraded or peering PGs, a daemon starting) is
+/// taken as converging.
+pub const LASTING_WARNINGS: &[(&str, &str)] = &[
+    (
+        "MGR_MODULE_DEPENDENCY",
+        "a mgr module cannot load its Python dependencies in this image: `ceph mgr module disable <module>` (the message names it) when it is not used, or an image whose packages fit it",
+    ),
+    (
+        "MGR_MODULE_ERROR",
+        "a mgr module failed (`ceph health detail`): `ceph mgr module disable <module>` when it is not used",
+    ),
+    (
+        "AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED",
+        "`ceph config set mon auth_allow_insecure_global_id_reclaim false` once every client is 14.2.20, 15.2.11, 16.2.1 or later (`ceph features`)",
+    ),
+    (
+        "BLUESTORE_NO_PER_POOL_OMAP",
+        "`ceph config set osd bluestore_fsck_quick_fix_on_mount true`, then restart the OSDs one host at a time (each converts its omap on start)",
+    ),
+    (
+        "BLUESTORE_NO_PER_PG_OMAP",
+        "`ceph config set osd bluestore_fsck_quick_fix_on_mount true`, then restart the OSDs one host at a time (each converts its omap on start)",
+    ),
+    (
+        "POOL_TOO_MANY_PGS",
+        "`ceph osd pool set <pool> pg_autoscale_mode on` for the pools it names (made with the autoscaler in `warn` mode)",
+    ),
+    (
+        "POOL_TOO_FEW_PGS",
+        "`ceph osd pool set <pool> pg_autoscale_mode on` for the pools it names (made with the autoscaler in `warn` mode)",
+    ),
+    (
+        "OSD_UPGRADE_FINISHED",
+        "`ceph osd require-osd-release <release>` once `ceph versions` shows every OSD on it (`cephalo upgrade` finishes with it)",
+    ),
+    (
+        "AUTH_INSECURE_CLIENT_KEY_TYPE",
+        "`ceph auth rotate <entity> --key_type aes256k` for each entity `ceph health detail` names, then give its holders the new key (Tentacle and later clients only)",
+    ),
+    (
+        "MON_MSGR2_NOT_ENABLED",
+        "`ceph mon enable-msgr2` once every mon runs Nautilus or later",
+    ),
+    (
+        "POOL_NO_REDUNDANCY",
+        "`ceph osd pool set <pool> size 2` or more (needs that many hosts with OSDs)",
+    ),
+];
+
+/// How long only lasting warnings may stand before the health wait stops
+/// (they can show up for a moment while daemons start).
+const LASTING_FOR: Duration = Duration::from_secs(45);
+
+/// The fix for a health check that does not clear by itself.
+pub fn lasting_warning(code: &str) -> Option<&'static str> {
+    LASTING_WARNINGS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, fix)| *fix)
+}
+
+/// What one `ceph status` says about health, for the wait.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Health {
+    /// HEALTH_OK, or only accepted warnings: the PGs decide.
+    Ok,
+    /// Warnings that may still clear (and any lasting ones beside them).
+    Converging(String),
+    /// Only warnings that will not clear by themselves.
+    Lasting(String),
+}
+
+/// Reads `ceph status -f json`'s health (Luminous and later: `health.status`
+/// and `health.checks.<CODE>.summary.message`) against the accepted codes.
+pub(super) fn health_of(status: &serde_json::Value, accepted: &[String]) -> Health {
+    let v = &status["health"];
+    let state = v["status"].as_str().unwrap_or("?");
+    let checks: Vec<(&String, &serde_json::Value)> = v["checks"]
+        .as_object()
+        .map(|m| m.iter().filter(|(c, _)| !accepted.contains(c)).collect())
+        .unwrap_or_default();
+    if state == "HEALTH_OK" || (state == "HEALTH_WARN" && checks.is_empty()) {
+        return Health::Ok;
+    }
+    let message =
+        |c: &serde_json::Value| c["summary"]["message"].as_str().unwrap_or("").to_string();
+    let (lasting, converging): (Vec<_>, Vec<_>) = checks
+        .iter()
+        .partition(|(code, _)| state == "HEALTH_WARN" && lasting_warning(code).is_some());
+    let lasting_text: Vec<String> = lasting
+        .iter()
+        .map(|(code, c)| {
+            format!(
+                "{code} ({}): fix: {}; or accept it in globals.yml: ceph_health_accepted_warnings: [{code}]",
+                message(c),
+                lasting_warning(code).unwrap_or("")
+            )
+        })
+        .collect();
+    if converging.is_empty() && !lasting.is_empty() {
+        return Health::Lasting(format!("{state}: {}", lasting_text.join("; ")));
+    }
+    let mut text = format!(
+        "{state}: {}",
+        converging
+            .iter()
+            .map(|(code, c)| format!("{code} ({})", message(c)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !lasting_text.is_empty() {
+        text.push_str("; and, not clearing by itself: ");
+        text.push_str(&lasting_text.join("; "));
+    }
+    Health::Converging(text)
+}
+
+/// Waits for HEALTH_OK, or only the warnings globals accept. Stops early,
+/// with the fix, when only warnings that never clear by themselves are left.
 pub struct WaitHealth {
     pub cluster: Arc<Cluster>,
 }
@@ -256,22 +478,39 @@ impl Action for WaitHealth {
             let accepted = &cluster.settings.ceph_health_accepted_warnings;
             let limit = Duration::from_secs(cluster.settings.ceph_health_timeout);
             let what = "the cluster was not healthy";
-            let r = wait_for(ctx, &ep.name, what, limit, || async {
+            let lasting_since: std::sync::Mutex<Option<Instant>> = Default::default();
+            let r = poll_until(ctx, &ep.name, what, limit, || async {
                 // One `ceph status` has both the health and the PG states.
-                let all = ceph_json(cluster, t, &["status"]).await?;
-                let v = &all["health"];
-                let status = v["status"].as_str().unwrap_or("?").to_string();
-                let checks: Vec<String> = v["checks"]
-                    .as_object()
-                    .map(|m| m.keys().cloned().collect())
-                    .unwrap_or_default();
-                let open = checks.iter().any(|c| !accepted.contains(c));
-                if !(status == "HEALTH_OK" || (status == "HEALTH_WARN" && !open)) {
-                    return Ok(Err(format!("{status}: {}", checks.join(", "))));
+                let all = match ceph_json(cluster, t, &["status"]).await {
+                    Ok(v) => v,
+                    Err(e) => return Poll::from_error(&e),
+                };
+                let mut since = lasting_since.lock().unwrap_or_else(|e| e.into_inner());
+                match health_of(&all, accepted) {
+                    Health::Lasting(text) => {
+                        let first = *since.get_or_insert_with(Instant::now);
+                        if first.elapsed() >= LASTING_FOR {
+                            Poll::Stop(format!(
+                                "the cluster will not become healthy by itself: {text}"
+                            ))
+                        } else {
+                            Poll::Pending(text)
+                        }
+                    }
+                    Health::Converging(text) => {
+                        *since = None;
+                        Poll::Pending(text)
+                    }
+                    // Health lags right after pools are made or OSDs start:
+                    // the placement groups must be clean too.
+                    Health::Ok => {
+                        *since = None;
+                        match pgmap_clean(&all) {
+                            Ok(()) => Poll::Done(false),
+                            Err(pgs) => Poll::Pending(pgs),
+                        }
+                    }
                 }
-                // Health lags right after pools are made or OSDs start: the
-                // placement groups must be clean too.
-                Ok(pgmap_clean(&all).map(|()| false))
             })
             .await;
             outcome(r)
@@ -280,7 +519,7 @@ impl Action for WaitHealth {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -318,5 +557,124 @@ mod tests {
             ),
             Err("1 of 5 OSDs up and in; waiting for osd.1, osd.2, osd.3, osd.9".into())
         );
+    }
+
+    fn status(state: &str, checks: &[(&str, &str)]) -> serde_json::Value {
+        let mut c = serde_json::Map::new();
+        for (code, message) in checks {
+            c.insert(
+                code.to_string(),
+                serde_json::json!({"severity": state, "summary": {"message": message, "count": 1}}),
+            );
+        }
+        serde_json::json!({"health": {"status": state, "checks": c}})
+    }
+
+    #[test]
+    fn lasting_warnings_are_told_from_converging_ones() {
+        let none: Vec<String> = Vec::new();
+        assert_eq!(health_of(&status("HEALTH_OK", &[]), &none), Health::Ok);
+        let restful = "Module 'restful' has failed dependency: PyO3 modules compiled for CPython 3.8 or older may only be initialized once per interpreter process";
+        let only_lasting = status("HEALTH_WARN", &[("MGR_MODULE_DEPENDENCY", restful)]);
+        let Health::Lasting(text) = health_of(&only_lasting, &none) else {
+            panic!("a failed mgr module dependency never clears by itself");
+        };
+        assert!(
+            text.contains("`ceph mgr module disable <module>`"),
+            "{text}"
+        );
+        assert!(text.contains("Module 'restful'"), "{text}");
+        assert!(
+            text.contains("ceph_health_accepted_warnings: [MGR_MODULE_DEPENDENCY]"),
+            "{text}"
+        );
+        // Accepted in globals: healthy as far as the wait goes.
+        let accepted = vec!["MGR_MODULE_DEPENDENCY".to_string()];
+        assert_eq!(health_of(&only_lasting, &accepted), Health::Ok);
+        // Degraded PGs converge: keep waiting, and name the lasting one's fix.
+        let both = status(
+            "HEALTH_WARN",
+            &[
+                ("PG_DEGRADED", "Degraded data redundancy: 3 pgs degraded"),
+                (
+                    "POOL_TOO_MANY_PGS",
+                    "1 pools have too many placement groups",
+                ),
+            ],
+        );
+        let Health::Converging(text) = health_of(&both, &none) else {
+            panic!("degraded PGs converge");
+        };
+        assert!(
+            text.starts_with("HEALTH_WARN: PG_DEGRADED (Degraded"),
+            "{text}"
+        );
+        assert!(text.contains("pg_autoscale_mode on"), "{text}");
+        // An error is never taken as lasting: it is reported as it is.
+        let err = status(
+            "HEALTH_ERR",
+            &[("MGR_MODULE_ERROR", "Module 'x' has failed")],
+        );
+        assert!(matches!(health_of(&err, &none), Health::Converging(_)));
+        for code in [
+            "AUTH_INSECURE_GLOBAL_ID_RECLAIM_ALLOWED",
+            "BLUESTORE_NO_PER_POOL_OMAP",
+            "POOL_TOO_MANY_PGS",
+        ] {
+            assert!(lasting_warning(code).is_some(), "{code}");
+        }
+        for code in ["PG_DEGRADED", "PG_AVAILABILITY", "OSD_DOWN", "MDS_ALL_DOWN"] {
+            assert!(lasting_warning(code).is_none(), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_refused_client_is_told_from_a_cluster_not_up() {
+        // Tentacle's mons refusing client.admin (what `ceph` prints).
+        let refused = "2026-11-30T13:00:00.000+0000 7f3a monclient(hunting): handle_auth_bad_method server allowed_methods [2] but i only support [2]\n[errno 13] RADOS permission denied (error connecting to the cluster)";
+        assert!(is_auth_refusal(refused));
+        assert!(!is_auth_refusal(
+            "[errno 110] RADOS timed out (error connecting to the cluster)"
+        ));
+        assert!(!is_auth_refusal(
+            "Error response from daemon: container ceph_mon is not running"
+        ));
+    }
+
+    /// A real answer of one release's `ceph ... -f json`
+    /// (tests/fixtures/ceph/<release>/<name>.json).
+    pub(crate) fn fixture(release: &str, name: &str) -> Option<serde_json::Value> {
+        let path = format!(
+            "{}/tests/fixtures/ceph/{release}/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).ok()?;
+        Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{release}/{name}: {e}")))
+    }
+
+    /// The releases whose real answers are in tests/fixtures/ceph.
+    pub(crate) const RELEASES: [&str; 4] = ["nautilus", "pacific", "reef", "tentacle"];
+
+    #[test]
+    fn real_answers_of_every_release_read_as_healthy() {
+        let mut seen = 0;
+        for r in RELEASES {
+            let Some(status) = fixture(r, "status") else {
+                continue;
+            };
+            seen += 1;
+            // Each was captured from a cluster at HEALTH_OK, PGs clean.
+            assert_eq!(health_of(&status, &[]), Health::Ok, "{r}");
+            assert_eq!(pgmap_clean(&status), Ok(()), "{r}");
+            assert!(status["pgmap"]["num_pgs"].as_u64().unwrap_or(0) > 0, "{r}");
+            let pg = fixture(r, "pg-stat").unwrap_or_else(|| panic!("{r}: no pg-stat"));
+            assert_eq!(pg_stat_clean(&pg), Ok(()), "{r}");
+            // The same question, a PG short: not clean, with the counts.
+            let mut short = pg.clone();
+            let n = short["pg_summary"]["num_pgs"].as_u64().unwrap();
+            short["pg_summary"]["num_pgs"] = (n + 1).into();
+            assert!(pg_stat_clean(&short).is_err(), "{r}");
+        }
+        assert!(seen >= 1, "no fixtures in tests/fixtures/ceph");
     }
 }

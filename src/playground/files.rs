@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use crate::cephx::SecretKind;
+
 use super::PlaygroundError;
 use super::layout::{HostPlan, Layout};
 
@@ -106,6 +108,24 @@ ceph_conf_overrides:
     )
 }
 
+/// The kinds of cephx secret in an existing passwords.yml that `kind` (the
+/// kind the playground's release makes) does not match, as `entity kind`.
+/// A fresh Tentacle monmap allows aes256k keys only, so its mons refuse an
+/// aes (type 1) client.admin ("handle_auth_bad_method ... Permission
+/// denied"), and releases before Tentacle cannot read aes256k keys: a
+/// passwords.yml kept from a playground of another release fits neither.
+pub fn unfit_secrets(path: &Path, kind: SecretKind) -> Vec<String> {
+    let mut problems = crate::error::Problems::default();
+    let Ok(p) = crate::passwords::Passwords::load(path, &mut problems) else {
+        return Vec::new();
+    };
+    p.keys
+        .iter()
+        .filter(|(_, (secret, _))| secret.kind() != kind)
+        .map(|(entity, (secret, _))| format!("{entity} {}", secret.kind().name()))
+        .collect()
+}
+
 /// known_hosts: each host's real ed25519 key, as `ADDR ssh-ed25519 ...`.
 pub fn known_hosts_text(keys: &[(String, String)]) -> Result<String, PlaygroundError> {
     let mut out = String::new();
@@ -195,5 +215,20 @@ mod tests {
             "10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n"
         );
         assert!(known_hosts_text(&[("10.77.0.11".into(), "garbage".into())]).is_err());
+    }
+
+    #[test]
+    fn passwords_of_another_release_are_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("passwords.yml");
+        assert!(unfit_secrets(&path, SecretKind::Aes256).is_empty());
+        crate::passwords::genpwd(&path, SecretKind::Aes).unwrap();
+        assert!(unfit_secrets(&path, SecretKind::Aes).is_empty());
+        let unfit = unfit_secrets(&path, SecretKind::Aes256);
+        assert_eq!(unfit.len(), 6, "{unfit:?}");
+        assert!(
+            unfit.contains(&"client.admin aes (type 1)".to_string()),
+            "{unfit:?}"
+        );
     }
 }

@@ -134,21 +134,10 @@ impl Layout {
                 request.disk_size
             ));
         }
-        let release = match Release::parse(&request.release) {
-            Some(r) if r.info().debian_suite.is_some() => Some(r),
-            Some(r) => {
-                problems.push(format!(
-                    "--release {r}: Debian no longer serves it, so no image can be built here; the playground runs {}",
-                    buildable_names()
-                ));
-                None
-            }
-            None => {
-                problems.push(format!(
-                    "--release `{}`: unknown; the playground runs {}",
-                    request.release,
-                    buildable_names()
-                ));
+        let release = match super::release_image::parse_release(&request.release) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                problems.push(e.to_string());
                 None
             }
         };

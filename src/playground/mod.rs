@@ -16,6 +16,7 @@ pub mod hosts;
 pub mod images;
 pub mod layout;
 pub mod machine;
+pub mod release_image;
 pub mod state;
 
 use std::fmt;
@@ -224,6 +225,9 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
     }
     timings.push(("hosts".to_string(), t.elapsed()));
 
+    if !reused {
+        set_aside_unfit_passwords(&layout, say)?;
+    }
     write_files(&layout, &keys)?;
     timings.push(("up".to_string(), started.elapsed()));
     Ok(UpReport {
@@ -248,6 +252,28 @@ fn describe(r: &Request) -> String {
         if r.filestore { " --filestore" } else { "" },
         r.subnet
     )
+}
+
+/// A new playground's cluster is new too: a passwords.yml kept from a
+/// playground of another release whose keys this release cannot use (type
+/// 1 on Tentacle, type 2 before it) is moved to passwords.yml.old, so
+/// genpwd makes keys of the right kind.
+fn set_aside_unfit_passwords(l: &Layout, say: &dyn Fn(&str)) -> Result<(), PlaygroundError> {
+    let passwords = l.dir.join("passwords.yml");
+    let unfit = files::unfit_secrets(&passwords, l.release.info().generated_secret);
+    if unfit.is_empty() {
+        return Ok(());
+    }
+    let old = l.dir.join("passwords.yml.old");
+    std::fs::rename(&passwords, &old).map_err(io(&passwords))?;
+    say(&format!(
+        "{} holds keys Ceph {} cannot use ({}); moved to {}, new keys follow",
+        passwords.display(),
+        l.release,
+        unfit.join(", "),
+        old.display()
+    ));
+    Ok(())
 }
 
 /// inventory, globals.yml, passwords.yml (genpwd: values kept) and

@@ -2,6 +2,7 @@
 //! network and no container engine (`cargo test --lib --test fast`, under
 //! a minute). The README's test command runs them with everything else.
 
+mod ceph_answers;
 mod golden;
 mod layers;
 mod safety;

@@ -1,11 +1,14 @@
-//! The playground end to end, for real: a 3-host Pacific playground with
+//! The playground end to end, for real. A 3-host Pacific playground with
 //! filestore disks (a data and a `_J` journal partition each) in a
 //! temporary folder (its own name and subnet, so a user's playground is
 //! never touched), `run` over SSH with the playground's known_hosts,
 //! `pull` from the image archive (then again: nothing to do), a filestore
 //! cluster deployed on it (HEALTH_OK, data kept, an OSD restarted mounts
 //! its data again), `status`, and `down` leaving no container, volume,
-//! loop device or network behind.
+//! loop device or network behind. Nautilus deployed with its MDS to
+//! HEALTH_OK, then `playground image --release pacific` puts Pacific's
+//! image on every host beside it (where the upgrade tests start); and
+//! Tentacle deployed with its MDS to HEALTH_OK.
 //! Installs and starts Docker when it is missing (through `up` itself);
 //! never skips. The images are built once into /var/cache/cephalo/images
 //! and reused by later runs.
@@ -359,4 +362,144 @@ fn playground_up_run_pull_status_down() {
     for (what, took) in &timings {
         eprintln!("playground e2e: {what}: {:.1} s", took.as_secs_f64());
     }
+}
+
+/// `playground up --release R` deploys R for real with the MDS, to
+/// HEALTH_OK; with `second`, `playground image --release SECOND` then puts
+/// that release's image on every host beside the running one (what an
+/// upgrade in place starts from).
+fn release_deploys(release: &str, net: u32, second: Option<&str>) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("cephalo-{release}-"))
+        .tempdir()
+        .unwrap();
+    let pid = std::process::id();
+    let pg = Playground {
+        dir,
+        name: format!("cephalo-rel-{release}-{pid}"),
+    };
+    let subnet = format!("10.{net}.{}.0/24", pid % 250);
+    let mut timings: Vec<(String, Duration)> = Vec::new();
+
+    let t = Instant::now();
+    let out = cephalo()
+        .args(["playground", "up", "--release", release, "--name", &pg.name])
+        .args(["--subnet", &subnet, "--dir"])
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    timings.push((format!("up --release {release}, deployed"), t.elapsed()));
+    assert!(out.status.success(), "up failed:\n{}", text(&out));
+    let up = stdout(&out);
+    assert!(up.contains("HEALTH_OK"), "{up}");
+    assert!(up.contains("osd: 3 osds: 3 up"), "{up}");
+    // Nautilus shows the rank (`{0=ceph3=up:active}`), later releases
+    // count the daemons.
+    assert!(
+        up.contains("up:active") || up.contains("mds: 1/1 daemons up"),
+        "no active MDS:\n{up}"
+    );
+
+    let on_every_host = |argv: &[&str]| {
+        cephalo()
+            .args(["run", "-b", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .arg("--")
+            .args(argv)
+            .output()
+            .unwrap()
+    };
+    // Every daemon runs the release asked for.
+    let out = on_every_host(&[
+        "sh",
+        "-c",
+        "docker exec $(docker ps -q --filter name=ceph_osd_ | head -1) ceph-osd --version",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        stdout(&out).matches(&format!(") {release} (")).count(),
+        3,
+        "{}",
+        stdout(&out)
+    );
+
+    if let Some(second) = second {
+        let t = Instant::now();
+        let out = cephalo()
+            .args(["playground", "image", "--release", second, "--dir"])
+            .arg(pg.path())
+            .output()
+            .unwrap();
+        timings.push((format!("image --release {second}"), t.elapsed()));
+        assert!(out.status.success(), "image failed:\n{}", text(&out));
+        let said = stdout(&out);
+        let archive = said
+            .lines()
+            .find_map(|l| l.strip_prefix("image archive: "))
+            .map(PathBuf::from)
+            .unwrap_or_else(|| panic!("no image archive line in:\n{said}"));
+        let id = cephalo::pull::read_archive(&archive).unwrap().image_id;
+        let image = format!("cephalo/ceph:{second}");
+        let out = on_every_host(&["docker", "image", "inspect", "--format", "{{.Id}}", &image]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(
+            stdout(&out).matches(&format!("\n{id}\n")).count(),
+            3,
+            "{}",
+            stdout(&out)
+        );
+        // The running cluster was not touched: same release, still healthy.
+        let out = cephalo()
+            .args(["deploy", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "deploy failed:\n{}", text(&out));
+        let again = stdout(&out);
+        assert!(again.contains("HEALTH_OK"), "{again}");
+        assert_eq!(again.matches("changed=0 ").count(), 3, "{again}");
+        // Asked again, it is all there: nothing built, nothing loaded.
+        let out = cephalo()
+            .args(["playground", "image", "--release", second, "--dir"])
+            .arg(pg.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(
+            stdout(&out).matches(" | OK | ").count(),
+            3,
+            "{}",
+            text(&out)
+        );
+    }
+
+    let t = Instant::now();
+    let out = cephalo()
+        .args(["playground", "down", "--dir"])
+        .arg(pg.path())
+        .output()
+        .unwrap();
+    timings.push(("down".into(), t.elapsed()));
+    assert!(out.status.success(), "down failed:\n{}", text(&out));
+    for (what, took) in &timings {
+        eprintln!("playground {release}: {what}: {:.1} s", took.as_secs_f64());
+    }
+}
+
+/// Nautilus (Debian bullseye, 14.2.21), where the upgrade tests start,
+/// then Pacific's image beside it.
+#[test]
+fn nautilus_deploys_and_takes_the_pacific_image() {
+    release_deploys("nautilus", 81, Some("pacific"));
+}
+
+/// Tentacle (Debian sid, 20.2.x): aes256k (type 2) keys, the only kind a
+/// new Tentacle monmap allows.
+#[test]
+fn tentacle_deploys() {
+    release_deploys("tentacle", 82, None);
 }

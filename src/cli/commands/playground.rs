@@ -1,4 +1,4 @@
-//! `cephalo playground up|status|down`: the multi-host test bed on this
+//! `cephalo playground up|status|image|down`: the multi-host test bed on this
 //! machine. `up` then runs `pull` and `deploy` exactly as a user would.
 
 use std::path::PathBuf;
@@ -19,6 +19,10 @@ pub enum PlaygroundCommand {
     Up(PlaygroundUpArgs),
     /// The playground's hosts, addresses, disks, images and daemons.
     Status(PlaygroundDirArgs),
+    /// Put another release's Ceph image on every host of the running
+    /// playground (built once, cached; loaded by `cephalo pull`), beside the
+    /// running one, so an upgrade can run in place.
+    Image(PlaygroundImageArgs),
     /// Remove the host containers, their volumes, loop devices, disk files
     /// and the network (also of a half-built playground); images are kept
     /// unless --purge.
@@ -74,6 +78,15 @@ pub struct PlaygroundUpArgs {
     /// Stop after the image is on the hosts, without `cephalo deploy`.
     #[arg(long)]
     pub no_deploy: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PlaygroundImageArgs {
+    #[command(flatten)]
+    pub dir: PlaygroundDirArgs,
+    /// The Ceph release whose image the hosts get.
+    #[arg(long, value_name = "RELEASE")]
+    pub release: String,
 }
 
 #[derive(Debug, Args)]
@@ -169,6 +182,41 @@ pub fn up(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
     );
     println!("       docker exec -it {} bash", first.container);
     println!("down:  cephalo playground down --dir {}", l.dir.display());
+    Ok(())
+}
+
+/// Builds or reuses the release's image archive, then `cephalo pull` with
+/// `ceph_image_tag` set to it, as `up` does for the playground's own release.
+pub fn image(a: PlaygroundImageArgs, verbose: u8) -> Result<()> {
+    let r = crate::playground::release_image::ensure(&a.dir.dir, &a.release, &say)?;
+    println!(
+        "{} for the playground in {} (running {}): {}",
+        r.image,
+        r.dir.display(),
+        r.running,
+        if r.built { "built now" } else { "cached" }
+    );
+    println!("image archive: {}", r.archive.display());
+    say(&format!("putting {} on every host (cephalo pull)", r.image));
+    // The image's tag, not `ceph_release`: the model stays the running
+    // cluster's (its keys may be of a kind the other release cannot read),
+    // only the image to put on the hosts changes.
+    let mut target = Target::of(r.inventory());
+    target
+        .extra_vars
+        .push(format!("ceph_image_tag={}", r.release.name()));
+    pull::exec(
+        PullArgs {
+            target,
+            connect: ConnectArgs::logging_to(r.dir.join("logs")),
+            image_archive: Some(r.archive.clone()),
+        },
+        verbose,
+    )?;
+    println!(
+        "every host holds {} beside the running {} image; the daemons were not touched",
+        r.image, r.running
+    );
     Ok(())
 }
 

@@ -1,0 +1,137 @@
+//! The readers of `ceph ... -f json` on every release's real answers
+//! (tests/fixtures/ceph/<release>/, captured from playground clusters at
+//! HEALTH_OK: 3 mons, 2 mgrs, 3 OSDs, one MDS). A release whose folder is
+//! missing is skipped; at least Nautilus is there.
+
+use cephalo::ceph::{osd_in_dump, parse_version, quorum_names};
+use cephalo::release::Release;
+use serde_json::Value;
+
+const RELEASES: [&str; 4] = ["nautilus", "pacific", "reef", "tentacle"];
+
+fn fixture(release: &str, name: &str) -> Option<Value> {
+    let path = format!(
+        "{}/tests/fixtures/ceph/{release}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{release}/{name}: {e}")))
+}
+
+fn each_release(mut f: impl FnMut(&str, Release, &dyn Fn(&str) -> Value)) {
+    let mut seen = 0;
+    for r in RELEASES {
+        if fixture(r, "status").is_none() {
+            continue;
+        }
+        seen += 1;
+        let get = |name: &str| fixture(r, name).unwrap_or_else(|| panic!("{r}: no {name}.json"));
+        f(r, Release::parse(r).unwrap(), &get);
+    }
+    assert!(seen >= 1, "no release in tests/fixtures/ceph");
+}
+
+fn names(list: &Value, key: &str) -> Vec<String> {
+    let mut n: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m[key].as_str().map(str::to_string))
+        .collect();
+    n.sort();
+    n
+}
+
+const MONS: [&str; 3] = ["ceph1", "ceph2", "ceph3"];
+
+#[test]
+fn quorum_from_quorum_status_and_status() {
+    each_release(|r, _, get| {
+        assert_eq!(quorum_names(&get("quorum-status")), MONS, "{r}");
+        assert_eq!(quorum_names(&get("status")), MONS, "{r} status");
+        assert_eq!(
+            cephalo::prechecks::checks::live::quorum_names(&get("status")),
+            MONS,
+            "{r}"
+        );
+    });
+}
+
+#[test]
+fn osds_up_in_osd_dump() {
+    each_release(|r, _, get| {
+        let dump = get("osd-dump");
+        for id in ["0", "1", "2"] {
+            let s = osd_in_dump(&dump, id);
+            assert!(s.up && s.up_from > 0, "{r} osd.{id}: {s:?}");
+        }
+        assert!(!osd_in_dump(&dump, "3").up, "{r}");
+    });
+}
+
+#[test]
+fn versions_and_mon_metadata_name_the_release() {
+    each_release(|r, release, get| {
+        let versions = get("versions");
+        for daemon in ["mon", "mgr", "osd", "mds", "overall"] {
+            let counts = versions[daemon]
+                .as_object()
+                .unwrap_or_else(|| panic!("{r}: no {daemon} in versions"));
+            for key in counts.keys() {
+                let v = parse_version(key).unwrap_or_else(|| panic!("{r}: {key}"));
+                assert_eq!(v.release(), Some(release), "{r}: {key}");
+            }
+        }
+        let metadata = get("mon-metadata");
+        assert_eq!(names(&metadata, "name"), MONS, "{r}");
+        for m in metadata.as_array().unwrap() {
+            let v = m["ceph_version"].as_str().and_then(parse_version);
+            assert_eq!(v.and_then(|v| v.release()), Some(release), "{r}");
+        }
+    });
+}
+
+#[test]
+fn mgr_dump_mon_dump_and_fs_dump_have_the_fields_deploy_reads() {
+    each_release(|r, release, get| {
+        // deploy::daemon: an mgr is registered when active or standby.
+        let mgr = get("mgr-dump");
+        assert_eq!(mgr["available"], true, "{r}");
+        assert!(mgr["active_gid"].as_u64().is_some(), "{r}");
+        let mut mgrs = names(&mgr["standbys"], "name");
+        mgrs.push(mgr["active_name"].as_str().unwrap().to_string());
+        mgrs.sort();
+        assert_eq!(mgrs, ["ceph1", "ceph2"], "{r}");
+        assert!(mgr["standbys"][0]["gid"].as_u64().is_some(), "{r}");
+        // prechecks: the monmap's mon names; the upgrade: min_mon_release.
+        let monmap = get("mon-dump");
+        assert_eq!(names(&monmap["mons"], "name"), MONS, "{r}");
+        assert_eq!(
+            monmap["min_mon_release"].as_u64(),
+            Some(u64::from(release.info().major)),
+            "{r}"
+        );
+        // deploy::daemon: the MDS by name and gid among the ranks.
+        let fs = get("fs-dump");
+        let info = fs["filesystems"][0]["mdsmap"]["info"].as_object().unwrap();
+        let mds: Vec<&Value> = info.values().collect();
+        assert_eq!(mds.len(), 1, "{r}");
+        assert_eq!(mds[0]["name"], "ceph3", "{r}");
+        assert!(mds[0]["gid"].as_u64().is_some(), "{r}");
+        assert_eq!(fs["filesystems"][0]["mdsmap"]["fs_name"], "cephfs", "{r}");
+    });
+}
+
+#[test]
+fn fs_status_is_no_json_on_nautilus_so_deploy_asks_fs_dump() {
+    let table = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/ceph/nautilus/fs-status.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert!(serde_json::from_str::<Value>(&table).is_err());
+    assert!(table.contains("cephfs - 0 clients"), "{table}");
+    each_release(|r, _, get| {
+        assert!(get("fs-dump")["filesystems"].is_array(), "{r}");
+    });
+}
