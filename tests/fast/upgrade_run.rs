@@ -313,3 +313,105 @@ async fn ok_to_stop_saying_no_past_its_bound_stops_with_cephs_words() {
     );
     assert_upgraded(dir.path(), &t);
 }
+
+/// Jewel -> Luminous, which no machine here can run for real: a Jewel
+/// cluster (no mgrs, no `ceph versions`, a version string without a
+/// release name) on the fake is upgraded by the real plan and executor.
+#[tokio::test(start_paused = true)]
+async fn jewel_to_luminous_sets_sortbitwise_creates_the_mgrs_and_finalises() {
+    let dir = tempfile::tempdir().unwrap();
+    golden::files(dir.path());
+    let jewel = "cephalo/ceph:jewel";
+    let luminous = "cephalo/ceph:luminous";
+    let mut world = FakeCluster::deployed(Release::Jewel, jewel, &golden::HOSTS, 1);
+    world.releases.insert(luminous.into(), Release::Luminous);
+    for h in world.hosts.values_mut() {
+        h.add_image(luminous);
+    }
+    world.ceph.flags.remove("sortbitwise");
+    world.ceph.require_osd_release = None;
+    // Files probed are absent (then written); every other script (keyrings,
+    // folders) succeeds on the fake hosts.
+    world.on_script(|_, text, _, _| {
+        Some(cephalo::fake::out(
+            0,
+            if text.contains("sha256sum <") {
+                "absent\n"
+            } else {
+                ""
+            },
+        ))
+    });
+    let t = Arc::new(FakeTransport::new(world));
+    let cluster = Arc::new(
+        model::load(&Sources {
+            inventory: dir.path().join("inventory"),
+            extra_vars: vec!["ceph_release=luminous".into(), "enable_ceph_mds=no".into()],
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let engine = engine(t.clone(), &cluster);
+    let live = up::live(&cluster, &engine).await;
+    assert_eq!(up::source_release(&live.daemons), Some(Release::Jewel));
+    let p = plan(
+        Release::Jewel,
+        Release::Luminous,
+        &live.layout,
+        &PlanOptions::default(),
+    )
+    .unwrap();
+    let j = Journal::new(&cluster.name, "fsid", Release::Jewel, Release::Luminous);
+    let u = up::upgrade(cluster, p, j, dir.path(), engine.reporter.clone());
+    let o = up::execute(u, &engine).await;
+    assert!(
+        o.restored.is_none(),
+        "{}\n{:?}",
+        cephalo::engine::recap_text(&o.recap),
+        o.upgrade.journal(|j| j.errors.clone())
+    );
+    let sent: Vec<String> = t.sent().iter().map(|s| s.command.clone()).collect();
+    let first = |pat: &str| {
+        sent.iter()
+            .position(|c| c.contains(pat))
+            .unwrap_or_else(|| panic!("never sent: {pat}"))
+    };
+    assert!(
+        first("osd set sortbitwise") < first("--name ceph_mon"),
+        "sortbitwise first"
+    );
+    assert!(
+        first("auth get-or-create mgr.ceph1") > first("--name ceph_mon"),
+        "mgrs after the mons"
+    );
+    assert!(first("auth caps client.admin") > first("--name ceph_mon"));
+    assert!(
+        first("mon feature ls") < first("--name ceph_osd_0"),
+        "luminous mons before OSDs"
+    );
+    t.world(|w| {
+        let c = &w.ceph;
+        assert!(
+            c.mons
+                .values()
+                .all(|d| d.running == Some(Release::Luminous))
+        );
+        assert!(
+            c.osds
+                .values()
+                .all(|d| d.running == Some(Release::Luminous))
+        );
+        assert_eq!(c.mgrs.len(), 2, "a mgr on each mgr host");
+        assert!(
+            c.mgrs
+                .values()
+                .all(|d| d.running == Some(Release::Luminous))
+        );
+        assert!(
+            c.flags.contains("sortbitwise"),
+            "sortbitwise is never unset"
+        );
+        assert!(!c.flags.contains("noout"));
+        assert_eq!(c.require_osd_release, Some(Release::Luminous));
+    });
+}

@@ -55,6 +55,20 @@ fn wait_report(pg: &Playground, done: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
+/// The events of the newest run log of the playground.
+fn last_log(pg: &Playground) -> Vec<Value> {
+    let mut logs: Vec<_> = std::fs::read_dir(pg.logs())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    logs.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    let text = std::fs::read_to_string(logs.last().expect("a run log")).unwrap();
+    text.lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 fn container_ids(pg: &Playground) -> Vec<String> {
     (1..=3)
         .map(|k| {
@@ -104,6 +118,34 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     let first = pg.deploy();
     timings.push(("deploy", t.elapsed()));
     assert!(first.contains("HEALTH_OK"), "{first}");
+    // New OSDs are made on every host at once: their mkfs runs overlap.
+    let mkfs: Vec<(u64, u64, String)> = last_log(&pg)
+        .iter()
+        .filter(|e| {
+            e["event"] == "command"
+                && e["command"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("ceph-osd") && c.contains("--mkfs"))
+        })
+        .map(|e| {
+            let start = e["start_ms"].as_u64().unwrap_or(0);
+            (
+                start,
+                start + e["ms"].as_u64().unwrap_or(0),
+                e["host"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(mkfs.len(), 3, "{mkfs:?}");
+    let overlapping = mkfs.iter().enumerate().any(|(i, a)| {
+        mkfs[i + 1..]
+            .iter()
+            .any(|b| b.0 < a.1 && a.0 < b.1 && a.2 != b.2)
+    });
+    assert!(
+        overlapping,
+        "OSD creations one host after another: {mkfs:?}"
+    );
 
     let status = pg.ceph_json("status");
     assert_eq!(status["health"]["status"], "HEALTH_OK", "{status:#}");
@@ -229,6 +271,51 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
     }
     let conf = pg.on("ceph2", "grep osd_max_backfills /etc/ceph/ceph.conf");
     assert!(conf.contains("osd_max_backfills = 2"), "{conf}");
+    // In its run log: noout set before the first OSD stops and unset after
+    // the last is back; each host's OSDs stopped and waited for before the
+    // next host's; noout is not left set.
+    let events = last_log(&pg);
+    let cmds: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "command")
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap_or("").to_string(),
+                e["command"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let at = |pat: &str| cmds.iter().position(|(_, c)| c.contains(pat));
+    let stops: Vec<(usize, &str)> = cmds
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, c))| c.contains(" stop ") && c.contains("ceph_osd_"))
+        .map(|(i, (h, _))| (i, h.as_str()))
+        .collect();
+    assert_eq!(
+        stops.iter().map(|(_, h)| *h).collect::<Vec<_>>(),
+        ["ceph1", "ceph2", "ceph3"],
+        "OSD hosts one after another"
+    );
+    let set = at("osd set noout").expect("noout set");
+    let unset = at("osd unset noout").expect("noout unset");
+    assert!(
+        set < stops[0].0 && unset > stops[2].0,
+        "noout around the restarts"
+    );
+    for w in stops.windows(2) {
+        assert!(
+            cmds[w[0].0..w[1].0]
+                .iter()
+                .any(|(_, c)| c.contains("ok-to-stop")),
+            "ok-to-stop before each host"
+        );
+    }
+    let flags = pg.ceph_json("osd dump")["flags"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(!flags.contains("noout"), "noout left set: {flags}");
 
     // destroy needs to be meant; with --zap it leaves the disks ready for a
     // new deploy, which brings a fresh cluster up again.
@@ -258,38 +345,39 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
             .any(|n| n.starts_with("KOLLA_CEPH_OSD_BOOTSTRAP_BS_OSD")),
         "{names}"
     );
-    // A deploy killed during the mon bootstrap completes when run again,
+    // A deploy killed during the mon bootstrap, then one killed while the
+    // OSDs are created on every host at once: the next deploy completes,
     // prechecks included, without any clean-up by hand.
     let t = Instant::now();
-    let mut killed = std::process::Command::new(env!("CARGO_BIN_EXE_cephalo"))
-        .args(["deploy", "-i"])
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Step lines go to stderr (stdout is for results).
-    let lines = std::io::BufReader::new(killed.stderr.take().unwrap());
-    let mut seen = Vec::new();
-    for line in std::io::BufRead::lines(lines) {
-        let line = line.unwrap();
-        let started = line.starts_with("STEP [bootstrap mons]");
-        seen.push(line);
-        if started {
-            std::thread::sleep(Duration::from_secs(4));
-            break;
+    for step in ["bootstrap mons", "osd creations"] {
+        let mut killed = std::process::Command::new(env!("CARGO_BIN_EXE_cephalo"))
+            .args(["deploy", "-i"])
+            .arg(pg.inventory())
+            .arg("--log-dir")
+            .arg(pg.logs())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Step lines go to stderr (stdout is for results).
+        let lines = std::io::BufReader::new(killed.stderr.take().unwrap());
+        let mut seen = Vec::new();
+        let marker = format!("STEP [{step}]");
+        for line in std::io::BufRead::lines(lines) {
+            let line = line.unwrap();
+            let started = line.starts_with(&marker);
+            seen.push(line);
+            if started {
+                std::thread::sleep(Duration::from_secs(4));
+                break;
+            }
         }
+        killed.kill().unwrap();
+        killed.wait().unwrap();
+        assert!(seen.iter().any(|l| l.starts_with(&marker)), "{seen:?}");
     }
-    killed.kill().unwrap();
-    killed.wait().unwrap();
-    assert!(
-        seen.iter().any(|l| l.starts_with("STEP [bootstrap mons]")),
-        "{seen:?}"
-    );
     let again = pg.deploy();
-    timings.push(("deploy after destroy --zap, killed once", t.elapsed()));
+    timings.push(("deploy after destroy --zap, killed twice", t.elapsed()));
     assert!(again.contains("HEALTH_OK"), "{again}");
     assert!(again.contains("osd: 3 osds: 3 up"), "{again}");
 
