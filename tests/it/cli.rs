@@ -271,3 +271,48 @@ fn unknown_mons_hosts_and_engines_are_bad_input() {
             ),
         );
 }
+
+/// `upgrade --plan --from` shows the plan without contacting any host;
+/// a jump too far, a downgrade and an unknown release are refused with
+/// their own exit codes before anything is touched.
+#[test]
+fn upgrade_plans_offline_and_refuses_what_ceph_cannot_do() {
+    let inv = repo().join("inventory/multinode");
+    let pw = corpus("good/passwords.yml");
+    let plan = |from: &str, to: &str, json: bool| {
+        let mut c = cephalo();
+        c.args(["upgrade", "-i"])
+            .arg(&inv)
+            .arg("--passwords")
+            .arg(&pw)
+            .args(["--to", to, "--plan", "--from", from]);
+        if json {
+            c.arg("--json");
+        }
+        c.assert()
+    };
+    let out = plan("pacific", "reef", false).success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for want in [
+        "upgrade pacific -> reef",
+        "[flag-set:noout]",
+        "[mon:control01]",
+        "[osd-host:storage01]",
+        "[require-osd-release]",
+        "[flag-restore:noout]",
+    ] {
+        assert!(text.contains(want), "{want} missing in:\n{text}");
+    }
+    let out = plan("pacific", "reef", true).success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(json["to"], "reef");
+    plan("jewel", "mimic", false)
+        .code(7)
+        .stderr(predicate::str::contains("upgrade to luminous first"));
+    plan("reef", "pacific", false)
+        .code(7)
+        .stderr(predicate::str::contains("downgrade"));
+    plan("pacific", "bobtail", false)
+        .code(2)
+        .stderr(predicate::str::contains("unknown Ceph release"));
+}
