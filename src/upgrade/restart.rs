@@ -61,8 +61,9 @@ pub async fn ok_to_stop(
             return Err(fail(
                 host,
                 format!(
-                    "paused: Ceph says {} cannot stop yet ({}) after {} s of asking; nothing was stopped. Look at `ceph health detail`, then run the same command again to resume",
+                    "paused: Ceph says {} cannot stop yet (`ceph {kind} ok-to-stop {}`: {}) after {} s of asking; nothing was stopped. Look at `ceph health detail`, then run the same command again to resume",
                     names.join(", "),
+                    ids.join(" "),
                     said.trim(),
                     up.bounds.ok_to_stop.as_secs()
                 ),

@@ -317,10 +317,36 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         !flags.contains("noout") && flags.contains("noscrub"),
         "after --abort: {flags}"
     );
+    // ceph3's OSD stopped before its turn: ceph1's OSDs may not stop (PGs
+    // would go inactive), so the upgrade pauses at that gate with Ceph's
+    // words, flags restored; once the OSD is back, the next run finishes.
+    pg.on("ceph3", "docker stop ceph_osd_2 >/dev/null");
+    let paused = run.upgrade(&[
+        "--to",
+        "reef",
+        "--yes",
+        "-e",
+        "ceph_upgrade_ok_to_stop_timeout=20",
+    ]);
+    assert_eq!(paused.status.code(), Some(7), "{}", text(&paused));
+    let said = text(&paused);
+    assert!(
+        said.contains("osd-host:ceph1") && said.contains("paused") && said.contains("ok-to-stop"),
+        "{said}"
+    );
+    let flags = pg.ceph_json("osd dump")["flags"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        !flags.contains("noout"),
+        "noout left set after the pause: {flags}"
+    );
+    pg.on("ceph3", "docker start ceph_osd_2 >/dev/null");
     let out = run.upgrade(&["--to", "reef", "--yes"]);
     assert!(
         out.status.success(),
-        "upgrade to reef after --abort failed:\n{}",
+        "upgrade to reef after --abort and a pause failed:\n{}",
         text(&out)
     );
     run.upgraded_to("reef");
