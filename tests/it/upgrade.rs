@@ -300,9 +300,10 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         "the mons were not upgraded",
         Duration::from_secs(900),
         |j| {
-            j["done"]
-                .as_array()
-                .is_some_and(|d| d.iter().any(|s| s == "mon:ceph3"))
+            j["to"] == "reef"
+                && j["done"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|s| s == "mon:ceph3"))
         },
     );
     child.kill().unwrap();
