@@ -26,7 +26,7 @@ use crate::transport::{Command, Endpoint, TransportError};
 
 pub use config::{PushConfig, ensure_daemon, stop_timeout};
 pub use daemon::Daemon;
-pub use waits::pgmap_clean;
+pub use waits::{pgmap_clean, wait_for};
 
 /// What a deploy step did on a host: changed something or not.
 type StepResult = Result<bool, TransportError>;

@@ -69,7 +69,7 @@ fn refused_error(host: &str, detail: &str, for_secs: u64) -> TransportError {
 /// starting) is shown as the step's progress, and the last one is in the
 /// error when time runs out. `ceph` refusing client.admin stops the wait
 /// after a short while, saying so.
-pub(super) async fn wait_for<T, F, Fut>(
+pub async fn wait_for<T, F, Fut>(
     ctx: &StepContext,
     host: &str,
     what: &str,

@@ -8,8 +8,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use super::act;
 use super::journal::{self, Journal};
 use super::layout::Flag;
@@ -88,33 +86,24 @@ impl Upgrade {
     }
 
     /// Polls `probe` every second until it says done, or `limit` passes
-    /// (then the error names `what` and the last answer).
+    /// (then the error names `what` and the last answer): deploy's one
+    /// wait, its pauses in the run log as `gate: <what>`.
     pub async fn wait<T, F, Fut>(
         &self,
         ep: &Endpoint,
         what: &str,
         limit: Duration,
-        mut probe: F,
+        probe: F,
     ) -> Result<T, TransportError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Result<T, String>, TransportError>>,
     {
-        let started = Instant::now();
-        loop {
-            let last = match probe().await {
-                Ok(Ok(done)) => return Ok(done),
-                Ok(Err(status)) => status,
-                Err(e) => e.to_string(),
-            };
-            if started.elapsed() >= limit {
-                return Err(act::fail(
-                    &ep.name,
-                    format!("{what} within {} s ({last})", limit.as_secs()),
-                ));
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+        let ctx = StepContext {
+            step: format!("gate: {what}"),
+            reporter: self.reporter.clone(),
+        };
+        crate::deploy::wait_for(&ctx, &ep.name, what, limit, probe).await
     }
 }
 
