@@ -55,7 +55,7 @@ fn wait_report(pg: &Playground, done: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-/// The events of the newest run log of the playground.
+/// The events of the newest run log of a deploy (or reconfigure).
 fn last_log(pg: &Playground) -> Vec<Value> {
     let mut logs: Vec<_> = std::fs::read_dir(pg.logs())
         .unwrap()
@@ -63,10 +63,21 @@ fn last_log(pg: &Playground) -> Vec<Value> {
         .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
         .collect();
     logs.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    let text = std::fs::read_to_string(logs.last().expect("a run log")).unwrap();
-    text.lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
+    // The test's own `cephalo run` calls write run logs too.
+    logs.iter()
+        .rev()
+        .map(|p| -> Vec<Value> {
+            let text = std::fs::read_to_string(p).unwrap();
+            text.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .find(|events| {
+            events
+                .iter()
+                .any(|e| e["event"] == "plan_started" && e["plan"] == "deploy")
+        })
+        .expect("a deploy's run log")
 }
 
 fn container_ids(pg: &Playground) -> Vec<String> {

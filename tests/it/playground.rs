@@ -494,12 +494,12 @@ fn release_deploys(release: &str, net: u32, second: Option<&str>) {
 /// then Pacific's image beside it.
 #[test]
 fn nautilus_deploys_and_takes_the_pacific_image() {
-    release_deploys("nautilus", 81, Some("pacific"));
+    release_deploys("nautilus", 84, Some("pacific"));
 }
 
 /// Tentacle (Debian sid, 20.2.x): aes256k (type 2) keys, the only kind a
 /// new Tentacle monmap allows.
 #[test]
 fn tentacle_deploys() {
-    release_deploys("tentacle", 82, None);
+    release_deploys("tentacle", 85, None);
 }

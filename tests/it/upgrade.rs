@@ -321,7 +321,10 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
     // ceph3's OSD stopped before its turn: ceph1's OSDs may not stop (PGs
     // would go inactive), so the upgrade pauses at that gate with Ceph's
     // words, flags restored; once the OSD is back, the next run finishes.
-    pg.on("ceph3", "docker stop ceph_osd_2 >/dev/null");
+    pg.on(
+        "ceph3",
+        "docker stop $(docker ps -q --filter name=ceph_osd_) >/dev/null",
+    );
     let paused = run.upgrade(&[
         "--to",
         "reef",
@@ -343,7 +346,10 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         !flags.contains("noout"),
         "noout left set after the pause: {flags}"
     );
-    pg.on("ceph3", "docker start ceph_osd_2 >/dev/null");
+    pg.on(
+        "ceph3",
+        "docker start $(docker ps -aq --filter name=ceph_osd_) >/dev/null",
+    );
     let out = run.upgrade(&["--to", "reef", "--yes"]);
     assert!(
         out.status.success(),
