@@ -343,6 +343,9 @@ async fn from_mon(
     Ok(out)
 }
 
+/// How long gatherkeys asks again while the mons hold an election.
+const ELECTION_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Tries the mons in order and writes (or, with `check`, compares) the
 /// keyrings in `dest`.
 pub async fn gather(
@@ -353,28 +356,45 @@ pub async fn gather(
     check: bool,
 ) -> Result<Report, GatherError> {
     let mut tried = Vec::new();
-    let mut unreachable = 0;
+    let mut unreachable;
     let mut fetched = None;
-    for mon in mons {
-        match from_mon(cluster, t, mon, check).await {
-            Ok(keys) => {
-                tried.push(Tried {
-                    mon: mon.name.clone(),
-                    skipped: None,
-                });
-                fetched = Some(keys);
-                break;
-            }
-            Err(why) => {
-                if why.contains("cannot connect") || why.contains("host key") {
-                    unreachable += 1;
+    // Every mon in an election (electing, probing): a quorum is forming,
+    // which takes seconds; ask them all again for a short while. A mon
+    // that is down or unreachable is still never waited on.
+    let started = tokio::time::Instant::now();
+    loop {
+        tried.clear();
+        unreachable = 0;
+        for mon in mons {
+            match from_mon(cluster, t, mon, check).await {
+                Ok(keys) => {
+                    tried.push(Tried {
+                        mon: mon.name.clone(),
+                        skipped: None,
+                    });
+                    fetched = Some(keys);
+                    break;
                 }
-                tried.push(Tried {
-                    mon: mon.name.clone(),
-                    skipped: Some(why),
-                });
+                Err(why) => {
+                    if why.contains("cannot connect") || why.contains("host key") {
+                        unreachable += 1;
+                    }
+                    tried.push(Tried {
+                        mon: mon.name.clone(),
+                        skipped: Some(why),
+                    });
+                }
             }
         }
+        let electing = tried.iter().any(|t| {
+            t.skipped
+                .as_deref()
+                .is_some_and(|w| w.contains("(state: electing)") || w.contains("(state: probing)"))
+        });
+        if fetched.is_some() || !electing || started.elapsed() >= ELECTION_WAIT {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
     let Some(fetched) = fetched else {
         return Err(GatherError::NoMon {
