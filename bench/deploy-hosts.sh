@@ -11,8 +11,8 @@ bin=$PWD/target/debug/cephalo
 dir=$(mktemp -d /tmp/cephalo-bench-hosts-XXXXXX)
 cleanup() { "$bin" playground down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"; }
 trap cleanup EXIT
-echo "| OSD hosts | first deploy s | OSD creation step s | creations overlapping |"
-echo "|---:|---:|---:|---|"
+echo "| OSD hosts | first deploy s | OSD creation step s | creations overlapping | steps over 0.5 s (s) |"
+echo "|---:|---:|---:|---|---|"
 declare -A wall
 for n in 3 6; do
   "$bin" playground down --dir "$dir" >/dev/null 2>&1 || true
@@ -32,7 +32,8 @@ step = (end.get("osd creations", 0) - start.get("osd creations", 0)) / 1000
 mkfs = sorted((e["start_ms"], e["start_ms"] + e["ms"], e["host"]) for e in events
               if e.get("event") == "command" and "--mkfs" in e.get("command", "") and "ceph-osd" in e.get("command", ""))
 overlap = any(a2 < b1 and h1 != h2 for i, (a1, b1, h1) in enumerate(mkfs) for (a2, b2, h2) in mkfs[i + 1:])
-print(f"| {n} | {wall:.1f} | {step:.1f} | {'yes' if overlap else 'no'} ({len(mkfs)} mkfs) |")
+steps = ", ".join(f"{k} {(end[k] - start[k]) / 1000:.1f}" for k in start if k in end and end[k] - start[k] >= 500)
+print(f"| {n} | {wall:.1f} | {step:.1f} | {'yes' if overlap else 'no'} ({len(mkfs)} mkfs) | {steps} |")
 PY
 done
 echo
