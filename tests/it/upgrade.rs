@@ -1,7 +1,7 @@
 //! Real rolling upgrades on the playground: Nautilus with its MDS, 256
 //! objects with checksums and a client writing and reading for the whole
-//! time, upgraded in place to Pacific (killed with SIGKILL in its OSD
-//! phase and run again) and then to Reef (aborted half way and run again).
+//! time, upgraded in place to Pacific (killed with SIGKILL once its mgrs
+//! are done, and run again) and then to Reef (aborted half way and run again).
 //! After each: every daemon on the new release, require-osd-release set,
 //! flags as before, HEALTH_OK, every object intact, no client I/O error,
 //! and a second upgrade changes nothing.
@@ -230,7 +230,7 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         shlex_quote(CLIENT_IO)
     ));
 
-    // Nautilus -> Pacific, killed (SIGKILL) once its OSD phase started.
+    // Nautilus -> Pacific, killed (SIGKILL) a few seconds after its mgrs.
     run.image("pacific");
     let plan = run.upgrade(&["--to", "pacific", "--plan"]);
     assert!(plan.status.success(), "{}", text(&plan));
