@@ -166,36 +166,31 @@ pub(super) fn pg_stat_clean(v: &serde_json::Value) -> Result<(), String> {
         v
     };
     let total = summary["num_pgs"].as_u64().unwrap_or(0);
-    let states: Vec<(String, u64)> = summary["num_pg_by_state"]
-        .as_array()
+    all_clean(total, &states(&summary["num_pg_by_state"], "name", "num"))
+}
+
+/// (state, count) pairs of a list of PG states, by the keys the answer uses.
+fn states(list: &serde_json::Value, name: &str, count: &str) -> Vec<(String, u64)> {
+    list.as_array()
         .into_iter()
         .flatten()
         .map(|s| {
             (
-                s["name"].as_str().unwrap_or("?").to_string(),
-                s["num"].as_u64().unwrap_or(0),
+                s[name].as_str().unwrap_or("?").to_string(),
+                s[count].as_u64().unwrap_or(0),
             )
         })
-        .collect();
-    all_clean(total, &states)
+        .collect()
 }
 
 /// The placement groups as `ceph status` counts them (`pgmap`): all
 /// active+clean, or the counts by state.
 pub fn pgmap_clean(status: &serde_json::Value) -> Result<(), String> {
     let pgmap = &status["pgmap"];
-    let states: Vec<(String, u64)> = pgmap["pgs_by_state"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            (
-                s["state_name"].as_str().unwrap_or("?").to_string(),
-                s["count"].as_u64().unwrap_or(0),
-            )
-        })
-        .collect();
-    all_clean(pgmap["num_pgs"].as_u64().unwrap_or(0), &states)
+    all_clean(
+        pgmap["num_pgs"].as_u64().unwrap_or(0),
+        &states(&pgmap["pgs_by_state"], "state_name", "count"),
+    )
 }
 
 /// Ok when every one of `total` placement groups is in an active+clean
