@@ -69,7 +69,16 @@ pub async fn ok_to_stop(
                 ),
             ));
         }
-        tokio::time::sleep(backoff(attempt)).await;
+        // The pause goes to the run log as a wait, as the gates' do.
+        let paused = crate::engine::report::now_ms() as u64;
+        let pause = backoff(attempt);
+        tokio::time::sleep(pause).await;
+        up.reporter.waited(
+            &format!("gate: {kind} ok-to-stop"),
+            host,
+            paused,
+            pause.as_millis() as u64,
+        );
         attempt += 1;
     }
 }
