@@ -318,6 +318,55 @@ pub fn parse_version(text: &str) -> Option<CephVersion> {
     })
 }
 
+/// What `ceph <type> ok-to-stop <ids>` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OkToStop {
+    Yes,
+    /// The release has no such check (`no valid command found`).
+    NoSuchCheck,
+    /// Still no when the bound ran out: Ceph's last words.
+    No {
+        said: String,
+    },
+}
+
+/// Asks `ceph <kind> ok-to-stop <ids>` through a mon that answers until
+/// Ceph says yes, pausing 2, 4, 8 ... up to 30 s between asks, for at most
+/// `limit`. Each pause is reported to `paused(start_ms, ms, said)` (for the
+/// run log); deploy's OSD restarts and the upgrade's gates both ask here.
+pub async fn ok_to_stop(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    kind: &str,
+    ids: &[String],
+    limit: Duration,
+    paused: impl Fn(u64, u64, &str),
+) -> Result<OkToStop, TransportError> {
+    let mut args = vec![kind, "ok-to-stop"];
+    args.extend(ids.iter().map(String::as_str));
+    let started = tokio::time::Instant::now();
+    let mut pause = Duration::from_secs(2);
+    loop {
+        let said = match ceph_out(cluster, t, &args, false).await {
+            Ok(_) => return Ok(OkToStop::Yes),
+            Err(TransportError::Failed {
+                status: 22,
+                stderr_tail,
+                ..
+            }) if stderr_tail.contains("no valid command") => return Ok(OkToStop::NoSuchCheck),
+            Err(TransportError::Failed { stderr_tail, .. }) => stderr_tail.trim().to_string(),
+            Err(e) => return Err(e),
+        };
+        if started.elapsed() + pause > limit {
+            return Ok(OkToStop::No { said });
+        }
+        let at = crate::engine::report::now_ms() as u64;
+        tokio::time::sleep(pause).await;
+        paused(at, pause.as_millis() as u64, &said);
+        pause = (pause * 2).min(Duration::from_secs(30));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,13 +10,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ceph::{ceph_cmd, ceph_json, ceph_out, first_mon};
+use crate::ceph::{OkToStop, ceph_json, ceph_out};
 use crate::containers;
 use crate::engine::{Action, HostOutcome, Status, StepContext};
 use crate::model::{Cluster, Host, Role};
 use crate::release::Release;
 use crate::render::CEPH_OWNER;
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
+use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
 use super::config::{ensure_daemon, wanted_hash};
 use super::osd::{block_facts, labelled};
@@ -197,52 +197,35 @@ async fn ok_to_stop(
     if cluster.release < Release::Luminous {
         return Ok(());
     }
-    let Some(mon) = first_mon(cluster) else {
-        return Ok(());
-    };
-    let mut args = vec!["osd", "ok-to-stop"];
-    args.extend(ids.iter().map(String::as_str));
-    let cmd = ceph_cmd(cluster, mon, &args);
     let limit = Duration::from_secs(cluster.settings.ceph_osd_ok_to_stop_timeout);
     let started = tokio::time::Instant::now();
-    let mut pause = Duration::from_secs(2);
-    loop {
-        let out = run(t, &Endpoint::of(mon), &cmd).await?;
-        if out.success() {
-            return Ok(());
+    let say = |line: &str| {
+        ctx.reporter
+            .output_line(&ctx.step, &h.name, crate::transport::Stream::Stdout, line)
+    };
+    let asked = crate::ceph::ok_to_stop(cluster, t, "osd", ids, limit, |at, ms, said| {
+        say(&format!(
+            "not ok to stop yet, asked again after {} s: {said}",
+            ms / 1000
+        ));
+        ctx.reporter.waited(&ctx.step, &h.name, at, ms);
+    })
+    .await?;
+    match asked {
+        OkToStop::Yes => Ok(()),
+        OkToStop::NoSuchCheck => {
+            say("this release has no `ceph osd ok-to-stop`: restarting without asking");
+            Ok(())
         }
-        let said = out.stderr_tail(3).trim().to_string();
-        if out.status == 22 && said.contains("no valid command") {
-            ctx.reporter.output_line(
-                &ctx.step,
-                &h.name,
-                crate::transport::Stream::Stdout,
-                "this release has no `ceph osd ok-to-stop`: restarting without asking",
-            );
-            return Ok(());
-        }
-        if started.elapsed() + pause > limit {
-            return Err(TransportError::Other {
-                host: h.name.clone(),
-                reason: format!(
-                    "Ceph does not let osd.{} stop (asked for {} s, nothing restarted on {}): {said}",
-                    ids.join(", osd."),
-                    started.elapsed().as_secs(),
-                    h.name
-                ),
-            });
-        }
-        ctx.reporter.output_line(
-            &ctx.step,
-            &h.name,
-            crate::transport::Stream::Stdout,
-            &format!(
-                "not ok to stop yet, asking again in {} s: {said}",
-                pause.as_secs()
+        OkToStop::No { said } => Err(TransportError::Other {
+            host: h.name.clone(),
+            reason: format!(
+                "Ceph does not let osd.{} stop (asked for {} s, nothing restarted on {}): {said}",
+                ids.join(", osd."),
+                started.elapsed().as_secs(),
+                h.name
             ),
-        );
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(30));
+        }),
     }
 }
 

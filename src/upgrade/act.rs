@@ -5,7 +5,6 @@
 //! any mon in quorum.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -519,11 +518,6 @@ pub async fn warning(up: &Upgrade, t: &dyn Transport, w: Warning) -> Result<bool
     }
 }
 
-/// How long to wait between two asks while Ceph says "not yet".
-pub fn backoff(attempt: u32) -> Duration {
-    Duration::from_secs(u64::from(attempt.min(4)).pow(2).max(1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,12 +554,5 @@ mod tests {
         assert!(mons_have_v2(&both));
         assert!(!mons_have_v2(&v1));
         assert!(!mons_have_v2(&json!({})));
-    }
-
-    #[test]
-    fn backoff_grows_and_stays_bounded() {
-        assert_eq!(backoff(0), Duration::from_secs(1));
-        assert_eq!(backoff(2), Duration::from_secs(4));
-        assert_eq!(backoff(9), Duration::from_secs(16));
     }
 }

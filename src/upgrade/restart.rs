@@ -9,11 +9,11 @@ use tokio::time::Instant;
 
 use serde_json::Value;
 
-use super::act::{backoff, fail};
+use super::act::fail;
 use super::exec::{Upgrade, Upgraded};
 use super::layout::DaemonType;
 use super::step::Gate;
-use crate::ceph::{ceph_json, ceph_out, parse_version};
+use crate::ceph::{OkToStop, ceph_json, parse_version};
 use crate::engine::{Action, StepContext};
 use crate::model::Role;
 use crate::release::Release;
@@ -29,8 +29,10 @@ fn role_of(kind: DaemonType) -> Role {
     }
 }
 
-/// Asks `ceph <type> ok-to-stop <ids>` until Ceph says yes, with backoff,
-/// for at most the bound; then stops with what Ceph said.
+/// Asks `ceph <type> ok-to-stop <ids>` until Ceph says yes (the shared
+/// ask in `ceph`, its pauses in the run log), for at most the bound; then
+/// stops with what Ceph said. A release without the check goes on: the
+/// plan's order keeps quorum.
 pub async fn ok_to_stop(
     up: &Upgrade,
     t: &dyn Transport,
@@ -38,48 +40,26 @@ pub async fn ok_to_stop(
     kind: DaemonType,
     ids: &[String],
 ) -> Result<(), TransportError> {
-    let started = Instant::now();
-    let mut attempt = 0;
-    loop {
-        let mut args = vec![kind.name(), "ok-to-stop"];
-        args.extend(ids.iter().map(String::as_str));
-        let said = match ceph_out(&up.cluster, t, &args, false).await {
-            Ok(_) => return Ok(()),
-            // A release without this check: the plan's order keeps quorum.
-            Err(TransportError::Failed {
-                status: 22,
-                stderr_tail,
-                ..
-            }) if stderr_tail.contains("no valid command found") => {
-                return Ok(());
-            }
-            Err(TransportError::Failed { stderr_tail, .. }) => stderr_tail,
-            Err(e) => return Err(e),
-        };
-        if started.elapsed() >= up.bounds.ok_to_stop {
+    let limit = up.bounds.ok_to_stop;
+    let gate = format!("gate: {kind} ok-to-stop");
+    let asked = crate::ceph::ok_to_stop(&up.cluster, t, kind.name(), ids, limit, |at, ms, _| {
+        up.reporter.waited(&gate, host, at, ms)
+    })
+    .await?;
+    match asked {
+        OkToStop::Yes | OkToStop::NoSuchCheck => Ok(()),
+        OkToStop::No { said } => {
             let names: Vec<String> = ids.iter().map(|i| format!("{kind}.{i}")).collect();
-            return Err(fail(
+            Err(fail(
                 host,
                 format!(
-                    "paused: Ceph says {} cannot stop yet (`ceph {kind} ok-to-stop {}`: {}) after {} s of asking; nothing was stopped. Look at `ceph health detail`, then run the same command again to resume",
+                    "paused: Ceph says {} cannot stop yet (`ceph {kind} ok-to-stop {}`: {said}) after {} s of asking; nothing was stopped. Look at `ceph health detail`, then run the same command again to resume",
                     names.join(", "),
                     ids.join(" "),
-                    said.trim(),
-                    up.bounds.ok_to_stop.as_secs()
+                    limit.as_secs()
                 ),
-            ));
+            ))
         }
-        // The pause goes to the run log as a wait, as the gates' do.
-        let paused = crate::engine::report::now_ms() as u64;
-        let pause = backoff(attempt);
-        tokio::time::sleep(pause).await;
-        up.reporter.waited(
-            &format!("gate: {kind} ok-to-stop"),
-            host,
-            paused,
-            pause.as_millis() as u64,
-        );
-        attempt += 1;
     }
 }
 

@@ -77,7 +77,7 @@ fn refused(e: Refused) -> Error {
     }
 }
 
-fn options(a: &UpgradeArgs, selected: &[String], cluster: &Cluster) -> Result<PlanOptions> {
+fn options(a: &UpgradeArgs, selected: &[String]) -> Result<PlanOptions> {
     let mut o = PlanOptions::default();
     if !a.daemon_types.is_empty() {
         let mut types = BTreeSet::new();
@@ -98,7 +98,6 @@ fn options(a: &UpgradeArgs, selected: &[String], cluster: &Cluster) -> Result<Pl
             Error::Usage(format!("--flag: `{f}` is not noscrub or nodeep-scrub"))
         })?);
     }
-    let _ = cluster;
     Ok(o)
 }
 
@@ -129,7 +128,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         cluster.image = image.clone();
     }
     print_warnings(&cluster, verbose);
-    let options = options(&a, &selected, &cluster)?;
+    let options = options(&a, &selected)?;
     let dir = inventory_dir(&cluster).to_path_buf();
 
     if let (true, Some(from)) = (a.plan, &a.from) {
