@@ -19,16 +19,12 @@ fn fixture(release: &str, name: &str) -> Option<Value> {
 }
 
 fn each_release(mut f: impl FnMut(&str, Release, &dyn Fn(&str) -> Value)) {
-    let mut seen = 0;
+    // Every release cephalo serves has its real answers here: a missing
+    // one fails (get panics), it is never skipped.
     for r in RELEASES {
-        if fixture(r, "status").is_none() {
-            continue;
-        }
-        seen += 1;
         let get = |name: &str| fixture(r, name).unwrap_or_else(|| panic!("{r}: no {name}.json"));
         f(r, Release::parse(r).unwrap(), &get);
     }
-    assert!(seen >= 1, "no release in tests/fixtures/ceph");
 }
 
 fn names(list: &Value, key: &str) -> Vec<String> {
