@@ -11,6 +11,7 @@ mod daemon;
 pub mod destroy;
 mod mon;
 mod osd;
+mod osd_leftover;
 mod osd_restart;
 mod osd_store;
 pub mod release_guard;
@@ -173,6 +174,7 @@ fn osd_nodes(cluster: &Arc<Cluster>, osds: &[String], first: &[String], create: 
                 cluster: cluster.clone(),
                 created: created.clone(),
                 wait_each: at_once == 1,
+                dump: Default::default(),
             }),
         ));
         nodes.push(step(

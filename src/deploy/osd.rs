@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ceph;
 use crate::cephx::Secret;
 use crate::containers::oneoff_argv;
 use crate::engine::{Action, HostOutcome, StepContext};
@@ -18,6 +19,7 @@ use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
 use super::config::{ensure_daemon, spec_of};
+use super::osd_leftover;
 use super::osd_store::{NewOsd, bluestore_mkfs, filestore_mkfs};
 use super::waits::{Created, wait_osds_up};
 use super::{StepResult, host, on_host, outcome};
@@ -41,6 +43,8 @@ pub struct CreateOsds {
     /// Wait for each new OSD before the next (the plan before OSDs were
     /// created in parallel: `ceph_osd_create_hosts_at_once: 1`).
     pub wait_each: bool,
+    /// `ceph osd dump`, read once for every host's leftover check.
+    pub dump: tokio::sync::OnceCell<serde_json::Value>,
 }
 
 impl Action for CreateOsds {
@@ -118,17 +122,45 @@ async fn create_osds(
     if todo.is_empty() {
         return Ok(false);
     }
+    // What a stopped creation left: purged, then made again.
+    let data: Vec<&facts::BlockDev> = todo.iter().map(|b| b.data).collect();
+    let uuids = osd_leftover::uuids(&h.name, &data);
+    if uuids.iter().any(|(_, u)| u.is_some()) {
+        let dump = a
+            .dump
+            .get_or_try_init(|| ceph::ceph_json(cluster, t, &["osd", "dump"]))
+            .await?;
+        let found =
+            osd_leftover::leftovers(dump, &uuids).map_err(|reason| TransportError::Other {
+                host: h.name.clone(),
+                reason,
+            })?;
+        for l in &found {
+            ctx.reporter.output_line(
+                &ctx.step,
+                &h.name,
+                crate::transport::Stream::Stdout,
+                &format!(
+                    "osd.{} of /dev/{} never came up (its creation was stopped): purged, made again",
+                    l.id, l.partition
+                ),
+            );
+            osd_leftover::purge(cluster, h, ep, t, l).await?;
+        }
+    }
     // Partition names of one disk are rewritten one at a time (one GPT).
     let renames = tokio::sync::Mutex::new(());
     let at_once = usize::try_from(h.settings.ceph_osd_creations_per_host)
         .unwrap_or(usize::MAX)
         .max(1);
     for group in todo.chunks(at_once) {
-        let made = futures::future::join_all(
-            group
+        let made = futures::future::join_all(group.iter().map(|b| {
+            let uuid = uuids
                 .iter()
-                .map(|b| create_osd(cluster, h, ep, t, ctx, b, &renames)),
-        )
+                .find(|(p, _)| *p == b.data.name)
+                .and_then(|(_, u)| u.as_deref());
+            create_osd(cluster, h, ep, t, ctx, (b, uuid), &renames)
+        }))
         .await;
         // Every creation of the group has ended; the ids made are kept
         // even when one failed (they are waited for on the next run).
@@ -166,13 +198,14 @@ async fn create_osd(
     ep: &Endpoint,
     t: &dyn Transport,
     ctx: &StepContext,
-    b: &Bootstrap<'_>,
+    (b, uuid): (&Bootstrap<'_>, Option<&str>),
     renames: &tokio::sync::Mutex<()>,
 ) -> Result<String, TransportError> {
     let (data, partners) = (b.data, &b.partners);
     let c = &cluster.name;
     let spec = spec_of(cluster, h, Role::Osd, "new")?;
-    let uuid = uuid::Uuid::new_v4().to_string();
+    // Derived from the partition (see osd_leftover), else random.
+    let uuid = uuid.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
     let secret = Secret::generate(cluster.release.info().generated_secret).map_err(|e| {
         TransportError::Other {
             host: h.name.clone(),

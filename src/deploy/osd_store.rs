@@ -203,7 +203,8 @@ mod tests {
         let dir = base.join("ceph-0 x");
         let dev = base.join("dev;id");
         std::fs::create_dir_all(&base).unwrap();
-        std::fs::write(&dev, "").unwrap();
+        // What a stopped creation left: zeroed.
+        std::fs::write(&dev, vec![0xffu8; 3 << 20]).unwrap();
         let id = |f: &str| {
             let out = std::process::Command::new("id").arg(f).output().unwrap();
             String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -223,6 +224,9 @@ mod tests {
             .unwrap();
         assert!(out.status.success(), "{out:?}");
         assert_eq!(std::fs::read_link(dir.join("block")).unwrap(), dev);
+        let left = std::fs::read(&dev).unwrap();
+        assert_eq!(left.len(), 3 << 20);
+        assert!(left.iter().all(|b| *b == 0), "the device was not zeroed");
         assert_eq!(std::fs::read_dir(&base).unwrap().count(), 2);
         std::fs::remove_dir_all(&base).unwrap();
     }

@@ -459,6 +459,7 @@ mod tests {
                     parent: parent.map(str::to_string),
                     part_name: label.map(str::to_string),
                     signature: sig.map(str::to_string),
+                    part_uuid: None,
                 })
                 .collect(),
             ..Default::default()

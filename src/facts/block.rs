@@ -32,6 +32,8 @@ pub struct BlockDev {
     pub part_name: Option<String>,
     /// Filesystem or other signature found on it (xfs, LVM2_member ...).
     pub signature: Option<String>,
+    /// The GPT partition's unique id (PARTUUID), lower case.
+    pub part_uuid: Option<String>,
 }
 
 /// Lines `NAME SIZE PARENT` then `KEY=VALUE` lines of `blkid -p -o export`
@@ -53,12 +55,14 @@ pub fn block_devices(text: &str) -> Vec<BlockDev> {
                 parent: parts.get(2).filter(|p| **p != "-").map(|p| p.to_string()),
                 part_name: None,
                 signature: None,
+                part_uuid: None,
             });
         } else if let Some((k, v)) = line.split_once('=')
             && let Some(dev) = out.last_mut()
         {
             match k {
                 "PART_ENTRY_NAME" => dev.part_name = Some(unescape_blkid(v)),
+                "PART_ENTRY_UUID" => dev.part_uuid = Some(v.to_ascii_lowercase()),
                 "TYPE" => dev.signature = Some(v.to_string()),
                 "PTTYPE" if dev.signature.is_none() => {
                     dev.signature = Some(format!("partition table {v}"))
@@ -182,6 +186,22 @@ mod tests {
         assert_eq!(l("KOLLA_CEPH_DATA_BS_3_D").partner, Some('D'));
         assert!(osd_label("KOLLA_CEPH_OSD_BOOTSTRAPX").is_none());
         assert!(osd_label("ceph data").is_none());
+    }
+
+    #[test]
+    fn a_partition_carries_its_gpt_name_and_partuuid() {
+        let devs = block_devices(
+            "dev vdb 2048 -\nPTTYPE=gpt\n\ndev vdb1 1024 vdb\nPART_ENTRY_NAME=KOLLA_CEPH_OSD_BOOTSTRAP_BS\nPART_ENTRY_UUID=0B1E2C3D-AAAA-4BBB-8CCC-000000000001\n\n",
+        );
+        assert_eq!(
+            devs[1].part_name.as_deref(),
+            Some("KOLLA_CEPH_OSD_BOOTSTRAP_BS")
+        );
+        assert_eq!(
+            devs[1].part_uuid.as_deref(),
+            Some("0b1e2c3d-aaaa-4bbb-8ccc-000000000001")
+        );
+        assert_eq!(devs[0].part_uuid, None);
     }
 
     #[test]

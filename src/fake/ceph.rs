@@ -47,7 +47,8 @@ pub struct FakeCeph {
     pub refuse_ok_to_stop: u32,
     pub filesystems: Vec<String>,
     pub pools: Vec<String>,
-    pub next_osd: u32,
+    /// The uuid each OSD was made with (`osd new`).
+    pub osd_uuids: BTreeMap<u32, String>,
     /// cephx entities and their keys.
     pub auth: BTreeMap<String, String>,
     /// The mons' config-key store.
@@ -93,7 +94,7 @@ impl Default for FakeCeph {
             refuse_ok_to_stop: 0,
             filesystems: Vec::new(),
             pools: Vec::new(),
-            next_osd: 0,
+            osd_uuids: BTreeMap::new(),
             auth: BTreeMap::new(),
             config_keys: BTreeMap::new(),
             config: BTreeMap::new(),
@@ -141,7 +142,7 @@ impl FakeCeph {
             .collect()
     }
 
-    pub(super) fn osds_down(&self) -> Vec<u32> {
+    pub fn osds_down(&self) -> Vec<u32> {
         self.osds
             .iter()
             .filter(|(_, d)| d.running.is_none())

@@ -96,6 +96,7 @@ impl FakeCeph {
                         "up": u8::from(d.running.is_some()),
                         "in": 1,
                         "up_from": d.up_from,
+                        "uuid": self.osd_uuids.get(id).cloned().unwrap_or_else(|| format!("00000000-0000-4000-8000-{id:012}")),
                     })).collect::<Vec<_>>(),
                     "pools": self.pools.iter().map(|p| json!({"pool_name": p})).collect::<Vec<_>>(),
                 });
@@ -265,10 +266,29 @@ impl FakeCeph {
                 self.auth.remove(*entity);
                 out(0, "")
             }
-            ["osd", "new", ..] => {
-                let id = self.next_osd;
-                self.next_osd += 1;
+            ["osd", "new", uuid, ..] => {
+                if let Some(id) = self.osd_uuids.iter().find(|(_, u)| u == uuid).map(|(i, _)| *i) {
+                    return fail(17, format!("Error EEXIST: uuid {uuid} already in use for osd.{id}"));
+                }
+                // The lowest free id; down and never up until it starts.
+                let id = (0..).find(|i| !self.osds.contains_key(i)).unwrap_or_default();
+                self.osd_uuids.insert(id, uuid.to_string());
+                self.osds.insert(id, Daemon { host: String::new(), running: None, up_from: 0 });
+                self.changed();
                 out(0, format!("{id}\n"))
+            }
+            ["osd", "purge", id, "--yes-i-really-mean-it"] => {
+                let Ok(n) = id.parse::<u32>() else {
+                    return fail(22, format!("Error EINVAL: invalid osd id {id}"));
+                };
+                if self.osds.get(&n).is_some_and(|d| d.running.is_some()) {
+                    return fail(16, format!("Error EBUSY: osd.{n} is still up; must be down before removal."));
+                }
+                self.osds.remove(&n);
+                self.osd_uuids.remove(&n);
+                self.auth.remove(&format!("osd.{n}"));
+                self.changed();
+                out(0, format!("purged osd.{n}\n"))
             }
             ["config-key", "get", key] => match self.config_keys.get(*key) {
                 Some(v) => out(0, v.clone()),

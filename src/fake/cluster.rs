@@ -85,7 +85,6 @@ impl FakeCluster {
             }
             c.hosts.insert(h.to_string(), host);
         }
-        c.ceph.next_osd = next;
         c.ceph.require_osd_release = Some(release);
         c.sync();
         c

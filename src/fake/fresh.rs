@@ -93,8 +93,14 @@ impl FakeCluster {
                 let label = labels
                     .get(&(host.to_string(), part.clone()))
                     .map_or("KOLLA_CEPH_OSD_BOOTSTRAP_BS", String::as_str);
+                // A PARTUUID of its own per host and partition.
+                let id = {
+                    use sha2::Digest;
+                    let d = sha2::Sha256::digest(format!("{host}/{part}").as_bytes());
+                    uuid::Builder::from_random_bytes(d[..16].try_into().unwrap_or_default()).into_uuid()
+                };
                 listing += &format!(
-                    "dev {disk} 12582912 -\nPTTYPE=gpt\n\ndev {part} 12580864 {disk}\nPART_ENTRY_NAME={label}\n\n"
+                    "dev {disk} 12582912 -\nPTTYPE=gpt\n\ndev {part} 12580864 {disk}\nPART_ENTRY_NAME={label}\nPART_ENTRY_UUID={id}\n\n"
                 );
             }
             listing += "=== mounts ===\n=== lvm ===\n";

@@ -123,7 +123,8 @@ pub(super) fn world(files: Files) -> FakeCluster {
         Some(out(
             0,
             format!(
-                "=== block ===\ndev vdb 12582912 -\nPTTYPE=gpt\n\ndev vdb1 12580864 vdb\nPART_ENTRY_NAME={label}\n\n=== mounts ===\n=== lvm ===\n"
+                "=== block ===\ndev vdb 12582912 -\nPTTYPE=gpt\n\ndev vdb1 12580864 vdb\nPART_ENTRY_NAME={label}\nPART_ENTRY_UUID=8f3c0e52-6b1a-4c7e-9d2f-{}\n\n=== mounts ===\n=== lvm ===\n",
+                &format!("{:012}", host.trim_start_matches("ceph").parse::<u64>().unwrap_or(0))
             ),
         ))
     });

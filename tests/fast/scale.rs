@@ -322,8 +322,28 @@ async fn a_half_failed_parallel_creation_is_completed_by_the_next_run() {
             ("ceph3".into(), 2)
         ]
     );
+    // The failed creation's id is in the map, never up: a leftover.
+    let ghost = t.world(|w| {
+        let down: Vec<u32> = w.inner.ceph.osds_down();
+        assert_eq!(w.inner.ceph.osds.len(), 6, "{:?}", w.inner.ceph.osds);
+        assert_eq!(down.len(), 1, "{down:?}");
+        down[0]
+    });
+    let before = t.sent().len();
     let again = engine().run(&plan()).await;
     assert!(!again.any_failed(), "{}", recap_text(&again));
+    // Purged once, and made again: six OSDs, no ghost left in the map.
+    let purges: Vec<String> = t.sent()[before..]
+        .iter()
+        .filter(|s| s.command.contains("osd purge"))
+        .map(|s| s.command.clone())
+        .collect();
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0].contains(&format!("osd purge {ghost} --yes-i-really-mean-it")),
+        "{purges:?}"
+    );
+    t.world(|w| assert_eq!(w.inner.ceph.osds.len(), 6, "{:?}", w.inner.ceph.osds));
     assert_eq!(
         running(&t),
         [
