@@ -14,12 +14,12 @@ trap 'rm -rf "$out"' EXIT
 CEPHALO_UPGRADE_FIGURES="$out/figures.json" cargo test -q --test it -- --exact \
   upgrade::nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort >&2
 python3 - "$out/figures.json" "$out/figures.json.logs" <<'PY'
-import json, os, sys
+import json, os, sys, datetime
 fig = json.load(open(sys.argv[1]))
 logs = sys.argv[2]
-def union(spans):
+def union(spans, lo, hi):
     total, start, end = 0, None, None
-    for a, b in sorted(spans):
+    for a, b in sorted((max(a, lo), min(b, hi)) for a, b in spans if b > lo and a < hi):
         if end is None or a > end:
             if end is not None:
                 total += end - start
@@ -29,36 +29,56 @@ def union(spans):
     if end is not None:
         total += end - start
     return total / 1000.0
-rows = []
+PHASE = {"mon": "mons", "mgr": "mgrs", "osd-host": "osds", "mds": "mds", "rgw": "rgws",
+         "preflight": "preflight", "backup": "backup"}
+rows, steps_all, cmds_all = [], [], []
 for name in sorted(os.listdir(logs)):
     events = [json.loads(l) for l in open(os.path.join(logs, name))]
     plans = [e for e in events if e.get("event") == "plan_started" and e.get("plan", "").startswith("upgrade ")]
     if not plans:
         continue
     plan = plans[0]["plan"]
-    steps, cur = {}, None
+    spans, cur = [], None
     for e in events:
         if e.get("event") == "step_started":
-            cur = e["step"].split(":")[0]
-            phase = {"mon": "mons", "mgr": "mgrs", "osd-host": "osds", "mds": "mds", "rgw": "rgws",
-                     "preflight": "preflight", "backup": "backup"}.get(cur, "flags and finalise")
-            steps.setdefault(phase, []).append([e["time_ms"], None])
-        elif e.get("event") == "step_finished" and steps:
-            for spans in steps.values():
-                if spans and spans[-1][1] is None:
-                    spans[-1][1] = e["time_ms"]
+            cur = [e["step"], e["time_ms"], None]
+            spans.append(cur)
+        elif e.get("event") == "step_finished" and cur and cur[2] is None:
+            cur[2] = e["time_ms"]
+    t0 = min(e["time_ms"] for e in events)
+    t1 = max(e["time_ms"] for e in events)
+    for sp in spans:
+        if sp[2] is None:
+            sp[2] = t1
+    steps_all += spans
     cmds = [(e["start_ms"], e["start_ms"] + e["ms"]) for e in events if e.get("event") == "command"]
+    cmds_all += [(e["start_ms"], e["start_ms"] + e["ms"], e["host"], e["command"]) for e in events if e.get("event") == "command"]
     waits = [(e["start_ms"], e["start_ms"] + e["ms"]) for e in events if e.get("event") == "wait"]
     unclean = sum(e["ms"] for e in events if e.get("event") == "wait" and "active+clean" in e.get("step", "")) / 1000
-    t0 = min(e["time_ms"] for e in events); t1 = max(e["time_ms"] for e in events)
     wall = (t1 - t0) / 1000
-    busy = union(cmds + waits)
-    phases = ", ".join(f"{p} {sum((b or a) - a for a, b in s) / 1000:.0f} s" for p, s in steps.items())
-    rows.append((plan, wall, 100 * (wall - busy) / wall if wall else 0, unclean, phases))
+    busy = union(cmds + waits, t0, t1)
+    phases = {}
+    for step, a, b in spans:
+        p = PHASE.get(step.split(":")[0], "flags and finalise")
+        phases[p] = phases.get(p, 0) + (b - a) / 1000
+    ph = ", ".join(f"{p} {v:.0f} s" for p, v in phases.items())
+    rows.append((plan, wall, 100 * (wall - busy) / wall if wall else 0, unclean, ph))
 print("| run | wall s | cephalo's own share | PGs not active+clean | phases |")
 print("|---|---:|---:|---:|---|")
-for plan, wall, own, unclean, phases in rows:
-    print(f"| {plan} | {wall:.0f} | {own:.1f}% | {unclean:.0f} s | {phases} |")
+for plan, wall, own, unclean, ph in rows:
+    print(f"| {plan} | {wall:.0f} | {own:.1f}% | {unclean:.0f} s | {ph} |")
 print()
 print(f"client: {fig['ops']} put+get round trips, 0 errors, longest stall {fig['max_stall_ms'] / 1000:.1f} s")
+stalls = fig.get("stalls", [])
+if stalls:
+    print()
+    print("| client stall | ended at | step running | daemon commands in the stall |")
+    print("|---:|---|---|---|")
+for end, gap in stalls:
+    a = end - gap
+    inside = [s for s, x, y in steps_all if x < end and y > a]
+    what = sorted({f"{h}: {' '.join(c.split()[:4])[:60]}" for x, y, h, c in cmds_all
+                   if x < end and y > a and any(k in c for k in (" stop ", " run -d", " rm ", "osd down", "osd set", "osd unset"))})
+    when = datetime.datetime.utcfromtimestamp(end / 1000).strftime("%H:%M:%S")
+    print(f"| {gap / 1000:.1f} s | {when} | {', '.join(inside) or '(between cephalo runs)'} | {'; '.join(what) or '-'} |")
 PY

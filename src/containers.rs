@@ -337,15 +337,9 @@ pub async fn ensure(
         return Err(image_missing(&host.name, &spec.image));
     }
     if done == Ensured::Replaced {
-        let secs = stop_timeout.as_secs().to_string();
-        checked(
-            t,
-            host,
-            &Command::new([engine.command(), "stop", "-t", &secs, &spec.name])
-                .become_root(sudo)
-                .timeout(stop_timeout + Duration::from_secs(60)),
-        )
-        .await?;
+        if matches!(found, Present::Present { running: true, .. }) {
+            stop(t, host, engine, &spec.name, stop_timeout).await?;
+        }
         checked(
             t,
             host,
@@ -360,6 +354,49 @@ pub async fn ensure(
     )
     .await?;
     Ok(done)
+}
+
+/// Stops a container gracefully: `stop -t stop_timeout` (SIGTERM, then
+/// SIGKILL once the timeout has passed). A stopped container stays as it is.
+pub async fn stop(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    name: &str,
+    stop_timeout: Duration,
+) -> Result<(), TransportError> {
+    let secs = stop_timeout.as_secs().to_string();
+    checked(
+        t,
+        host,
+        &Command::new([engine.command(), "stop", "-t", &secs, name])
+            .become_root(host.connection.become_root)
+            .timeout(stop_timeout + Duration::from_secs(60)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Stops a running container that is about to be replaced by `spec`,
+/// once the image it will run from is on the host (never stopped for
+/// nothing). Whether it was running.
+pub async fn stop_to_replace(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    spec: &ContainerSpec,
+    stop_timeout: Duration,
+) -> Result<bool, TransportError> {
+    if image_id(t, host, engine, &spec.image).await?.is_none() {
+        return Err(image_missing(&host.name, &spec.image));
+    }
+    match inspect(t, host, engine, &spec.name).await? {
+        Present::Present { running: true, .. } => {
+            stop(t, host, engine, &spec.name, stop_timeout).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// The Ceph version a running container's daemon runs: `ceph --version`

@@ -27,6 +27,7 @@ use crate::transport::{Command, Endpoint, TransportError};
 
 pub use config::{PushConfig, ensure_daemon, stop_timeout};
 pub use daemon::Daemon;
+pub use osd_restart::stop_marked_down;
 pub use waits::{pgmap_clean, wait_for};
 
 /// What a deploy step did on a host: changed something or not.

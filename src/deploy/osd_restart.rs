@@ -18,7 +18,7 @@ use crate::release::Release;
 use crate::render::CEPH_OWNER;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
-use super::config::{ensure_daemon, wanted_hash};
+use super::config::{ensure_daemon, spec_of, stop_timeout, wanted_hash};
 use super::osd::{block_facts, labelled};
 use super::waits::{wait_clean, wait_osds_up};
 use super::{StepResult, host, on_host, outcome};
@@ -160,6 +160,7 @@ async fn restart_together(
         crate::transport::Stream::Stdout,
         &format!("restarting {}", shown.join(", ")),
     );
+    stop_marked_down(cluster, h, t, ids).await?;
     let restarted = futures::future::join_all(
         ids.iter()
             .map(|id| ensure_daemon(cluster, h, t, Role::Osd, id)),
@@ -171,6 +172,41 @@ async fn restart_together(
     // Up from a later map first, or a stale "clean" would pass at once.
     wait_osds_up(cluster, t, &h.name, &after, Duration::from_secs(300), ctx).await?;
     wait_clean(cluster, t, &h.name, ctx).await
+}
+
+/// Stops a host's OSDs (gracefully, together) and marks them down in
+/// the OSD map at once. An OSD that stops with `osd_fast_shutdown` and
+/// does not tell the mons (Nautilus; Pacific before 16.2.8 without
+/// `osd_fast_shutdown_notify_mon`) stays "up" until its peers' reports
+/// pass the heartbeat grace (about 20 s), and clients' I/O to the PGs it
+/// led waits that long; marked down, the PGs re-peer on the others at
+/// once. A stopped OSD cannot say it was "wrongly marked down".
+pub async fn stop_marked_down(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+    ids: &[String],
+) -> Result<(), TransportError> {
+    let ep = Endpoint::of(h);
+    let stopped = futures::future::join_all(ids.iter().map(|id| async {
+        let spec = spec_of(cluster, h, Role::Osd, id)?;
+        containers::stop_to_replace(t, &ep, h.engine, &spec, stop_timeout(h, Role::Osd)).await
+    }))
+    .await;
+    let mut down = vec!["osd", "down"];
+    let mut first_error = None;
+    for (id, r) in ids.iter().zip(stopped) {
+        match r {
+            Ok(true) => down.push(id),
+            Ok(false) => {}
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    // Those stopped are marked down even when another failed to stop.
+    if down.len() > 2 {
+        ceph_out(cluster, t, &down, false).await?;
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Whether `flag` is among the `flags` of `ceph osd dump` (a comma list

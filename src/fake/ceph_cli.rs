@@ -277,6 +277,12 @@ impl FakeCeph {
                 self.changed();
                 out(0, format!("{id}\n"))
             }
+            ["osd", "down", ids @ ..] => {
+                // A running OSD would say it was wrongly marked down and be
+                // up again: the fake keeps it as its container says.
+                let said: Vec<String> = ids.iter().map(|i| format!("marked down osd.{i}. ")).collect();
+                out(0, said.concat())
+            }
             ["osd", "purge", id, "--yes-i-really-mean-it"] => {
                 let Ok(n) = id.parse::<u32>() else {
                     return fail(22, format!("Error EINVAL: invalid osd id {id}"));

@@ -151,6 +151,9 @@ pub async fn restart(
     .await;
     let started = Instant::now();
     let role = role_of(kind);
+    if kind == DaemonType::Osd {
+        crate::deploy::stop_marked_down(&up.cluster, h, t, ids).await?;
+    }
     let results = futures::future::join_all(
         ids.iter()
             .map(|id| crate::deploy::ensure_daemon(&up.cluster, h, t, role, id)),

@@ -150,17 +150,31 @@ async fn a_replaced_container_is_stopped_gracefully_then_removed_then_run() {
     assert_eq!(
         short,
         [
-            // The OSD step's own look, then ensure's: the image it
-            // will run from is there (the same reference: read once).
+            // The OSD step's own look.
             "docker inspect",
+            "docker image inspect",
+            // The host's OSDs stopped together (then marked down), once
+            // the image they will run from is known to be there.
             "docker image inspect",
             "docker inspect",
             "docker image inspect",
             "docker stop -t 90 ceph_osd_0",
+            // Ensure's look: stopped, so removed and run again.
+            "docker inspect",
+            "docker image inspect",
             "docker rm ceph_osd_0",
             "docker run -d",
         ],
         "{osd0:#?}"
+    );
+    // Marked down in the map between its stop and its start, so clients
+    // wait for no heartbeat grace (Nautilus OSDs do not tell the mons).
+    let sent: Vec<String> = t.sent().iter().map(|s| s.command.clone()).collect();
+    let at = |what: &str| sent.iter().position(|c| c.contains(what)).unwrap();
+    let down = at(" osd down 0");
+    assert!(
+        at("stop -t 90 ceph_osd_0") < down && down < at("run -d --name ceph_osd_0"),
+        "{sent:#?}"
     );
     // Only the OSDs (their spec changed), each once, and never `rm -f`.
     let changes = container_changes(&t);

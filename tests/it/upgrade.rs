@@ -1,7 +1,8 @@
 //! Real rolling upgrades on the playground: Nautilus with its MDS, 256
 //! objects with checksums and a client writing and reading for the whole
 //! time, upgraded in place to Pacific (killed with SIGKILL once its mgrs
-//! are done, and run again) and then to Reef (aborted half way and run again).
+//! are done, and run again) and then to Reef (aborted half way, paused by a
+//! stopped OSD, its SSH connections to one host cut, and run again).
 //! After each: every daemon on the new release, require-osd-release set,
 //! flags as before, HEALTH_OK, every object intact, no client I/O error,
 //! and a second upgrade changes nothing.
@@ -16,7 +17,9 @@ use super::support::{Playground, long_cephalo, output_text};
 
 /// The client's loop (in a container of the old release's image on
 /// client1): put and get one of 64 objects over and over, counting
-/// failures and the longest gap between two successful round trips.
+/// failures and the longest gap between two successful round trips; each
+/// gap over 3 s goes to /io/stalls as `END_MS GAP_MS` (epoch ms, the clock
+/// the run logs use), for bench/upgrade.sh to find the step it fell in.
 const CLIENT_IO: &str = r#"
 set -u
 i=0; errors=0; maxgap=0; last=$(date +%s%N)
@@ -25,6 +28,7 @@ while [ ! -e /io/stop ]; do
   head -c 4096 /dev/urandom >/tmp/w
   if timeout 60 rados -p io put "$o" /tmp/w && timeout 60 rados -p io get "$o" /tmp/r && cmp -s /tmp/w /tmp/r; then
     now=$(date +%s%N); gap=$(( (now - last) / 1000000 )); [ "$gap" -gt "$maxgap" ] && maxgap=$gap; last=$now
+    [ "$gap" -gt 3000 ] && echo "$((now / 1000000)) $gap" >>/io/stalls
   else
     errors=$((errors+1)); echo "op $i failed at $(date)" >>/io/errors
   fi
@@ -350,10 +354,80 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         "ceph3",
         "docker start $(docker ps -aq --filter name=ceph_osd_) >/dev/null",
     );
+    // The SSH connections to ceph2 cut (its sshd sessions killed) while
+    // the OSD phase is at ceph2: the run fails naming ceph2, or retries;
+    // a step is never recorded done with ceph2's OSD not on Reef.
+    let cut = Command::new(env!("CARGO_BIN_EXE_cephalo"))
+        .args(["upgrade", "-i"])
+        .arg(pg.inventory())
+        .arg("--log-dir")
+        .arg(pg.logs())
+        .args(["--to", "reef", "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    run.wait_journal(
+        "the OSD phase did not reach ceph2",
+        Duration::from_secs(900),
+        |j| {
+            j["done"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|s| s == "osd-host:ceph1"))
+        },
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let killed = Command::new("docker")
+        .args([
+            "exec",
+            &format!("cephalo-upg-{pid}-ceph2"),
+            "pkill",
+            "-KILL",
+            "-e",
+            "-f",
+        ])
+        .arg("^sshd(-session)?: cephalo")
+        .output()
+        .unwrap();
+    assert!(
+        killed.status.success(),
+        "no SSH session to cut: {}",
+        text(&killed)
+    );
+    let cut = cut.wait_with_output().unwrap();
+    let said = text(&cut);
+    let done_ceph2 = run.journal().is_some_and(|j| {
+        j["done"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|s| s == "osd-host:ceph2"))
+    });
+    let osd_on_ceph2 = pg.on(
+        "ceph2",
+        "docker inspect --format '{{.Config.Image}} {{.State.Status}}' $(docker ps -aq --filter name=ceph_osd_)",
+    );
+    eprintln!(
+        "upgrade e2e: the run with ceph2's SSH cut: {:?}, ceph2's OSD {osd_on_ceph2}",
+        cut.status.code()
+    );
+    if cut.status.success() {
+        assert!(
+            osd_on_ceph2.contains("reef running"),
+            "ceph2 skipped: {osd_on_ceph2}\n{said}"
+        );
+    } else {
+        assert!(
+            said.contains("ceph2"),
+            "the failure does not name ceph2:\n{said}"
+        );
+        assert!(
+            !done_ceph2 || osd_on_ceph2.contains("reef running"),
+            "ceph2 recorded done on {osd_on_ceph2}"
+        );
+    }
     let out = run.upgrade(&["--to", "reef", "--yes"]);
     assert!(
         out.status.success(),
-        "upgrade to reef after --abort and a pause failed:\n{}",
+        "upgrade to reef after --abort, a pause and a cut failed:\n{}",
         text(&out)
     );
     run.upgraded_to("reef");
@@ -379,18 +453,27 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
     let failed = pg.on("client1", "cat /root/io/errors 2>/dev/null; true");
     assert!(ops > 100, "the client did {ops} round trips only");
     assert_eq!(errors, 0, "client I/O errors:\n{failed}");
-    eprintln!("upgrade e2e: client {ops} round trips, 0 errors, longest stall {maxgap} ms");
-    write_figures(pg.dir.path(), ops, maxgap);
+    let stalls = pg.on("client1", "cat /root/io/stalls 2>/dev/null; true");
+    eprintln!(
+        "upgrade e2e: client {ops} round trips, 0 errors, longest stall {maxgap} ms; stalls over 3 s (end ms, gap ms):\n{stalls}"
+    );
+    write_figures(pg.dir.path(), ops, maxgap, &stalls);
 }
 
 /// For bench/upgrade.sh: the client's figures of this run.
-fn write_figures(dir: &Path, ops: u64, maxgap: u64) {
+fn write_figures(dir: &Path, ops: u64, maxgap: u64, stalls: &str) {
     if let Ok(out) = std::env::var("CEPHALO_UPGRADE_FIGURES") {
         let logs = dir.join("logs");
         let _ = std::fs::write(
             &out,
             format!(
-                "{{\"ops\": {ops}, \"max_stall_ms\": {maxgap}, \"logs\": {:?}}}\n",
+                "{{\"ops\": {ops}, \"max_stall_ms\": {maxgap}, \"stalls\": [{}], \"logs\": {:?}}}\n",
+                stalls
+                    .lines()
+                    .filter_map(|l| l.split_once(' '))
+                    .map(|(end, gap)| format!("[{end}, {gap}]"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 logs.display().to_string()
             ),
         );
@@ -404,4 +487,70 @@ fn write_figures(dir: &Path, ops: u64, maxgap: u64) {
 
 fn shlex_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Reef -> Tentacle in place, the newest jump cephalo plans: 3 hosts (no
+/// client host; the objects go through the mon's container), 64 objects
+/// written on Reef and read back on Tentacle, every daemon on Tentacle,
+/// `require-osd-release tentacle`, flags as before, HEALTH_OK, and a
+/// second run changes nothing.
+#[test]
+fn reef_to_tentacle_in_place() {
+    let pid = std::process::id();
+    let pg = Playground::up(
+        &format!("cephalo-upt-{pid}"),
+        3,
+        0,
+        "reef",
+        "docker",
+        &format!("10.86.{}.0/24", pid % 250),
+    );
+    let deployed = pg.deploy();
+    assert!(deployed.contains("HEALTH_OK"), "{deployed}");
+    let run = Run { pg: &pg };
+    let timer = Instant::now();
+    pg.on("ceph1", "docker exec ceph_mon ceph osd pool create data 16 && docker exec ceph_mon ceph osd pool application enable data rados");
+    let objects = |script: &str| {
+        pg.on(
+            "ceph1",
+            &format!(
+                "docker exec ceph_mon sh -c {}",
+                shlex_quote(&script.replace("seq 1 256", "seq 1 64"))
+            ),
+        )
+    };
+    let written = objects(WRITE_OBJECTS);
+    assert_eq!(written.lines().count(), 64, "{written}");
+    run.image("tentacle");
+    let out = run.upgrade(&["--to", "tentacle", "--yes"]);
+    assert!(
+        out.status.success(),
+        "upgrade to tentacle failed:\n{}",
+        text(&out)
+    );
+    let v = pg.ceph_json("versions");
+    for (kind, counts) in v.as_object().unwrap() {
+        for version in counts.as_object().unwrap().keys() {
+            assert!(
+                version.contains(" tentacle "),
+                "{kind} still runs {version}: {v}"
+            );
+        }
+    }
+    let dump = pg.ceph_json("osd dump");
+    assert_eq!(dump["require_osd_release"], "tentacle", "{dump}");
+    let flags = dump["flags"].as_str().unwrap_or("");
+    assert!(!flags.contains("noout"), "noout left set: {flags}");
+    run.health_ok(Duration::from_secs(600));
+    assert_eq!(objects(READ_OBJECTS), written, "objects changed");
+    let again = run.upgrade(&["--to", "tentacle", "--yes"]);
+    assert!(
+        again.status.success() && String::from_utf8_lossy(&again.stdout).contains("nothing to do"),
+        "{}",
+        text(&again)
+    );
+    eprintln!(
+        "upgrade e2e: reef -> tentacle done in {} s",
+        timer.elapsed().as_secs()
+    );
 }
