@@ -59,22 +59,20 @@ pub fn print_failures(recap: &Recap) {
     }
 }
 
-/// Prints each host's findings, the failures and the recap; returns how
-/// many findings were drift and on how many hosts.
-pub fn print_findings(notes: &crate::tune::Notes, recap: &Recap) -> (usize, usize) {
-    for (host, lines) in notes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-        for l in lines {
-            println!("{host} | {}", l.text);
-        }
-    }
-    print_failures(recap);
-    print!("{}", crate::engine::recap_text(recap));
-    drift_of(notes)
-}
-
-/// How many findings were drift, and on how many hosts.
-pub fn drift_of(notes: &crate::tune::Notes) -> (usize, usize) {
+/// Prints each host's findings, the failures and the recap (not with
+/// `--json`, whose events are the output); returns how many findings were
+/// drift and on how many hosts.
+pub fn print_findings(notes: &crate::tune::Notes, recap: &Recap, json: bool) -> (usize, usize) {
     let notes = notes.lock().unwrap_or_else(|p| p.into_inner());
+    if !json {
+        for (host, lines) in notes.iter() {
+            for l in lines {
+                println!("{host} | {}", l.text);
+            }
+        }
+        print_failures(recap);
+        print!("{}", crate::engine::recap_text(recap));
+    }
     let drift = notes
         .values()
         .map(|l| l.iter().filter(|l| l.drift).count())

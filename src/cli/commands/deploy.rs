@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, load, runtime};
 use crate::cli::drift::{Outcome, checked};
-use crate::cli::output::{drift_of, host_failures, print_failures, print_findings, print_warnings};
+use crate::cli::output::{host_failures, print_failures, print_findings, print_warnings};
 use crate::error::{Error, Result};
 use crate::prechecks::{Level, Report, run_prechecks};
 
@@ -85,11 +85,7 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<Outcome> {
         let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);
         let recap = rt.block_on(engine.run(&plan));
         if a.check {
-            let (drift, hosts) = if a.connect.json {
-                drift_of(&notes)
-            } else {
-                print_findings(&notes, &recap)
-            };
+            let (drift, hosts) = print_findings(&notes, &recap, a.connect.json);
             if !a.connect.json {
                 println!("{drift} change(s) would be made on {hosts} host(s)");
             }

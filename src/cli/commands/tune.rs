@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, load, runtime};
 use crate::cli::drift::{Outcome, checked, done};
-use crate::cli::output::{drift_of, host_failures, print_findings, print_warnings};
+use crate::cli::output::{host_failures, print_findings, print_warnings};
 use crate::error::Result;
 
 #[derive(Debug, Args)]
@@ -45,11 +45,7 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<Outcome> {
         crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
     };
     let recap = rt.block_on(engine.run(&plan));
-    let (drift, hosts) = if a.connect.json {
-        drift_of(&notes)
-    } else {
-        print_findings(&notes, &recap)
-    };
+    let (drift, hosts) = print_findings(&notes, &recap, a.connect.json);
     if !a.connect.json {
         if a.check {
             println!("{drift} drifted setting(s) on {hosts} host(s)");
