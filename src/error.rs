@@ -4,7 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Exit codes, one per kind of failure, so scripts can tell them apart.
+/// Exit codes, one per kind of failure, and one for a `--check` that found
+/// something to change, so scripts and cron jobs can tell them apart.
 pub mod exit {
     /// Something unexpected: an I/O error on the machine running cephalo.
     pub const FAILURE: i32 = 1;
@@ -22,6 +23,31 @@ pub mod exit {
     /// A host's state makes the change unsafe (a disk that is not empty):
     /// refused, and nothing was changed on any host.
     pub const REFUSED: i32 = 7;
+    /// `--check` (deploy, reconfigure, tune, admin, gatherkeys) found
+    /// something a run would change; nothing failed and nothing was changed.
+    pub const DRIFT: i32 = 8;
+
+    /// Every code but 0, with what it means in a line, for `--help` and the
+    /// man page (the README's table says the same at more length).
+    pub const ALL: [(i32, &str); 8] = [
+        (
+            FAILURE,
+            "a failure on this machine (a file that cannot be written)",
+        ),
+        (
+            BAD_INPUT,
+            "bad input: malformed or inconsistent files, bad arguments",
+        ),
+        (PRECHECKS_FAILED, "a precheck failed"),
+        (HOST_FAILED, "a command failed on at least one host"),
+        (
+            UNREACHABLE,
+            "at least one host could not be reached or logged into",
+        ),
+        (HOST_KEY, "a host key was unknown, changed or revoked"),
+        (REFUSED, "refused: a host's state makes the change unsafe"),
+        (DRIFT, "--check: something would change (nothing failed)"),
+    ];
 }
 
 /// Where a value or a problem comes from: a file and, when known, a line and

@@ -56,7 +56,9 @@ pub struct Target {
     /// passwords.yml (default: next to the inventory, else /etc/cephalo/).
     #[arg(long, value_name = "FILE")]
     pub passwords: Option<PathBuf>,
-    /// Only these hosts or groups (`ceph1,mons`, `ceph*`, `!ceph3`).
+    /// Only these hosts or groups, Ansible's patterns: `ceph1,mons` (either;
+    /// `:` separates as `,` does), `ceph*`, `mons:&osds` (in both),
+    /// `all:!ceph3` (all but ceph3).
     #[arg(short = 'l', long, value_name = "PATTERN")]
     pub limit: Option<String>,
     /// Set a variable, highest precedence (repeatable).

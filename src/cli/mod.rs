@@ -1,24 +1,33 @@
 //! The command line: the clap parser, the subcommands, and `run`, which
-//! dispatches to one command and maps its error to the exit code. Commands
-//! live in `commands`, the argument groups they share in `args`, their
-//! common wiring in `context` and printing in `output`. Nothing outside
-//! `cli` (but `main`) uses it.
+//! dispatches to one command and maps its outcome or error to the exit
+//! code. Commands live in `commands`, the argument groups they share in
+//! `args`, their common wiring in `context`, printing in `output`, the
+//! `--check` outcome in `drift` and the hints added to usage errors in
+//! `hints`. Nothing outside `cli` (but `main`) uses it.
 
 mod args;
 mod commands;
 mod context;
+mod drift;
+mod hints;
 mod output;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::error::exit;
 
 pub use args::{ConnectArgs, Target};
 pub use commands::admin::AdminArgs;
+pub use commands::completions::CompletionsArgs;
 pub use commands::deploy::DeployArgs;
 pub use commands::destroy::DestroyArgs;
 pub use commands::disks::{DisksCommand, DisksListArgs, DisksPrepareArgs};
 pub use commands::gatherkeys::GatherkeysArgs;
 pub use commands::genpwd::GenpwdArgs;
 pub use commands::inventory::InventoryArgs;
+pub use commands::man::ManArgs;
 pub use commands::playground::{
     PlaygroundCommand, PlaygroundDirArgs, PlaygroundDownArgs, PlaygroundUpArgs,
 };
@@ -28,6 +37,7 @@ pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
 pub use commands::tune::TuneArgs;
 pub use commands::upgrade::UpgradeArgs;
+pub use drift::Outcome;
 pub use output::is_secret_var;
 
 #[derive(Debug, Parser)]
@@ -100,6 +110,48 @@ pub enum Command {
     /// Put the cluster's Ceph image on every host: load an image archive
     /// (skipping hosts that have its image id) or pull from the registry.
     Pull(PullArgs),
+    /// Print the completion script for a shell (bash, zsh, fish):
+    /// `cephalo completions bash > /etc/bash_completion.d/cephalo`.
+    Completions(CompletionsArgs),
+    /// Write the man pages, cephalo(1) and one per subcommand:
+    /// `cephalo man --out /usr/local/share/man/man1`.
+    Man(ManArgs),
+}
+
+/// The clap definition of the command line, with the exit codes after
+/// `--help`: what the parser, the completions and the man pages are made
+/// from.
+pub fn command() -> clap::Command {
+    let mut codes = String::from("Exit codes:\n  0  success; with --check, nothing would change\n");
+    for (code, meaning) in exit::ALL {
+        codes.push_str(&format!("  {code}  {meaning}\n"));
+    }
+    Cli::command().after_long_help(codes)
+}
+
+/// Parses `args` (the program name first); a usage error is clap's, with
+/// cephalo's hints added.
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let mut cmd = command();
+    let parsed = cmd
+        .try_get_matches_from_mut(args.clone())
+        .and_then(|m| Cli::from_arg_matches(&m).map_err(|e| e.format(&mut cmd)));
+    parsed.map_err(|e| hints::add(e, &cmd, &args))
+}
+
+/// The program: parses the process's arguments (help, version and usage
+/// errors exit here, a usage error with 2) and runs the command; returns
+/// the exit code.
+pub fn main() -> i32 {
+    match parse(std::env::args_os()) {
+        Ok(cli) => run(cli),
+        Err(e) => e.exit(),
+    }
 }
 
 /// Runs a command and returns the process exit code.
@@ -107,28 +159,33 @@ pub fn run(cli: Cli) -> i32 {
     use commands::*;
     let verbose = cli.verbose;
     let result = match cli.command {
-        Command::Genpwd(a) => genpwd::exec(a),
-        Command::Render(a) => render::exec(a, verbose),
-        Command::Inventory(a) => inventory::exec(a),
-        Command::Run(a) => run::exec(a, verbose),
-        Command::Prechecks(a) => prechecks::exec(a, verbose),
+        // The commands with --check say whether it found drift.
         Command::Deploy(a) => deploy::deploy(a, verbose),
         Command::Reconfigure(a) => deploy::reconfigure(a, verbose),
-        Command::Destroy(a) => destroy::exec(a, verbose),
         Command::Gatherkeys(a) => gatherkeys::exec(a, verbose),
         Command::Tune(a) => tune::exec(a, verbose),
-        Command::Upgrade(a) => upgrade::exec(a, verbose),
         Command::Admin(a) => admin::exec(a, verbose),
-        Command::Disks(DisksCommand::List(a)) => disks::list(a, verbose),
-        Command::Disks(DisksCommand::Prepare(a)) => disks::prepare(a, verbose),
-        Command::Playground(PlaygroundCommand::Up(a)) => playground::up(a, verbose),
-        Command::Playground(PlaygroundCommand::Status(a)) => playground::status(a),
-        Command::Playground(PlaygroundCommand::Image(a)) => playground::image(a, verbose),
-        Command::Playground(PlaygroundCommand::Down(a)) => playground::down(a),
-        Command::Pull(a) => pull::exec(a, verbose),
+        Command::Genpwd(a) => drift::done(genpwd::exec(a)),
+        Command::Render(a) => drift::done(render::exec(a, verbose)),
+        Command::Inventory(a) => drift::done(inventory::exec(a)),
+        Command::Run(a) => drift::done(run::exec(a, verbose)),
+        Command::Prechecks(a) => drift::done(prechecks::exec(a, verbose)),
+        Command::Destroy(a) => drift::done(destroy::exec(a, verbose)),
+        Command::Upgrade(a) => drift::done(upgrade::exec(a, verbose)),
+        Command::Disks(DisksCommand::List(a)) => drift::done(disks::list(a, verbose)),
+        Command::Disks(DisksCommand::Prepare(a)) => drift::done(disks::prepare(a, verbose)),
+        Command::Playground(PlaygroundCommand::Up(a)) => drift::done(playground::up(a, verbose)),
+        Command::Playground(PlaygroundCommand::Status(a)) => drift::done(playground::status(a)),
+        Command::Playground(PlaygroundCommand::Image(a)) => {
+            drift::done(playground::image(a, verbose))
+        }
+        Command::Playground(PlaygroundCommand::Down(a)) => drift::done(playground::down(a)),
+        Command::Pull(a) => drift::done(pull::exec(a, verbose)),
+        Command::Completions(a) => drift::done(completions::exec(a)),
+        Command::Man(a) => drift::done(man::exec(a)),
     };
     match result {
-        Ok(()) => 0,
+        Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             eprintln!("{e}");
             e.exit_code()

@@ -1,6 +1,7 @@
 //! What several commands print the same way: the model's warnings, the
-//! failed steps and recap of a run, drift findings, and the error (and so
-//! the exit code) a run's failures give. No loading or connecting here.
+//! failed steps and recap of a run, drift findings (and their count), and
+//! the error (and so the exit code) a run's failures give. No loading or
+//! connecting here.
 
 use crate::engine::{Counts, Recap, Status};
 use crate::error::{Error, Result};
@@ -58,17 +59,20 @@ pub fn print_failures(recap: &Recap) {
     }
 }
 
-/// Prints each host's findings, the failures and the recap; returns how
-/// many findings were drift and on how many hosts.
-pub fn print_findings(notes: &crate::tune::Notes, recap: &Recap) -> (usize, usize) {
-    let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    for (host, lines) in &notes {
-        for l in lines {
-            println!("{host} | {}", l.text);
+/// Prints each host's findings, the failures and the recap (not with
+/// `--json`, whose events are the output); returns how many findings were
+/// drift and on how many hosts.
+pub fn print_findings(notes: &crate::tune::Notes, recap: &Recap, json: bool) -> (usize, usize) {
+    let notes = notes.lock().unwrap_or_else(|p| p.into_inner());
+    if !json {
+        for (host, lines) in notes.iter() {
+            for l in lines {
+                println!("{host} | {}", l.text);
+            }
         }
+        print_failures(recap);
+        print!("{}", crate::engine::recap_text(recap));
     }
-    print_failures(recap);
-    print!("{}", crate::engine::recap_text(recap));
     let drift = notes
         .values()
         .map(|l| l.iter().filter(|l| l.drift).count())

@@ -316,3 +316,280 @@ fn upgrade_plans_offline_and_refuses_what_ceph_cannot_do() {
         .code(2)
         .stderr(predicate::str::contains("unknown Ceph release"));
 }
+
+/// Installs a Debian package when its program is missing (never skips).
+fn ensure_program(program: &str, package: &str) {
+    let have = |p: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", "command -v \"$1\"", "sh", p])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if have(program) {
+        return;
+    }
+    let apt = |args: &[&str]| {
+        std::process::Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .expect("run apt-get")
+    };
+    let install = ["install", "-y", "--no-install-recommends", package];
+    if !apt(&install).status.success() {
+        // Stale package lists are the usual reason.
+        apt(&["update"]);
+        let out = apt(&install);
+        assert!(
+            out.status.success(),
+            "apt-get install {package} failed:\n{}",
+            crate::support::output_text(&out)
+        );
+    }
+    assert!(
+        have(program),
+        "{program} missing after installing {package}"
+    );
+}
+
+/// Every subcommand's path (`deploy`, `disks list`), as the parser has them.
+fn subcommands(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let path = format!("{prefix}{}", sub.get_name());
+        out.push(path.clone());
+        subcommands(sub, &format!("{path} "), out);
+    }
+}
+
+fn all_subcommands() -> Vec<String> {
+    let mut out = Vec::new();
+    subcommands(&cephalo::cli::command(), "", &mut out);
+    for known in [
+        "deploy",
+        "tune",
+        "disks prepare",
+        "playground up",
+        "completions",
+        "man",
+    ] {
+        assert!(out.iter().any(|s| s == known), "{known} not in {out:?}");
+    }
+    out
+}
+
+fn sh(program: &str, script: &str, args: &[&std::path::Path]) -> String {
+    let out = std::process::Command::new(program)
+        .args(["-c", script, program])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{program} -c {script}:\n{}",
+        crate::support::output_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `cephalo completions SHELL` names every subcommand (and, in the nested
+/// ones, their own); bash and fish complete from the script, zsh reads it.
+#[test]
+fn completions_cover_every_subcommand_and_work_in_the_shells() {
+    ensure_program("zsh", "zsh");
+    ensure_program("fish", "fish");
+    let dir = scratch(&[]);
+    let subs = all_subcommands();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cephalo().args(["completions", shell]).assert().success();
+        let script = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+        for sub in &subs {
+            let leaf = sub.rsplit(' ').next().unwrap();
+            assert!(script.contains(leaf), "{shell} completions lack `{sub}`");
+        }
+        // fish writes `-l check` for --check.
+        for flag in ["check", "overwrite-conf", "limit", "inventory"] {
+            assert!(script.contains(flag), "{shell} completions lack --{flag}");
+        }
+        std::fs::write(dir.path().join(shell), &script).unwrap();
+    }
+    let file = |shell: &str| dir.path().join(shell);
+
+    // bash: the function the script registers completes subcommands and
+    // a subcommand's flags.
+    let words = |line: &str| {
+        sh(
+            "bash",
+            r#"source "$1"; read -ra COMP_WORDS <<<"$2"; COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _cephalo cephalo "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; printf '%s\n' "${COMPREPLY[@]}""#,
+            &[&file("bash"), std::path::Path::new(line)],
+        )
+    };
+    assert_eq!(words("cephalo de"), "deploy\ndestroy\n");
+    assert_eq!(words("cephalo tune --ch"), "--check\n");
+    assert_eq!(words("cephalo disks p"), "prepare\n");
+
+    // fish: `complete -C` asks the loaded script.
+    let fish = sh(
+        "fish",
+        // fish has no $0: the file is the last of $argv.
+        "source $argv[-1]; complete -C 'cephalo gath'; complete -C 'cephalo admin --overw'",
+        &[&file("fish")],
+    );
+    assert!(fish.lines().any(|l| l.starts_with("gatherkeys")), "{fish}");
+    assert!(
+        fish.lines().any(|l| l.starts_with("--overwrite-conf")),
+        "{fish}"
+    );
+
+    // zsh: the script parses.
+    sh("zsh", r#"zsh -n "$1""#, &[&file("zsh")]);
+
+    cephalo()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+}
+
+/// `groff -man` renders a page to plain text, warnings (-ww) failing the
+/// test.
+fn render_man(page: &std::path::Path) -> String {
+    ensure_program("groff", "groff-base");
+    let out = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-rLL=300n", "-P-cbou"])
+        .arg(page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "groff {}:\n{}",
+        page.display(),
+        crate::support::output_text(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// `cephalo man --out DIR` writes cephalo.1 and a page per subcommand;
+/// they render, cephalo(1) names every subcommand and the exit codes, and
+/// a command's page names every option it has.
+#[test]
+fn man_pages_render_and_name_every_subcommand_and_option() {
+    let dir = scratch(&[]);
+    let man1 = dir.path().join("share/man/man1");
+    let subs = all_subcommands();
+    cephalo()
+        .args(["man", "--out"])
+        .arg(&man1)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "wrote {} man page(s) to",
+            subs.len() + 1
+        )));
+    let top = render_man(&man1.join("cephalo.1"));
+    assert!(top.contains("EXIT STATUS"), "{top}");
+    for (code, meaning) in cephalo::error::exit::ALL {
+        let listed = top.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with(&format!("{code} ")) && l.ends_with(meaning)
+        });
+        assert!(listed, "exit code {code} not in cephalo(1):\n{top}");
+    }
+    for sub in &subs {
+        let page = format!("cephalo-{}", sub.replace(' ', "-"));
+        let rendered = render_man(&man1.join(format!("{page}.1")));
+        assert!(rendered.contains(&format!("cephalo {sub}")), "{rendered}");
+        if !sub.contains(' ') {
+            assert!(top.contains(&format!("{page}(1)")), "{page} not in:\n{top}");
+        }
+    }
+    assert!(!man1.join("cephalo-help.1").exists());
+
+    let deploy = render_man(&man1.join("cephalo-deploy.1"));
+    let cmd = cephalo::cli::command();
+    let args: Vec<&clap::Arg> = cmd
+        .find_subcommand("deploy")
+        .unwrap()
+        .get_arguments()
+        .collect();
+    assert!(args.len() >= 12, "{args:?}");
+    for a in args {
+        if let Some(long) = a.get_long() {
+            assert!(deploy.contains(&format!("--{long}")), "--{long}:\n{deploy}");
+        }
+        if let Some(short) = a.get_short() {
+            assert!(
+                deploy.contains(&format!("-{short}, --")),
+                "-{short}:\n{deploy}"
+            );
+        }
+    }
+    assert!(
+        deploy.contains("Exit code 8 when something would change"),
+        "{deploy}"
+    );
+
+    // Without --out: cephalo.1 on stdout, the same page.
+    let out = cephalo().arg("man").assert().success();
+    assert_eq!(
+        out.get_output().stdout,
+        std::fs::read(man1.join("cephalo.1")).unwrap()
+    );
+}
+
+/// Ansible's `-C` and `-D` work where `--check` and `--diff` exist.
+#[test]
+fn check_and_diff_have_ansibles_short_flags() {
+    use cephalo::cli::{Command as Sub, parse};
+    let args = |rest: &[&str]| {
+        let mut v = vec!["cephalo"];
+        v.extend(rest);
+        parse(v).unwrap_or_else(|e| panic!("{rest:?}: {e}")).command
+    };
+    match args(&["deploy", "-i", "inv", "-C", "-D"]) {
+        Sub::Deploy(a) => assert!(a.check && a.diff),
+        other => panic!("{other:?}"),
+    }
+    match args(&["reconfigure", "-i", "inv", "-CD"]) {
+        Sub::Reconfigure(a) => assert!(a.check && a.diff),
+        other => panic!("{other:?}"),
+    }
+    match args(&["admin", "-i", "inv", "-C", "-D", "client1"]) {
+        Sub::Admin(a) => assert!(a.check && a.diff),
+        other => panic!("{other:?}"),
+    }
+    match args(&["tune", "-i", "inv", "-C"]) {
+        Sub::Tune(a) => assert!(a.check),
+        other => panic!("{other:?}"),
+    }
+    match args(&["gatherkeys", "-i", "inv", "-C"]) {
+        Sub::Gatherkeys(a) => assert!(a.check),
+        other => panic!("{other:?}"),
+    }
+    match args(&["disks", "prepare", "-i", "inv", "-C"]) {
+        Sub::Disks(cephalo::cli::DisksCommand::Prepare(a)) => assert!(a.check),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// `cephalo run uptime` (no `--`) is a usage error that shows the line
+/// with `--`; `--help` lists the exit codes, 8 among them.
+#[test]
+fn run_without_dashes_gets_a_tip_and_help_lists_exit_codes() {
+    cephalo()
+        .args(["run", "uptime"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unexpected argument 'uptime'"))
+        .stderr(predicate::str::contains(
+            "tip: the command to run goes after `--`: `cephalo run -i INVENTORY -- uptime`",
+        ));
+    cephalo()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes:"))
+        .stdout(predicate::str::contains(
+            "  8  --check: something would change (nothing failed)",
+        ));
+}

@@ -11,7 +11,9 @@
 //!   hand-edited conf refused;
 //! - `tune`: the sysctl file and live values, the OSD disks' udev rule,
 //!   debug 0/0, drift found and fixed, a TCMalloc change restarting only
-//!   the OSDs.
+//!   the OSDs;
+//! - `--check` of deploy, reconfigure, tune, admin and gatherkeys exits 0
+//!   when nothing would change and 8 when something would (cron's signal).
 //!
 //! No output or log holds a key.
 
@@ -38,6 +40,13 @@ fn run(pg: &Playground, args: &[&str], seen: &mut Vec<String>) -> Output {
 fn ok(pg: &Playground, args: &[&str], seen: &mut Vec<String>) -> String {
     let out = run(pg, args, seen);
     assert!(out.status.success(), "{args:?} failed:\n{}", all(&out));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// A `--check` that finds something to change: exit code 8, its stdout.
+fn drift(pg: &Playground, args: &[&str], seen: &mut Vec<String>) -> String {
+    let out = run(pg, args, seen);
+    assert_eq!(out.status.code(), Some(8), "{args:?}:\n{}", all(&out));
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -151,7 +160,7 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     // then the OSD is made, and nothing else restarts.
     let before = containers(pg);
     std::fs::write(pg.inventory(), small.replace("ceph3\n\n[mdss]", osds)).unwrap();
-    let check = ok(pg, &["deploy", "--check"], seen);
+    let check = drift(pg, &["deploy", "--check"], seen);
     let changes: Vec<&str> = check
         .lines()
         .filter(|l| l.starts_with("ceph") && l.contains(" | ") && !l.contains("left alone"))
@@ -187,7 +196,7 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     // ceph3 joins mons: it joins the quorum from the cluster's monmap, and
     // no other daemon restarts (they follow the monmap, not mon host).
     std::fs::write(pg.inventory(), &full).unwrap();
-    let check = ok(pg, &["deploy", "--check", "--diff"], seen);
+    let check = drift(pg, &["deploy", "--check", "--diff"], seen);
     assert!(
         check.contains("ceph3 | ceph_mon: would be created"),
         "{check}"
@@ -226,6 +235,13 @@ fn scale_out(pg: &Playground, seen: &mut Vec<String>) {
     assert_eq!(added.len(), 1, "{added:?}");
     assert!(added[0].starts_with("ceph4 ceph_rgw "), "{added:?}");
     assert_eq!(grown.len() + 1, with_rgw.len());
+    // Deployed: --check finds nothing to change (exit 0).
+    let clean = ok(pg, &["deploy", "--check"], seen);
+    assert!(
+        clean.contains("\n0 change(s) would be made on 0 host(s)"),
+        "{clean}"
+    );
+    ok(pg, &["reconfigure", "-C"], seen);
     let answer = pg.peek(
         "ceph4",
         r#"docker exec ceph_rgw python3 -c "import urllib.request as u; print(u.urlopen('http://127.0.0.1:7480/').read().decode())""#,
@@ -326,9 +342,15 @@ fn gatherkeys(pg: &Playground, seen: &mut Vec<String>) {
     );
     assert!(text.contains("mon ceph2: in quorum"), "{text}");
 
-    // --check changes nothing.
+    // --check changes nothing: exit 0 while every file is right, 8 when
+    // one would be written.
+    let clean = ok(pg, &["gatherkeys", "--check", "--dest", &dest_arg], seen);
+    assert!(
+        clean.contains(": 0 would be changed, 6 unchanged"),
+        "{clean}"
+    );
     std::fs::remove_file(dest.join("ceph.mon.keyring")).unwrap();
-    let text = ok(pg, &["gatherkeys", "--check", "--dest", &dest_arg], seen);
+    let text = drift(pg, &["gatherkeys", "--check", "--dest", &dest_arg], seen);
     assert!(
         text.lines()
             .any(|l| l.starts_with("mon.") && l.contains("would be written")),
@@ -364,9 +386,19 @@ fn admin(pg: &Playground, seen: &mut Vec<String>) {
     let again = ok(pg, &["admin", "client1"], seen);
     assert!(again.contains("client1 : ok=2    changed=0"), "{again}");
     assert!(again.contains("/etc/ceph/ceph.conf: unchanged"), "{again}");
+    ok(pg, &["admin", "--check", "client1"], seen);
 
-    // A hand-edited conf is kept, its diff shown, replaced only when asked.
+    // A hand-edited conf is kept, its diff shown, replaced only when asked;
+    // --check says a run would refuse (7), or with --overwrite-conf that it
+    // would change the host (8).
     pg.peek("client1", "echo '# edited by hand' >> /etc/ceph/ceph.conf");
+    let out = run(pg, &["admin", "-C", "client1"], seen);
+    assert_eq!(out.status.code(), Some(7), "{}", all(&out));
+    let text = drift(pg, &["admin", "-C", "--overwrite-conf", "client1"], seen);
+    assert!(
+        text.contains("/etc/ceph/ceph.conf: would be overwritten (--overwrite-conf)"),
+        "{text}"
+    );
     let out = run(pg, &["admin", "client1"], seen);
     assert_eq!(out.status.code(), Some(7), "{}", all(&out));
     assert!(
@@ -483,16 +515,16 @@ fn tune(pg: &Playground, seen: &mut Vec<String>) {
         "ceph2",
         "sysctl -q -w net.ipv4.tcp_rmem='4096 131072 6291456'",
     );
-    let drift = ok(pg, &["tune", "--check"], seen);
-    let drifted: Vec<&str> = drift.lines().filter(|l| l.ends_with("(drift)")).collect();
+    let found = drift(pg, &["tune", "--check"], seen);
+    let drifted: Vec<&str> = found.lines().filter(|l| l.ends_with("(drift)")).collect();
     assert_eq!(
         drifted,
         ["ceph2 | sysctl net.ipv4.tcp_rmem: 4096 131072 6291456 -> 4096 87380 33554432 (drift)"],
-        "{drift}"
+        "{found}"
     );
     assert!(
-        drift.contains("\n1 drifted setting(s) on 1 host(s)"),
-        "{drift}"
+        found.contains("\n1 drifted setting(s) on 1 host(s)"),
+        "{found}"
     );
     let fixed = ok(pg, &["tune"], seen);
     assert!(fixed.contains("(set)"), "{fixed}");
@@ -511,7 +543,7 @@ fn tune(pg: &Playground, seen: &mut Vec<String>) {
     // A new TCMalloc size restarts the OSDs only, one at a time.
     let before = containers(pg);
     let bytes = "ceph_tcmalloc_max_total_thread_cache_bytes=268435456";
-    let check = ok(pg, &["tune", "--check", "-e", bytes], seen);
+    let check = drift(pg, &["tune", "--check", "-e", bytes], seen);
     assert_eq!(check.matches("would be recreated").count(), 4, "{check}");
     ok(pg, &["tune", "-e", bytes], seen);
     let after = containers(pg);

@@ -85,3 +85,40 @@ fn readme_lists_every_tuning_setting() {
         );
     }
 }
+
+/// The README's exit-code table lists exactly the codes of
+/// `cephalo::error::exit` (every `pub const` there, and `ALL`), and 0.
+#[test]
+fn readme_exit_code_table_matches_the_program() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let table: Vec<i32> = readme
+        .split("| exit code | meaning |\n")
+        .nth(1)
+        .expect("an exit-code table")
+        .lines()
+        .skip(1)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cell = l.trim_start_matches('|').split('|').next().unwrap().trim();
+            cell.parse()
+                .unwrap_or_else(|_| panic!("not an exit code: {l}"))
+        })
+        .collect();
+    // The constants as written in src/error.rs, so a new one cannot be
+    // left out of ALL either.
+    let source = std::fs::read_to_string(repo().join("src/error.rs")).unwrap();
+    let mut consts: Vec<i32> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .filter_map(|l| l.split_once(": i32 = "))
+        .map(|(_, v)| v.trim_end_matches(';').parse().unwrap())
+        .collect();
+    consts.sort();
+    let mut all: Vec<i32> = cephalo::error::exit::ALL.iter().map(|(c, _)| *c).collect();
+    all.sort();
+    assert_eq!(all, consts, "exit::ALL and the constants of src/error.rs");
+    let mut want = vec![0];
+    want.extend(consts);
+    assert_eq!(table, want, "the README's exit-code table");
+    assert!(want.contains(&cephalo::error::exit::DRIFT));
+}

@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, inventory, runtime};
+use crate::cli::drift::{Outcome, checked, done};
 use crate::cli::output::{host_failures, print_warnings};
 use crate::engine::Status;
 use crate::error::{Error, Result};
@@ -24,10 +25,12 @@ pub struct AdminArgs {
     #[arg(long)]
     pub overwrite_conf: bool,
     /// Show how a host's conf differs from the rendered one.
-    #[arg(long)]
+    #[arg(short = 'D', long)]
     pub diff: bool,
-    /// Say what would change, and change nothing.
-    #[arg(long)]
+    /// Say what would change, and change nothing. Exit code 8 when
+    /// something would change, 0 when nothing would (7 when a conf differs
+    /// and --overwrite-conf is not given, as without --check).
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Hosts or groups of the inventory (`client1`, `control`, `web*`); any
     /// host, also one in no Ceph group. Or use --limit.
@@ -35,7 +38,7 @@ pub struct AdminArgs {
     pub hosts: Vec<String>,
 }
 
-pub fn exec(a: AdminArgs, verbose: u8) -> Result<()> {
+pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
     let pattern = if a.hosts.is_empty() {
         a.target.limit.clone().ok_or_else(|| {
             Error::Usage("name the hosts to make admin hosts (HOST_PATTERN or --limit)".into())
@@ -97,5 +100,12 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<()> {
             ),
         });
     }
-    host_failures(&recap)
+    if a.check {
+        // In check mode the plan is the files step alone: a host counts
+        // once when anything of it would change.
+        let changes = recap.hosts.values().map(|c| c.changed).sum();
+        checked(host_failures(&recap), changes)
+    } else {
+        done(host_failures(&recap))
+    }
 }

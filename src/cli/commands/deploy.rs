@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, load, runtime};
+use crate::cli::drift::{Outcome, checked};
 use crate::cli::output::{host_failures, print_failures, print_findings, print_warnings};
 use crate::error::{Error, Result};
 use crate::prechecks::{Level, Report, run_prechecks};
@@ -25,25 +26,26 @@ pub struct DeployArgs {
     #[arg(long)]
     pub no_wait: bool,
     /// Show what would change on each host (files, tuning, daemon
-    /// containers, new OSDs) and change nothing.
-    #[arg(long)]
+    /// containers, new OSDs) and change nothing. Exit code 8 when something
+    /// would change, 0 when nothing would.
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Show how the config files on the hosts differ from the rendered ones
     /// (keyrings never shown); without --check, before changing them.
-    #[arg(long)]
+    #[arg(short = 'D', long)]
     pub diff: bool,
 }
 
-pub fn deploy(a: DeployArgs, verbose: u8) -> Result<()> {
+pub fn deploy(a: DeployArgs, verbose: u8) -> Result<Outcome> {
     converge(a, verbose, true)
 }
 
-pub fn reconfigure(a: DeployArgs, verbose: u8) -> Result<()> {
+pub fn reconfigure(a: DeployArgs, verbose: u8) -> Result<Outcome> {
     converge(a, verbose, false)
 }
 
 /// deploy (`create`) or reconfigure (only what exists).
-fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
+fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<Outcome> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
@@ -83,11 +85,11 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
         let plan = crate::deploy::check_plan(&cluster, &selected, create, a.diff, &notes);
         let recap = rt.block_on(engine.run(&plan));
         if a.check {
+            let (drift, hosts) = print_findings(&notes, &recap, a.connect.json);
             if !a.connect.json {
-                let (drift, hosts) = print_findings(&notes, &recap);
                 println!("{drift} change(s) would be made on {hosts} host(s)");
             }
-            return host_failures(&recap);
+            return checked(host_failures(&recap), drift);
         }
         if !a.connect.json {
             for (host, lines) in notes.lock().unwrap_or_else(|p| p.into_inner()).iter() {
@@ -112,5 +114,6 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<()> {
             println!("{status}");
         }
     }
-    host_failures(&recap)
+    host_failures(&recap)?;
+    Ok(Outcome::Done)
 }

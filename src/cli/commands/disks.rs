@@ -36,7 +36,7 @@ pub struct DisksPrepareArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Show the plan and change nothing.
-    #[arg(long)]
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Wipe this device before labelling it (`HOST:/dev/sdb`, or
     /// `/dev/sdb` on every host that lists it). Repeatable.

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, inventory_dir, load, runtime};
+use crate::cli::drift::{Outcome, checked};
 use crate::cli::output::print_warnings;
 use crate::error::{Error, Result};
 use crate::model::{Host, Role};
@@ -22,14 +23,15 @@ pub struct GatherkeysArgs {
     #[arg(long, value_name = "DIR")]
     pub dest: Option<PathBuf>,
     /// Say what would change, and change nothing (here or in the cluster).
-    #[arg(long)]
+    /// Exit code 8 when something would change, 0 when nothing would.
+    #[arg(short = 'C', long)]
     pub check: bool,
     /// Mons to try, in this order (default: the inventory's mons).
     #[arg(value_name = "MON")]
     pub mons: Vec<String>,
 }
 
-pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<()> {
+pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<Outcome> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let inventory_mons: Vec<&Host> = cluster
@@ -81,5 +83,10 @@ pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<()> {
     for w in report.warnings() {
         eprintln!("{w}");
     }
-    Ok(())
+    if a.check {
+        // The keys that would be written or created, and the folder.
+        checked(Ok(()), report.changed() + usize::from(report.dir_changed))
+    } else {
+        Ok(Outcome::Done)
+    }
 }

@@ -4,12 +4,14 @@
 //! `playground up`, which runs `pull` and `deploy` as a user would.
 
 pub mod admin;
+pub mod completions;
 pub mod deploy;
 pub mod destroy;
 pub mod disks;
 pub mod gatherkeys;
 pub mod genpwd;
 pub mod inventory;
+pub mod man;
 pub mod playground;
 pub mod prechecks;
 pub mod pull;

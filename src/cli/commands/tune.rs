@@ -8,6 +8,7 @@ use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
 use crate::cli::context::{cluster_engine, load, runtime};
+use crate::cli::drift::{Outcome, checked, done};
 use crate::cli::output::{host_failures, print_findings, print_warnings};
 use crate::error::Result;
 
@@ -18,12 +19,13 @@ pub struct TuneArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Compare the live values with the wanted ones and print the drift;
-    /// change nothing.
-    #[arg(long)]
+    /// change nothing. Exit code 8 when something drifted, 0 when nothing
+    /// did.
+    #[arg(short = 'C', long)]
     pub check: bool,
 }
 
-pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
+pub fn exec(a: TuneArgs, verbose: u8) -> Result<Outcome> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
@@ -43,13 +45,17 @@ pub fn exec(a: TuneArgs, verbose: u8) -> Result<()> {
         crate::deploy::plan_with(&cluster, &selected, true, false, &notes)
     };
     let recap = rt.block_on(engine.run(&plan));
+    let (drift, hosts) = print_findings(&notes, &recap, a.connect.json);
     if !a.connect.json {
-        let (drift, hosts) = print_findings(&notes, &recap);
         if a.check {
             println!("{drift} drifted setting(s) on {hosts} host(s)");
         } else {
             println!("{drift} setting(s) applied on {hosts} host(s)");
         }
     }
-    host_failures(&recap)
+    if a.check {
+        checked(host_failures(&recap), drift)
+    } else {
+        done(host_failures(&recap))
+    }
 }
