@@ -10,7 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/cephalo-bench-upgrade-XXXXXX)
-trap 'rm -rf "$out"' EXIT
+# BENCH_KEEP=DIR keeps the run logs and the client's figures there.
+trap 'if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$out"/. "$BENCH_KEEP"/; fi; rm -rf "$out"' EXIT
 CEPHALO_UPGRADE_FIGURES="$out/figures.json" cargo test -q --test it -- --exact \
   upgrade::nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort >&2
 python3 - "$out/figures.json" "$out/figures.json.logs" <<'PY'
@@ -74,11 +75,18 @@ if stalls:
     print()
     print("| client stall | ended at | step running | daemon commands in the stall |")
     print("|---:|---|---|---|")
-for end, gap in stalls:
+for st in stalls:
+    end, gap = st[0], st[1]
     a = end - gap
     inside = [s for s, x, y in steps_all if x < end and y > a]
-    what = sorted({f"{h}: {' '.join(c.split()[:4])[:60]}" for x, y, h, c in cmds_all
+    def short(c):
+        w = [x for x in c.split() if x not in ("sudo", "-n", "--")]
+        if "ceph" in w and "--connect-timeout" in w:
+            w = ["ceph"] + w[w.index("--connect-timeout") + 2:]
+        return " ".join(w)[:50]
+    what = sorted({f"{h}: {short(c)} (+{(x - a) / 1000:.1f} s, {(y - x) / 1000:.1f} s)" for x, y, h, c in cmds_all
                    if x < end and y > a and any(k in c for k in (" stop ", " run -d", " rm ", "osd down", "osd set", "osd unset"))})
     when = datetime.datetime.utcfromtimestamp(end / 1000).strftime("%H:%M:%S")
-    print(f"| {gap / 1000:.1f} s | {when} | {', '.join(inside) or '(between cephalo runs)'} | {'; '.join(what) or '-'} |")
+    split = f" (put {st[2] / 1000:.1f} s, get {st[3] / 1000:.1f} s)" if len(st) > 3 else ""
+    print(f"| {gap / 1000:.1f} s{split} | {when} | {', '.join(inside) or '(between cephalo runs)'} | {'; '.join(what) or '-'} |")
 PY

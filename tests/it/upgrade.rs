@@ -18,17 +18,19 @@ use super::support::{Playground, long_cephalo, output_text};
 /// The client's loop (in a container of the old release's image on
 /// client1): put and get one of 64 objects over and over, counting
 /// failures and the longest gap between two successful round trips; each
-/// gap over 3 s goes to /io/stalls as `END_MS GAP_MS` (epoch ms, the clock
-/// the run logs use), for bench/upgrade.sh to find the step it fell in.
+/// gap over 3 s goes to /io/stalls as `END_MS GAP_MS PUT_MS GET_MS` (epoch
+/// ms, the clock the run logs use), for bench/upgrade.sh to find the step
+/// it fell in.
 const CLIENT_IO: &str = r#"
 set -u
 i=0; errors=0; maxgap=0; last=$(date +%s%N)
 while [ ! -e /io/stop ]; do
   i=$((i+1)); o=io-$((i % 64))
   head -c 4096 /dev/urandom >/tmp/w
-  if timeout 60 rados -p io put "$o" /tmp/w && timeout 60 rados -p io get "$o" /tmp/r && cmp -s /tmp/w /tmp/r; then
+  t0=$(date +%s%N)
+  if timeout 60 rados -p io put "$o" /tmp/w && t1=$(date +%s%N) && timeout 60 rados -p io get "$o" /tmp/r && cmp -s /tmp/w /tmp/r; then
     now=$(date +%s%N); gap=$(( (now - last) / 1000000 )); [ "$gap" -gt "$maxgap" ] && maxgap=$gap; last=$now
-    [ "$gap" -gt 3000 ] && echo "$((now / 1000000)) $gap" >>/io/stalls
+    [ "$gap" -gt 3000 ] && echo "$((now / 1000000)) $gap $(( (t1 - t0) / 1000000 )) $(( (now - t1) / 1000000 ))" >>/io/stalls
   else
     errors=$((errors+1)); echo "op $i failed at $(date)" >>/io/errors
   fi
@@ -470,8 +472,7 @@ fn write_figures(dir: &Path, ops: u64, maxgap: u64, stalls: &str) {
                 "{{\"ops\": {ops}, \"max_stall_ms\": {maxgap}, \"stalls\": [{}], \"logs\": {:?}}}\n",
                 stalls
                     .lines()
-                    .filter_map(|l| l.split_once(' '))
-                    .map(|(end, gap)| format!("[{end}, {gap}]"))
+                    .map(|l| format!("[{}]", l.split_whitespace().collect::<Vec<_>>().join(", ")))
                     .collect::<Vec<_>>()
                     .join(", "),
                 logs.display().to_string()
