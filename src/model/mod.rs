@@ -11,6 +11,7 @@
 //! - `conf`: ceph.conf as data (override files are part of the model)
 
 pub mod conf;
+mod jinja;
 mod layers;
 mod load;
 mod resolve;
