@@ -46,7 +46,7 @@ pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<()> {
                 None => {
                     return Err(Error::Usage(format!(
                         "`{name}` is not a mon of {} (mons: {})",
-                        a.target.inventory.display(),
+                        a.target.primary_inventory().display(),
                         inventory_mons
                             .iter()
                             .map(|h| h.name.as_str())
@@ -61,7 +61,7 @@ pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<()> {
     if mons.is_empty() {
         return Err(Error::Usage(format!(
             "{} selects no mon to ask",
-            a.target.inventory.display()
+            a.target.primary_inventory().display()
         )));
     }
     let dest = a
