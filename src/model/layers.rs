@@ -176,7 +176,7 @@ impl Layers {
         problems.note(
             first.clone(),
             format!(
-                "{} kolla-ansible or Ansible key(s) not used by cephalo were ignored ({}{})",
+                "{} kolla-ansible, ceph-ansible or Ansible key(s) not used by cephalo were ignored ({}{})",
                 names.len(),
                 shown.join(", "),
                 if names.len() > shown.len() {

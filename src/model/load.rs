@@ -89,7 +89,7 @@ fn load_with(sources: &Sources, view_only: bool) -> Result<Cluster> {
     // run reports the problems of all of them.
     let inventory = collect(Inventory::load_all(&sources.inventories()), &mut problems)?;
     let globals = if view_only && sources.globals.is_none() && !globals_path.exists() {
-        problems.note(
+        problems.warning(
             Origin::file(&globals_path),
             "no globals.yml: the role defaults apply (roles/*/defaults.yml)",
         );

@@ -1,5 +1,6 @@
 //! `cephalo inventory`: the resolved hosts, roles and effective variables as
-//! ansible-inventory style JSON (secrets redacted), or the group tree.
+//! ansible-inventory style JSON (secrets redacted), or the group tree. Reads
+//! no passwords.yml and needs no globals.yml (a view shows no secrets).
 
 use clap::Args;
 use serde_json::{Map, Value, json};
@@ -50,6 +51,14 @@ pub fn exec(a: InventoryArgs) -> Result<()> {
             "cephalo_connection".into(),
             serde_json::to_value(&h.connection).unwrap_or(Value::Null),
         );
+        // Where the public address comes from: an address, or the interface
+        // or network whose address the host's facts give.
+        if let Some(src) = &h.address_from {
+            vars.insert("cephalo_public_address".into(), json!(src.describe()));
+        }
+        if !h.crush_location.is_empty() {
+            vars.insert("cephalo_crush_location".into(), json!(h.crush_location));
+        }
         hostvars.insert(h.name.clone(), Value::Object(vars));
     }
     let mut out = Map::new();
@@ -83,7 +92,8 @@ pub fn exec(a: InventoryArgs) -> Result<()> {
             "cluster": cluster.name,
             "release": cluster.release.name(),
             "image": cluster.image,
-            "public_network": cluster.public_network.to_string(),
+            "public_network": (!cluster.settings.public_network.trim().is_empty())
+                .then(|| cluster.public_network.to_string()),
             "roles": roles,
         }),
     );
