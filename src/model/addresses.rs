@@ -36,6 +36,7 @@ pub(super) fn sources_of(
     roles: &BTreeSet<Role>,
     public_network: Option<IpNet>,
     layer: &Layer,
+    view_only: bool,
     problems: &mut Problems,
 ) -> HostAddresses {
     let get = |k: &str, problems: &mut Problems| source(name, layer, k, problems);
@@ -98,12 +99,21 @@ pub(super) fn sources_of(
     }
     if roles.contains(&Role::Mon) {
         match (&public, public_network) {
-            (None, _) => problems.error(
-                layer.get("ansible_host").map(|v| v.origin.clone()).unwrap_or_else(|| declared.clone()),
-                format!(
+            (None, _) => {
+                let origin = layer
+                    .get("ansible_host")
+                    .map(|v| v.origin.clone())
+                    .unwrap_or_else(|| declared.clone());
+                let why = format!(
                     "mon `{name}` needs its address on public_network: set public_address, or ansible_host to an IP address, or the interface that has it (monitor_interface, network_interface)"
-                ),
-            ),
+                );
+                // A view of the inventory shows the host all the same.
+                if view_only {
+                    problems.warning(origin, why);
+                } else {
+                    problems.error(origin, why);
+                }
+            }
             (Some(s), Some(net)) if !inside(s) => {
                 let from = s.origin.key.clone().unwrap_or_default();
                 problems.error(

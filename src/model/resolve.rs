@@ -289,6 +289,7 @@ fn hosts(
             &roles,
             values.public_network,
             &merged,
+            inputs.view_only,
             problems,
         );
         let crush_location = ceph_ansible::crush_location(&merged, problems);

@@ -591,3 +591,110 @@ fn several_inventories_merge_as_ansible_merges_them() {
     assert_eq!(m1.settings.ceph_rgw_port, 2222);
     assert!(c.host("o1").unwrap().has(Role::Osd));
 }
+
+fn cephalo() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("cephalo").unwrap();
+    c.timeout(std::time::Duration::from_secs(60));
+    c
+}
+
+fn script(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    p
+}
+
+#[test]
+fn broken_inventory_scripts_are_bad_input_naming_the_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            script(
+                dir.path(),
+                "fails",
+                "echo 'cmdb: 503 Service Unavailable' >&2\nexit 3\n",
+            ),
+            "fails --list` exited with status 3: cmdb: 503 Service Unavailable",
+        ),
+        (
+            script(
+                dir.path(),
+                "garbage",
+                "echo '{\"mons\": {\"hosts\": [\"m1\"]'\n",
+            ),
+            "garbage --list` printed invalid JSON (line 2, column 0: EOF while parsing an object)",
+        ),
+        (
+            script(dir.path(), "hangs", "sleep 600\n"),
+            "hangs --list` did not finish within 1 s and was stopped",
+        ),
+        (
+            script(
+                dir.path(),
+                "bad-name",
+                "echo '{\"mons\": {\"hosts\": [\"m1;reboot\"]}, \"_meta\": {\"hostvars\": {}}}'\n",
+            ),
+            "bad-name (key `mons.hosts`): `m1;reboot` is not a valid host name",
+        ),
+    ];
+    for (path, want) in cases {
+        let started = std::time::Instant::now();
+        let out = cephalo()
+            .args(["inventory", "--list", "-i"])
+            .arg(&path)
+            .env("CEPHALO_INVENTORY_SCRIPT_TIMEOUT", "1")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {err}", path.display());
+        assert!(err.contains(want), "{}: {err}", path.display());
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(started.elapsed().as_secs() < 30, "{}", path.display());
+    }
+}
+
+#[test]
+fn inventory_views_need_no_passwords_and_no_globals() {
+    let dir = repo().join("tests/fixtures/ceph-ansible-all-daemons");
+    let out = cephalo()
+        .args(["inventory", "--list", "-i"])
+        .arg(dir.join("hosts"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("no globals.yml: the role defaults apply"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mon1 = &v["_meta"]["hostvars"]["mon1"];
+    assert_eq!(
+        mon1["cephalo_public_address"],
+        "from interface eth1 (monitor_interface)"
+    );
+    assert_eq!(
+        v["_meta"]["hostvars"]["osd1"]["cephalo_crush_location"],
+        serde_json::json!({"root": "default", "host": "osd1"})
+    );
+    assert_eq!(v["cephalo"]["public_network"], "192.168.17.0/24");
+    // A kolla inventory with neither file: hosts and groups all the same.
+    let kolla = scratch(&[(
+        "multinode",
+        "[ceph-mon]\ncontrol01\n[ceph-osd]\nstorage01\n",
+    )]);
+    let out = cephalo()
+        .args(["inventory", "--graph", "-i"])
+        .arg(kolla.path().join("multinode"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("--@ceph-mon:\n  |  |--control01"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
