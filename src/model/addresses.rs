@@ -51,20 +51,16 @@ pub(super) fn sources_of(
         "radosgw_address",
         "radosgw_interface",
     ];
-    if let Some(p) = &public {
-        for k in mon_keys.iter().chain(&rgw_keys[..2]) {
+    if let Some(p) = public.as_ref().filter(|_| roles.contains(&Role::Mon)) {
+        for k in mon_keys {
             if let Some(other) = layer
-                .get(*k)
+                .get(k)
                 .filter(|v| !SENTINELS.contains(&text(&v.value).as_str()))
             {
-                if roles.contains(&Role::Mon)
-                    || k.starts_with("radosgw") && roles.contains(&Role::Rgw)
-                {
-                    problems.note(
-                        other.origin.clone(),
-                        format!("cephalo's `public_address` ({}) wins over ceph-ansible's `{k}` for host `{name}`", p.origin),
-                    );
-                }
+                problems.note(
+                    other.origin.clone(),
+                    format!("cephalo's `public_address` ({}) wins over ceph-ansible's `{k}` for mon `{name}`", p.origin),
+                );
             }
         }
     }
