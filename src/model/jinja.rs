@@ -29,11 +29,14 @@ pub fn has_template(v: &Value) -> bool {
 /// Replaces every templated value of `layer` with its value evaluated
 /// against `view` (every var that applies, not only cephalo's settings)
 /// and `magic` (Ansible's `inventory_hostname`, `groups`, ...). A value
-/// that cannot be evaluated is reported and left out of the layer.
+/// that cannot be evaluated is reported and replaced by its `fallback` (the
+/// role default), so that the error is not reported again as a missing
+/// setting; without one it is left out of the layer.
 pub fn evaluate(
     layer: &mut Layer,
     view: &Vars,
     magic: Map<String, Value>,
+    fallback: &Layer,
     problems: &mut Problems,
 ) {
     if !layer.values().any(|v| has_template(&v.value)) {
@@ -64,7 +67,12 @@ pub fn evaluate(
                     var.origin.clone(),
                     format!("cannot evaluate the Jinja value of `{key}`: {why}"),
                 );
-                layer.shift_remove(&key);
+                match fallback.get(&key) {
+                    Some(default) => *var = default.clone(),
+                    None => {
+                        layer.shift_remove(&key);
+                    }
+                }
             }
         }
     }
@@ -230,10 +238,16 @@ impl View {
                     "`{name}` is not defined (give it a value, or a fallback with `| default(...)`)"
                 )
             }
-            (ErrorKind::UnknownFilter, _) => format!(
-                "{} (cephalo evaluates variable references, default, bool, int, ternary, ~ and +)",
-                e.detail().unwrap_or("unknown filter")
-            ),
+            (ErrorKind::UnknownFilter, _) => {
+                let detail = e.detail().unwrap_or_default();
+                let name = detail
+                    .strip_prefix("filter ")
+                    .and_then(|d| d.strip_suffix(" is unknown"))
+                    .unwrap_or(detail);
+                format!(
+                    "unknown filter `{name}` (cephalo evaluates variable references, default, bool, int, ternary, ~ and +)"
+                )
+            }
             _ => e
                 .detail()
                 .map(str::to_string)
@@ -269,7 +283,7 @@ mod tests {
         let view = vars(pairs);
         let mut layer = view.clone();
         let mut problems = Problems::default();
-        evaluate(&mut layer, &view, Map::new(), &mut problems);
+        evaluate(&mut layer, &view, Map::new(), &Layer::new(), &mut problems);
         (layer, problems)
     }
 

@@ -91,7 +91,7 @@ impl Layers {
             view.extend(all.file_vars.clone());
         }
         view.extend(extra.clone());
-        jinja::evaluate(&mut cluster, &view, Map::new(), problems);
+        jinja::evaluate(&mut cluster, &view, Map::new(), &catalog.defaults, problems);
         ceph_ansible::cluster_names(&mut cluster, problems);
         let cluster_settings = settings::extract(&catalog, &cluster, Scope::Cluster, problems);
         let layers = Layers {
@@ -141,28 +141,21 @@ impl Layers {
         layers.push(&host_files);
         layers.push(&self.extra);
         let mut merged = settings::merge(&layers);
+        if merged.values().any(|v| jinja::has_template(&v.value)) {
+            let view = self.host_view(inventory, name);
+            let magic = magic_vars(inventory, name, &groups);
+            jinja::evaluate(&mut merged, &view, magic, &self.catalog.defaults, problems);
+        }
+        ceph_ansible::host_names(&mut merged, problems);
+        merged
+    }
+
+    /// Every raw var that applies to host `name`, in the same order.
+    fn host_view(&self, inventory: &Inventory, name: &str) -> Vars {
         let mut view = raw(&self.catalog.defaults, &self.raw_globals);
         view.extend(inventory.host_vars(name));
         view.extend(self.raw_extra.clone());
-        let short = name.split('.').next().unwrap_or(name);
-        let all_groups: Map<String, Value> = inventory
-            .groups
-            .keys()
-            .map(|g| (g.clone(), json!(inventory.hosts_of(g))))
-            .collect();
-        let magic = json!({
-            "inventory_hostname": name,
-            "inventory_hostname_short": short,
-            "group_names": groups.iter().filter(|g| *g != "all" && *g != "ungrouped").collect::<Vec<_>>(),
-            "groups": all_groups,
-        });
-        let magic = match magic {
-            Value::Object(m) => m,
-            _ => Map::new(),
-        };
-        jinja::evaluate(&mut merged, &view, magic, problems);
-        ceph_ansible::host_names(&mut merged, problems);
-        merged
+        view
     }
 
     /// One note listing the keys cephalo read past, when there were any.
@@ -187,6 +180,29 @@ impl Layers {
             ),
         );
     }
+}
+
+/// Ansible's magic variables a Jinja value may use: `inventory_hostname`,
+/// `inventory_hostname_short`, `group_names` and `groups`.
+fn magic_vars(inventory: &Inventory, name: &str, groups: &[String]) -> Map<String, Value> {
+    let all_groups: Map<String, Value> = inventory
+        .groups
+        .keys()
+        .map(|g| (g.clone(), json!(inventory.hosts_of(g))))
+        .collect();
+    let own: Vec<&String> = groups
+        .iter()
+        .filter(|g| *g != "all" && *g != "ungrouped")
+        .collect();
+    let mut m = Map::new();
+    m.insert("inventory_hostname".into(), json!(name));
+    m.insert(
+        "inventory_hostname_short".into(),
+        json!(name.split('.').next().unwrap_or(name)),
+    );
+    m.insert("group_names".into(), json!(own));
+    m.insert("groups".into(), Value::Object(all_groups));
+    m
 }
 
 /// The role defaults and `vars` as one view of raw values.

@@ -698,3 +698,65 @@ fn inventory_views_need_no_passwords_and_no_globals() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn cephalos_own_settings_win_over_ceph_ansible_names_with_a_note() {
+    use cephalo::model::AddressFrom;
+    let dir = scratch(&[
+        (
+            "hosts",
+            "[mons]\nm1 monitor_address_block=10.0.0.0/25 monitor_address=x.x.x.x\nm2 public_address=10.0.0.2 monitor_address=10.0.0.99\nm3 ansible_host=10.0.0.3\n\n[osds]\no1 devices=\"['/dev/sdb']\" ceph_osd_devices=/dev/sdc\n",
+        ),
+        (
+            "group_vars/all",
+            "public_network: 10.0.0.0/24\nceph_docker_image_tag: v16\nmonitor_interface: interface\n",
+        ),
+        ("globals.yml", "ceph_image_tag: v17\n"),
+    ]);
+    let c = load(
+        &dir.path().join("hosts"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // ceph-ansible's placeholders (x.x.x.x, interface) mean "not set".
+    assert_eq!(
+        c.host("m1").unwrap().address_from.as_ref().unwrap().from,
+        AddressFrom::Network("10.0.0.0/25".parse().unwrap())
+    );
+    assert_eq!(
+        c.host("m2").unwrap().public_address.unwrap().to_string(),
+        "10.0.0.2"
+    );
+    assert_eq!(
+        c.host("o1").unwrap().settings.ceph_osd_devices,
+        ["/dev/sdc"]
+    );
+    assert!(c.image.ends_with(":v17"), "{}", c.image);
+    let notes: Vec<String> = c.warnings.notes().map(|n| n.to_string()).collect();
+    for want in [
+        "hosts:3 (key `monitor_address`): cephalo's `public_address`",
+        "wins over ceph-ansible's `monitor_address` for mon `m2`",
+        "hosts:7 (key `devices`): cephalo's `ceph_osd_devices`",
+        "group_vars/all:2 (key `ceph_docker_image_tag`): cephalo's `ceph_image_tag` (",
+    ] {
+        assert!(notes.iter().any(|n| n.contains(want)), "{want}: {notes:?}");
+    }
+    // The block is filled from facts like an interface.
+    let mut c = c;
+    let facts = [(
+        "m1".to_string(),
+        vec![
+            ("eth0".to_string(), "192.168.0.1".parse().unwrap()),
+            ("eth1".to_string(), "10.0.0.1".parse().unwrap()),
+        ],
+    )]
+    .into_iter()
+    .collect();
+    cephalo::model::resolve_addresses(&mut c, &facts).unwrap();
+    assert_eq!(
+        c.host("m1").unwrap().public_address.unwrap().to_string(),
+        "10.0.0.1"
+    );
+}
