@@ -697,6 +697,26 @@ fn inventory_views_need_no_passwords_and_no_globals() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // The same as `ansible-inventory --list` JSON, which lists the groups
+    // under `all` too.
+    let json = scratch(&[(
+        "inv.json",
+        r#"{"_meta": {"hostvars": {}}, "all": {"children": ["ungrouped", "ceph-mon", "ceph-osd"]}, "ceph-mon": {"hosts": ["control01"]}, "ceph-osd": {"hosts": ["storage01"]}}"#,
+    )]);
+    let out = cephalo()
+        .args(["inventory", "--graph", "-i"])
+        .arg(json.path().join("inv.json"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "@all:\n  |--@ceph-mon:\n  |  |--control01\n  |--@ceph-osd:\n  |  |--storage01\n"
+    );
 }
 
 #[test]

@@ -120,10 +120,12 @@ fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> Str
     let mut children: Vec<&str> = g.children.iter().map(|(c, _)| c.as_str()).collect();
     if group == "all" {
         // Top-level groups are the children of all, as ansible-inventory shows.
+        // (`ansible-inventory --list` JSON lists them under `all` as well.)
         let nested: Vec<&str> = inv
             .groups
-            .values()
-            .flat_map(|g| g.children.iter().map(|(c, _)| c.as_str()))
+            .iter()
+            .filter(|(n, _)| *n != "all")
+            .flat_map(|(_, g)| g.children.iter().map(|(c, _)| c.as_str()))
             .collect();
         children = inv
             .groups
