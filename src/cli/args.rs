@@ -2,7 +2,7 @@
 //! with `--limit` and `-e` (`Target`), and how to connect and report
 //! (`ConnectArgs`). Only clap types; no loading or connecting here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -47,9 +47,16 @@ impl ConnectArgs {
 /// The input files and overrides every cluster command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Target {
-    /// Inventory file (Ansible INI or YAML).
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: PathBuf,
+    /// Inventory: Ansible INI or YAML, `ansible-inventory --list` JSON, or
+    /// an executable inventory script; with group_vars/ and host_vars/
+    /// beside it. Repeat -i to merge several (later ones win for vars).
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        value_name = "INVENTORY",
+        required = true
+    )]
+    pub inventory: Vec<PathBuf>,
     /// globals.yml (default: next to the inventory, else /etc/cephalo/).
     #[arg(long, value_name = "FILE")]
     pub globals: Option<PathBuf>,
@@ -70,7 +77,7 @@ impl Target {
     /// The whole inventory, with the files next to it.
     pub fn of(inventory: PathBuf) -> Target {
         Target {
-            inventory,
+            inventory: vec![inventory],
             globals: None,
             passwords: None,
             limit: None,
@@ -78,10 +85,19 @@ impl Target {
         }
     }
 
+    /// The first `-i`: globals.yml and passwords.yml are looked for
+    /// beside it.
+    pub fn primary_inventory(&self) -> &Path {
+        self.inventory
+            .first()
+            .map_or(Path::new(""), PathBuf::as_path)
+    }
+
     /// What the model is loaded from.
     pub fn sources(&self) -> Sources {
         Sources {
-            inventory: self.inventory.clone(),
+            inventory: self.primary_inventory().to_path_buf(),
+            more_inventories: self.inventory.iter().skip(1).cloned().collect(),
             globals: self.globals.clone(),
             passwords: self.passwords.clone(),
             extra_vars: self.extra_vars.clone(),

@@ -24,9 +24,10 @@ pub fn load(target: &Target) -> Result<(Cluster, Vec<String>)> {
     Ok((cluster, selected))
 }
 
-/// `load`, with the inventory's groups as well (for `cephalo inventory`).
+/// The model for a view of the inventory (no passwords read, globals
+/// optional), with the inventory's groups (for `cephalo inventory`).
 pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<String>)> {
-    let cluster = model::load(&target.sources())?;
+    let cluster = model::load_view(&target.sources())?;
     let inventory = inventory(target)?;
     let selected = match &target.limit {
         None => all_hosts(&cluster),
@@ -38,7 +39,7 @@ pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<S
 /// The inventory's groups, which `--limit` patterns name. The model keeps
 /// only each host's roles, so the file is parsed again here (once).
 pub fn inventory(target: &Target) -> Result<Inventory> {
-    Inventory::load(&target.inventory)
+    Inventory::load_all(&target.sources().inventories())
 }
 
 fn all_hosts(cluster: &Cluster) -> Vec<String> {

@@ -230,11 +230,19 @@ fn line_has_unclosed_quote(line: &str) -> bool {
     shlex::split(code).is_none()
 }
 
-/// Host lines carry Python literals in Ansible: numbers and True/False are
-/// typed, everything else is a string.
+/// Host lines carry Python literals in Ansible: numbers, True/False, and
+/// dicts and lists (ceph-ansible's `osd_crush_location="{ 'root': 'HDD' }"`)
+/// are typed, everything else is a string.
 fn inline_value(raw: &str) -> Value {
     if let Ok(n) = raw.parse::<i64>() {
         return Value::from(n);
+    }
+    let t = raw.trim();
+    if (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']')) {
+        // A Python dict or list literal is a YAML flow collection.
+        if let Ok(v @ (Value::Object(_) | Value::Array(_))) = serde_saphyr::from_str::<Value>(t) {
+            return v;
+        }
     }
     match raw {
         "True" | "true" => Value::Bool(true),

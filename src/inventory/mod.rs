@@ -1,11 +1,17 @@
 //! The inventory as the operator wrote it: hosts, groups, children and vars,
-//! read from Ansible INI or YAML. Owns parsing and group resolution; knows
-//! nothing about Ceph settings (the model turns groups into roles).
+//! read from Ansible INI, YAML, `ansible-inventory --list` JSON or an
+//! executable inventory script, with the group_vars/ and host_vars/ next to
+//! it, one source or several merged. Owns parsing and group resolution;
+//! knows nothing about Ceph settings (the model turns groups into roles).
 
+mod executable;
 mod hostrange;
 mod ini;
+mod json;
 mod limit;
 pub mod name;
+mod sources;
+mod vars_dirs;
 mod yaml;
 
 use std::collections::{BTreeSet, HashMap};
@@ -16,6 +22,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Origin, Problems, Result};
 
+pub use executable::SCRIPT_TIMEOUT;
 pub use hostrange::expand_host_pattern;
 pub use name::{NameKind, check_name};
 
@@ -32,7 +39,11 @@ pub type Vars = IndexMap<String, Var>;
 pub struct HostDecl {
     /// Where the host was first named.
     pub origin: Origin,
+    /// Vars set in the inventory source itself.
     pub vars: Vars,
+    /// Vars from `host_vars/<host>` next to the inventory (they win over
+    /// `vars`, as in Ansible).
+    pub file_vars: Vars,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,7 +51,11 @@ pub struct GroupDecl {
     pub origin: Origin,
     pub hosts: Vec<String>,
     pub children: Vec<(String, Origin)>,
+    /// Vars set in the inventory source itself.
     pub vars: Vars,
+    /// Vars from `group_vars/<group>` next to the inventory: every group's
+    /// files win over every group's `vars`, as in Ansible.
+    pub file_vars: Vars,
 }
 
 impl GroupDecl {
@@ -50,6 +65,7 @@ impl GroupDecl {
             hosts: Vec::new(),
             children: Vec::new(),
             vars: Vars::new(),
+            file_vars: Vars::new(),
         }
     }
 }
@@ -57,6 +73,7 @@ impl GroupDecl {
 /// A parsed inventory. Group `all` always exists and holds every host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inventory {
+    /// The (first) inventory source.
     pub path: PathBuf,
     pub hosts: IndexMap<String, HostDecl>,
     pub groups: IndexMap<String, GroupDecl>,
@@ -102,6 +119,7 @@ impl Builder {
                     HostDecl {
                         origin: origin.clone(),
                         vars,
+                        file_vars: Vars::new(),
                     },
                 );
             }
@@ -177,7 +195,20 @@ impl Builder {
                 problems: self.problems,
             });
         }
-        // Hosts in no group other than all go to `ungrouped`, as in Ansible.
+        let mut inv = Inventory {
+            path: self.path,
+            hosts: self.hosts,
+            groups: self.groups,
+        };
+        inv.file_ungrouped();
+        Ok(inv)
+    }
+}
+
+impl Inventory {
+    /// Hosts in no group other than all go to `ungrouped`, as in Ansible,
+    /// and `all` holds every host.
+    fn file_ungrouped(&mut self) {
         let grouped: BTreeSet<&String> = self
             .groups
             .iter()
@@ -191,21 +222,12 @@ impl Builder {
             .cloned()
             .collect();
         if let Some(g) = self.groups.get_mut("ungrouped") {
-            for h in ungrouped {
-                if !g.hosts.contains(&h) {
-                    g.hosts.push(h);
-                }
-            }
+            g.hosts = ungrouped;
         }
         let all_hosts: Vec<String> = self.hosts.keys().cloned().collect();
         if let Some(all) = self.groups.get_mut("all") {
             all.hosts = all_hosts;
         }
-        Ok(Inventory {
-            path: self.path,
-            hosts: self.hosts,
-            groups: self.groups,
-        })
     }
 }
 
@@ -273,19 +295,32 @@ pub fn did_you_mean<'a>(wanted: &str, known: impl Iterator<Item = &'a str>) -> O
 }
 
 impl Inventory {
-    /// Reads an inventory file; the format is YAML when the file name ends in
-    /// .yml/.yaml/.json or the content starts like a YAML mapping of groups,
-    /// INI otherwise (as Ansible's auto detection does).
+    /// Reads one inventory source with the group_vars/ and host_vars/ next
+    /// to it: an executable script is run (`--list`), other files are
+    /// parsed by content (`parse`).
     pub fn load(path: &Path) -> Result<Inventory> {
         let bytes = std::fs::read(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &bytes)
+        let mut inv = if executable::is_script(path, &bytes) {
+            executable::load(path)?
+        } else {
+            Self::parse(path, &bytes)?
+        };
+        vars_dirs::read(&mut inv)?;
+        Ok(inv)
     }
 
+    /// Parses inventory text: `ansible-inventory --list` JSON when it is a
+    /// JSON object in that shape; YAML when the file name ends in
+    /// .yml/.yaml/.json or the content starts like a YAML mapping of
+    /// groups; INI otherwise (as Ansible's auto detection does).
     pub fn parse(path: &Path, bytes: &[u8]) -> Result<Inventory> {
         let text = decode_text(path, bytes)?;
+        if let Some(doc) = json::list_output(&text) {
+            return json::parse(path, &doc, &mut |_| Ok(None));
+        }
         let is_yaml = matches!(
             path.extension().and_then(|e| e.to_str()),
             Some("yml" | "yaml" | "json")
@@ -295,6 +330,27 @@ impl Inventory {
         } else {
             ini::parse(path, &text)
         }
+    }
+
+    /// Every variable that applies to `host` from the inventory, in
+    /// Ansible's order, later winning: each group's inventory vars (`all`
+    /// first, then parents before children), then each group's
+    /// group_vars/ files in the same order, then the host's inventory vars,
+    /// then its host_vars/ files.
+    pub fn host_vars(&self, host: &str) -> Vars {
+        let groups = self.groups_of(host);
+        let mut out = Vars::new();
+        for g in &groups {
+            out.extend(self.groups[g].vars.clone());
+        }
+        for g in &groups {
+            out.extend(self.groups[g].file_vars.clone());
+        }
+        if let Some(h) = self.hosts.get(host) {
+            out.extend(h.vars.clone());
+            out.extend(h.file_vars.clone());
+        }
+        out
     }
 
     /// All hosts of a group, through its children, in declaration order.

@@ -1,10 +1,18 @@
 //! The one settings-layering pipeline: role defaults < globals < group vars
-//! (in Ansible's order) < host vars < `-e`. Both the cluster model and the
-//! run targets take their per-host values from here. Sorts keys only; the
+//! (inventory vars of every group in Ansible's order, then every group's
+//! group_vars/ files) < host vars (inventory, then host_vars/) < `-e`; the
+//! cluster-wide settings come from defaults < globals < group `all` < `-e`.
+//! Jinja values are evaluated against the same view and ceph-ansible's
+//! names are read into cephalo's here. Both the cluster model and the run
+//! targets take their per-host values from here. Sorts keys only; the
 //! values are checked by resolve and validate.
 
 use std::collections::BTreeMap;
 
+use serde_json::{Map, Value, json};
+
+use super::ceph_ansible;
+use super::jinja;
 use crate::error::{Origin, Problems};
 use crate::inventory::{HostDecl, Inventory, Vars};
 use crate::settings::{self, Catalog, ClusterSettings, Layer, Scope};
@@ -14,10 +22,18 @@ pub struct Layers {
     pub catalog: Catalog,
     globals: Layer,
     extra: Layer,
+    /// Each group's inventory vars.
     groups: BTreeMap<String, Layer>,
-    /// defaults < globals < -e: the cluster-wide values with their origins.
+    /// Each group's group_vars/ files.
+    group_files: BTreeMap<String, Layer>,
+    /// The raw sources, every key (Jinja values may refer to any).
+    raw_globals: Vars,
+    raw_extra: Vars,
+    /// defaults < globals < group `all` < -e: the cluster-wide values with
+    /// their origins, Jinja evaluated.
     pub cluster: Layer,
-    /// Kolla-ansible or Ansible keys read past, in the order found.
+    /// Kolla-ansible, ceph-ansible or Ansible keys read past, in the order
+    /// found.
     ignored: Vec<(String, Origin)>,
 }
 
@@ -32,35 +48,68 @@ impl Layers {
     ) -> (Layers, Option<ClusterSettings>) {
         let catalog = Catalog::builtin();
         let mut ignored = Vec::new();
-        let globals =
+        let globals_layer =
             settings::classify_layer(&catalog, globals, true, "globals", problems, &mut ignored);
-        let extra = settings::classify_layer(&catalog, extra, true, "-e", problems, &mut ignored);
-        let cluster = settings::merge(&[&catalog.defaults, &globals, &extra]);
-        let cluster_settings = settings::extract(&catalog, &cluster, Scope::Cluster, problems);
+        let extra_layer =
+            settings::classify_layer(&catalog, extra, true, "-e", problems, &mut ignored);
         let mut groups = BTreeMap::new();
+        let mut group_files = BTreeMap::new();
         for (name, group) in &inventory.groups {
+            // Group `all` is the whole cluster: its vars may set cluster-wide
+            // settings (ceph-ansible keeps public_network in group_vars/all).
+            let all = name == "all";
             let layer = settings::classify_layer(
                 &catalog,
                 &group.vars,
-                false,
+                all,
                 &format!("the vars of group `{name}`"),
                 problems,
                 &mut ignored,
             );
             groups.insert(name.clone(), layer);
+            let layer = settings::classify_layer(
+                &catalog,
+                &group.file_vars,
+                all,
+                &format!("group_vars/{name}"),
+                problems,
+                &mut ignored,
+            );
+            group_files.insert(name.clone(), layer);
         }
+        let empty = Layer::new();
+        let mut cluster = settings::merge(&[
+            &catalog.defaults,
+            &globals_layer,
+            groups.get("all").unwrap_or(&empty),
+            group_files.get("all").unwrap_or(&empty),
+            &extra_layer,
+        ]);
+        let mut view = raw(&catalog.defaults, globals);
+        if let Some(all) = inventory.groups.get("all") {
+            view.extend(all.vars.clone());
+            view.extend(all.file_vars.clone());
+        }
+        view.extend(extra.clone());
+        jinja::evaluate(&mut cluster, &view, Map::new(), &catalog.defaults, problems);
+        ceph_ansible::cluster_names(&mut cluster, problems);
+        let cluster_settings = settings::extract(&catalog, &cluster, Scope::Cluster, problems);
         let layers = Layers {
             catalog,
-            globals,
-            extra,
+            globals: globals_layer,
+            extra: extra_layer,
             groups,
+            group_files,
+            raw_globals: globals.clone(),
+            raw_extra: extra.clone(),
             cluster,
             ignored,
         };
         (layers, cluster_settings)
     }
 
-    /// Every value that applies to host `name`, each with where it was set.
+    /// Every value that applies to host `name`, each with where it was set,
+    /// Jinja evaluated and ceph-ansible's names read.
     pub fn host(
         &mut self,
         inventory: &Inventory,
@@ -76,15 +125,37 @@ impl Layers {
             problems,
             &mut self.ignored,
         );
+        let host_files = settings::classify_layer(
+            &self.catalog,
+            &decl.file_vars,
+            false,
+            &format!("host_vars/{name}"),
+            problems,
+            &mut self.ignored,
+        );
+        let groups = inventory.groups_of(name);
         let mut layers: Vec<&Layer> = vec![&self.catalog.defaults, &self.globals];
-        for g in inventory.groups_of(name) {
-            if let Some(l) = self.groups.get(&g) {
-                layers.push(l);
-            }
-        }
+        layers.extend(groups.iter().filter_map(|g| self.groups.get(g)));
+        layers.extend(groups.iter().filter_map(|g| self.group_files.get(g)));
         layers.push(&host);
+        layers.push(&host_files);
         layers.push(&self.extra);
-        settings::merge(&layers)
+        let mut merged = settings::merge(&layers);
+        if merged.values().any(|v| jinja::has_template(&v.value)) {
+            let view = self.host_view(inventory, name);
+            let magic = magic_vars(inventory, name, &groups);
+            jinja::evaluate(&mut merged, &view, magic, &self.catalog.defaults, problems);
+        }
+        ceph_ansible::host_names(&mut merged, problems);
+        merged
+    }
+
+    /// Every raw var that applies to host `name`, in the same order.
+    fn host_view(&self, inventory: &Inventory, name: &str) -> Vars {
+        let mut view = raw(&self.catalog.defaults, &self.raw_globals);
+        view.extend(inventory.host_vars(name));
+        view.extend(self.raw_extra.clone());
+        view
     }
 
     /// One note listing the keys cephalo read past, when there were any.
@@ -98,7 +169,7 @@ impl Layers {
         problems.note(
             first.clone(),
             format!(
-                "{} kolla-ansible or Ansible key(s) not used by cephalo were ignored ({}{})",
+                "{} kolla-ansible, ceph-ansible or Ansible key(s) not used by cephalo were ignored ({}{})",
                 names.len(),
                 shown.join(", "),
                 if names.len() > shown.len() {
@@ -109,4 +180,34 @@ impl Layers {
             ),
         );
     }
+}
+
+/// Ansible's magic variables a Jinja value may use: `inventory_hostname`,
+/// `inventory_hostname_short`, `group_names` and `groups`.
+fn magic_vars(inventory: &Inventory, name: &str, groups: &[String]) -> Map<String, Value> {
+    let all_groups: Map<String, Value> = inventory
+        .groups
+        .keys()
+        .map(|g| (g.clone(), json!(inventory.hosts_of(g))))
+        .collect();
+    let own: Vec<&String> = groups
+        .iter()
+        .filter(|g| *g != "all" && *g != "ungrouped")
+        .collect();
+    let mut m = Map::new();
+    m.insert("inventory_hostname".into(), json!(name));
+    m.insert(
+        "inventory_hostname_short".into(),
+        json!(name.split('.').next().unwrap_or(name)),
+    );
+    m.insert("group_names".into(), json!(own));
+    m.insert("groups".into(), Value::Object(all_groups));
+    m
+}
+
+/// The role defaults and `vars` as one view of raw values.
+fn raw(defaults: &Layer, vars: &Vars) -> Vars {
+    let mut out: Vars = defaults.clone();
+    out.extend(vars.clone());
+    out
 }

@@ -63,6 +63,17 @@ pub fn parse_extra_vars(items: &[String], problems: &mut Problems) -> Vars {
 /// Loads every input file and builds the validated model, or returns every
 /// problem found.
 pub fn load(sources: &Sources) -> Result<Cluster> {
+    load_with(sources, false)
+}
+
+/// The model for views of the inventory (`cephalo inventory`), which show
+/// no secrets: passwords.yml is not read, and without a globals.yml the
+/// role defaults apply (a note says so).
+pub fn load_view(sources: &Sources) -> Result<Cluster> {
+    load_with(sources, true)
+}
+
+fn load_with(sources: &Sources, view_only: bool) -> Result<Cluster> {
     let globals_path = find_file(
         sources.globals.as_deref(),
         &sources.inventory,
@@ -76,9 +87,19 @@ pub fn load(sources: &Sources) -> Result<Cluster> {
     let mut problems = Problems::default();
     // Each file is read even when an earlier one is malformed, so that one
     // run reports the problems of all of them.
-    let inventory = collect(Inventory::load(&sources.inventory), &mut problems)?;
-    let globals = collect(read_globals(&globals_path), &mut problems)?.unwrap_or_default();
-    let passwords = if passwords_path.exists() {
+    let inventory = collect(Inventory::load_all(&sources.inventories()), &mut problems)?;
+    let globals = if view_only && sources.globals.is_none() && !globals_path.exists() {
+        problems.warning(
+            Origin::file(&globals_path),
+            "no globals.yml: the role defaults apply (roles/*/defaults.yml)",
+        );
+        Vars::new()
+    } else {
+        collect(read_globals(&globals_path), &mut problems)?.unwrap_or_default()
+    };
+    let passwords = if view_only {
+        Passwords::default()
+    } else if passwords_path.exists() {
         collect(
             Passwords::load(&passwords_path, &mut problems),
             &mut problems,
@@ -114,6 +135,7 @@ pub fn load(sources: &Sources) -> Result<Cluster> {
         passwords: &passwords,
         extra: &extra,
         extra_clients: &sources.extra_clients,
+        view_only,
     };
     resolve(files, &inputs, overrides, problems)
 }
@@ -191,7 +213,7 @@ pub fn load_targets(sources: &Sources) -> Result<Targets> {
         "globals.yml",
     );
     let mut problems = Problems::default();
-    let inventory = collect(Inventory::load(&sources.inventory), &mut problems)?;
+    let inventory = collect(Inventory::load_all(&sources.inventories()), &mut problems)?;
     let globals = if globals_path.exists() || sources.globals.is_some() {
         collect(read_globals(&globals_path), &mut problems)?.unwrap_or_default()
     } else {

@@ -7,20 +7,28 @@
 //! - `load`: files -> parsed sources
 //! - `layers`: the one settings-layering pipeline
 //! - `resolve`: sources -> the model
+//! - `jinja`: Jinja values evaluated against a host's view
+//! - `ceph_ansible`: ceph-ansible's names read into cephalo's
+//! - `addresses`: where each host's addresses come from; facts fill in
+//!   interfaces (`resolve_addresses`)
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
 
+mod addresses;
+mod ceph_ansible;
 pub mod conf;
+mod jinja;
 mod layers;
 mod load;
 mod resolve;
 mod types;
 mod validate;
 
+pub use addresses::resolve_addresses;
 pub use conf::CephConf;
-pub use load::{find_file, load, load_targets, parse_extra_vars, read_globals};
+pub use load::{find_file, load, load_targets, load_view, parse_extra_vars, read_globals};
 pub use resolve::{Inputs, image_name, resolve, secret_kind};
 pub use types::{
-    Cluster, ConfOverrides, Connection, Engine, Files, Host, JumpHost, ObjectStore, Password, Role,
-    Sources, Target, Targets,
+    AddressFrom, AddressSource, Cluster, ConfOverrides, Connection, Engine, Files, Host, JumpHost,
+    ObjectStore, Password, Role, Sources, Target, Targets,
 };

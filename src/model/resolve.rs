@@ -3,7 +3,6 @@
 //! no file or network access. The cross-checks it calls live in `validate`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
@@ -15,6 +14,7 @@ use super::types::{
     Cluster, ConfOverrides, Connection, Engine, Files, Host, JumpHost, ObjectStore, Password, Role,
 };
 use super::validate;
+use super::{addresses, ceph_ansible};
 use crate::cephx::{Secret, SecretKind};
 use crate::error::{Error, Origin, Problems, Result};
 use crate::inventory::{Inventory, Vars, did_you_mean};
@@ -29,6 +29,10 @@ pub struct Inputs<'a> {
     pub passwords: &'a Passwords,
     pub extra: &'a Vars,
     pub extra_clients: &'a [String],
+    /// For views of the inventory (`cephalo inventory`): no passwords are
+    /// read (the fsid is nil, no secrets) and a missing public_network is
+    /// a warning.
+    pub view_only: bool,
 }
 
 /// Builds the model from parsed files (pure: no file or network access).
@@ -46,9 +50,20 @@ pub fn resolve(
     );
     let cs = cluster_settings.as_ref();
     let role_hosts = role_hosts(inputs.inventory, cs, &layers.cluster, &mut problems);
-    let values = cluster_values(cs, &layers.cluster, &files.globals, &mut problems);
+    let values = cluster_values(
+        cs,
+        &layers.cluster,
+        &files.globals,
+        inputs.view_only,
+        &mut problems,
+    );
     let hosts = hosts(inputs, &mut layers, &role_hosts, &values, &mut problems);
-    let (fsid, secrets) = secrets(inputs.passwords, values.release, &mut problems);
+    let (fsid, secrets) = if inputs.view_only {
+        (Some(Uuid::nil()), BTreeMap::new())
+    } else {
+        secrets(inputs.passwords, values.release, &mut problems)
+    };
+    let mds_max_mds = ceph_ansible::mds_max_mds(&layers.cluster, &mut problems);
     layers.note_ignored(&mut problems);
 
     if problems.has_errors() {
@@ -75,6 +90,7 @@ pub fn resolve(
         hosts,
         secrets,
         conf_overrides,
+        mds_max_mds,
         warnings: problems,
     })
 }
@@ -161,6 +177,7 @@ fn cluster_values(
     cs: Option<&ClusterSettings>,
     cluster_layer: &Layer,
     globals: &Path,
+    view_only: bool,
     problems: &mut Problems,
 ) -> ClusterValues {
     let origin_of = |key: &str| match cluster_layer.get(key) {
@@ -187,10 +204,13 @@ fn cluster_values(
     });
     let public_network = cs.and_then(|c| {
         if c.public_network.trim().is_empty() {
-            problems.error(
-                origin_of("public_network"),
-                "public_network is required: the CIDR the mons and clients use, like 192.168.10.0/24",
-            );
+            let why = "public_network is required: the CIDR the mons and clients use, like 192.168.10.0/24";
+            if view_only {
+                // A view shows the hosts all the same, as on any network.
+                problems.warning(origin_of("public_network"), why);
+                return Some(IpNet::default());
+            }
+            problems.error(origin_of("public_network"), why);
             return None;
         }
         parse_network(&c.public_network, "public_network", &origin_of("public_network"), problems)
@@ -263,20 +283,25 @@ fn hosts(
         let engine = engine_of(&hs, &o, problems);
         let object_store = object_store_of(&hs, &roles, values.release, &o, problems);
         validate::host_settings((name, &decl.origin), &hs, &roles, &o, problems);
-        let public_address = public_address_of(
+        let addresses = addresses::sources_of(
             (name, &decl.origin),
-            &hs,
             &connection,
             &roles,
             values.public_network,
             &merged,
+            inputs.view_only,
             problems,
         );
+        let crush_location = ceph_ansible::crush_location(&merged, problems);
         hosts.push(Host {
             name: name.clone(),
             connection,
             roles,
-            public_address,
+            public_address: addresses.public.as_ref().and_then(|a| a.address()),
+            address_from: addresses.public,
+            rgw_address_from: addresses.rgw,
+            cluster_address_from: addresses.cluster,
+            crush_location,
             engine,
             object_store,
             settings: hs,
@@ -526,55 +551,4 @@ pub(super) fn connection_of(name: &str, layer: &Layer, problems: &mut Problems) 
         password,
         jump,
     }
-}
-
-/// This host's address on the public network; mons must have one inside it.
-fn public_address_of(
-    (name, declared): (&str, &Origin),
-    hs: &HostSettings,
-    conn: &Connection,
-    roles: &BTreeSet<Role>,
-    public_network: Option<IpNet>,
-    layer: &Layer,
-    problems: &mut Problems,
-) -> Option<IpAddr> {
-    let origin = |k: &str| {
-        layer
-            .get(k)
-            .map(|v| v.origin.clone())
-            .unwrap_or_else(|| declared.clone())
-    };
-    let (addr, from) = if !hs.public_address.is_empty() {
-        match hs.public_address.parse::<IpAddr>() {
-            Ok(a) => (Some(a), "public_address"),
-            Err(_) => {
-                problems.error(
-                    origin("public_address"),
-                    format!(
-                        "public_address `{}` of host `{name}` is not an IP address",
-                        hs.public_address
-                    ),
-                );
-                return None;
-            }
-        }
-    } else {
-        (conn.address.parse::<IpAddr>().ok(), "ansible_host")
-    };
-    if roles.contains(&Role::Mon) {
-        match (addr, public_network) {
-            (None, _) => problems.error(
-                origin("ansible_host"),
-                format!(
-                    "mon `{name}` needs its address on public_network: set public_address, or ansible_host to an IP address"
-                ),
-            ),
-            (Some(a), Some(net)) if !net.contains(&a) => problems.error(
-                origin(from),
-                format!("mon `{name}` has address {a} ({from}), which is outside public_network {net}; set public_address"),
-            ),
-            _ => {}
-        }
-    }
-    addr
 }

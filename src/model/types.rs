@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
 use ipnet::IpNet;
 use uuid::Uuid;
 
 use super::conf::CephConf;
 use crate::cephx::Secret;
-use crate::error::{Problems, Result};
+use crate::error::{Origin, Problems, Result};
 use crate::inventory::Inventory;
 use crate::release::Release;
 use crate::settings::{ClusterSettings, HostSettings, Layer};
@@ -248,8 +249,24 @@ pub struct Host {
     pub name: String,
     pub connection: Connection,
     pub roles: BTreeSet<Role>,
-    /// This host's address on the public network, when known from the files.
+    /// This host's address on the public network, when known from the files
+    /// (or filled in from facts by `resolve_addresses`).
     pub public_address: Option<IpAddr>,
+    /// Where the public address comes from: given, or an interface or
+    /// network whose address on the host needs facts (`public_address` is
+    /// None until `resolve_addresses` fills it in).
+    pub address_from: Option<AddressSource>,
+    /// Where an rgw host's frontend address comes from (ceph-ansible's
+    /// radosgw_address/_interface/_address_block, kolla's api_interface);
+    /// None: no address was configured for it.
+    pub rgw_address_from: Option<AddressSource>,
+    /// Where the address on cluster_network comes from (kolla's
+    /// cluster_interface); None: not configured.
+    pub cluster_address_from: Option<AddressSource>,
+    /// An OSD host's CRUSH location (ceph-ansible's `osd_crush_location`,
+    /// `{root: default, rack: r1, host: osd0}`), in the order written;
+    /// empty: Ceph's default (`host=<name> root=default`).
+    pub crush_location: IndexMap<String, String>,
     pub engine: Engine,
     pub object_store: ObjectStore,
     pub settings: HostSettings,
@@ -260,6 +277,46 @@ pub struct Host {
 impl Host {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+}
+
+/// Where an address comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressFrom {
+    /// An IP address written in the files (or found in facts).
+    Given(IpAddr),
+    /// The host's address on this interface (`network_interface`, ...).
+    Interface(String),
+    /// The host's address inside this network (`monitor_address_block`).
+    Network(IpNet),
+}
+
+/// An address source with the setting it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressSource {
+    pub from: AddressFrom,
+    /// The file, line and key that set it.
+    pub origin: Origin,
+}
+
+impl AddressSource {
+    /// The address, once known.
+    pub fn address(&self) -> Option<IpAddr> {
+        match self.from {
+            AddressFrom::Given(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// What to tell the operator: `10.0.0.1`, `from interface eth1`,
+    /// `from network 10.0.0.0/24`, with the setting.
+    pub fn describe(&self) -> String {
+        let key = self.origin.key.as_deref().unwrap_or("?");
+        match &self.from {
+            AddressFrom::Given(a) => format!("{a} ({key})"),
+            AddressFrom::Interface(i) => format!("from interface {i} ({key})"),
+            AddressFrom::Network(n) => format!("from network {n} ({key})"),
+        }
     }
 }
 
@@ -290,6 +347,9 @@ pub struct Cluster {
     pub secrets: BTreeMap<String, Secret>,
     /// kolla-style ceph.conf override files.
     pub conf_overrides: ConfOverrides,
+    /// ceph-ansible's `mds_max_mds`: active MDS ranks of the file system,
+    /// when set.
+    pub mds_max_mds: Option<u64>,
     /// Warnings and notes found while loading (no errors: those fail).
     pub warnings: Problems,
 }
@@ -309,12 +369,27 @@ impl Cluster {
     pub fn host(&self, name: &str) -> Option<&Host> {
         self.hosts.iter().find(|h| h.name == name)
     }
+
+    /// Hosts whose public address is still to be learned from facts (an
+    /// interface or a network), with where it comes from.
+    pub fn unresolved_addresses(&self) -> Vec<(&str, &AddressSource)> {
+        self.hosts
+            .iter()
+            .filter(|h| h.public_address.is_none())
+            .filter_map(|h| h.address_from.as_ref().map(|a| (h.name.as_str(), a)))
+            .filter(|(_, a)| a.address().is_none())
+            .collect()
+    }
 }
 
 /// What the operator pointed cephalo at.
 #[derive(Debug, Clone, Default)]
 pub struct Sources {
+    /// The (first) inventory: globals.yml and passwords.yml are looked for
+    /// beside it.
     pub inventory: PathBuf,
+    /// Further `-i` sources, merged after it (later ones win for vars).
+    pub more_inventories: Vec<PathBuf>,
     pub globals: Option<PathBuf>,
     pub passwords: Option<PathBuf>,
     /// `-e key=value`, highest precedence.
@@ -322,6 +397,15 @@ pub struct Sources {
     /// Inventory hosts in no Ceph group to take as clients all the same
     /// (the hosts `cephalo admin` is pointed at).
     pub extra_clients: Vec<String>,
+}
+
+impl Sources {
+    /// Every inventory source, in the order given.
+    pub fn inventories(&self) -> Vec<PathBuf> {
+        std::iter::once(self.inventory.clone())
+            .chain(self.more_inventories.iter().cloned())
+            .collect()
+    }
 }
 
 /// The hosts of an inventory as places to run commands, for commands that

@@ -126,6 +126,25 @@ pub fn mon_addresses(cluster: &Cluster) -> Vec<String> {
 /// The ceph.conf of one host: the template, then ceph_conf_overrides, then
 /// config/ceph.conf, then config/<host>/ceph.conf.
 pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
+    // mon_host must list every mon: one whose address comes from an
+    // interface needs facts first (model::resolve_addresses).
+    let mut unresolved = crate::error::Problems::default();
+    for (name, src) in cluster.unresolved_addresses() {
+        if cluster.host(name).is_some_and(|h| h.has(Role::Mon)) {
+            unresolved.error(
+                src.origin.clone(),
+                format!(
+                    "the address of mon `{name}` is not known yet: it comes {}, which needs the host's facts; set public_address to render without them",
+                    src.describe()
+                ),
+            );
+        }
+    }
+    if unresolved.has_errors() {
+        return Err(crate::error::Error::Invalid {
+            problems: unresolved,
+        });
+    }
     let s = &cluster.settings;
     let ctx = ConfContext {
         host: &host.name,

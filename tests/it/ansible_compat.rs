@@ -168,3 +168,178 @@ fn ini_and_yaml_inventories_read_as_ansible_reads_them() {
         assert_eq!(ours.1, theirs.1, "host vars of {}", f.display());
     }
 }
+
+/// host -> every var that applies to it, as `ansible-inventory --list`
+/// merges them (group vars, group_vars/, host_vars/, several -i).
+fn ansible_hostvars(paths: &[&Path]) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let mut cmd = std::process::Command::new(ansible_inventory());
+    cmd.arg("--list");
+    for p in paths {
+        cmd.arg("-i").arg(p);
+    }
+    let out = cmd
+        .env("ANSIBLE_INVENTORY_ENABLED", "script,ini,yaml")
+        .env("ANSIBLE_LOCALHOST_WARNING", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["_meta"]["hostvars"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(h, vars)| {
+            let vars = vars.as_object().unwrap();
+            (
+                h.clone(),
+                vars.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            )
+        })
+        .collect()
+}
+
+fn our_hostvars(paths: &[&Path]) -> BTreeMap<String, BTreeMap<String, Value>> {
+    let paths: Vec<PathBuf> = paths.iter().map(|p| p.to_path_buf()).collect();
+    let inv = Inventory::load_all(&paths).unwrap_or_else(|e| panic!("{e}"));
+    inv.hosts
+        .keys()
+        .map(|h| {
+            let vars = inv
+                .host_vars(h)
+                .into_iter()
+                .map(|(k, v)| (k, v.value))
+                .collect();
+            (h.clone(), vars)
+        })
+        .filter(|(_, v): &(String, BTreeMap<String, Value>)| !v.is_empty())
+        .collect()
+}
+
+#[test]
+fn group_vars_host_vars_and_several_sources_merge_as_ansible_merges_them() {
+    let dir = crate::support::scratch(&[
+        (
+            "one/inv",
+            "[mons]\nm1 x=host_inline crush=\"{ 'root': 'HDD', 'host': 'm1' }\"\nm2\n\n[osds:children]\nmons\n\n[all:vars]\nx=all_inline\ny=all_inline\nz=all_inline\n\n[mons:vars]\ny=mons_inline\nz=mons_inline\nw=mons_inline\n",
+        ),
+        (
+            "one/group_vars/all",
+            "z: all_file\nw: all_file\nv: all_file\n",
+        ),
+        ("one/group_vars/osds.yml", "v: osds_file\nu: osds_file\n"),
+        (
+            "one/group_vars/mons/a.yml",
+            "u: mons_file_a\nt: mons_file_a\n",
+        ),
+        ("one/group_vars/mons/b", "t: mons_file_b\n"),
+        (
+            "one/host_vars/m1.json",
+            "{\"x\": \"m1_file\", \"s\": [1, \"two\"]}",
+        ),
+        (
+            "two/inv.yml",
+            "all:\n  children:\n    mons:\n      hosts:\n        m2:\n          y: two_host\n        m3:\n      vars:\n        r: two_mons\n",
+        ),
+        ("two/group_vars/mons.yaml", "t: two_mons_file\n"),
+    ]);
+    let one = dir.path().join("one/inv");
+    let two = dir.path().join("two/inv.yml");
+    for paths in [vec![one.as_path()], vec![one.as_path(), two.as_path()]] {
+        let theirs = ansible_hostvars(&paths);
+        let ours = our_hostvars(&paths);
+        assert_eq!(ours, theirs, "{paths:?}");
+    }
+    // What that order means: group_vars/all wins over the inventory's
+    // [mons:vars]; host_vars/ over the host line; an INI dict is a dict.
+    let m1 = &our_hostvars(&[one.as_path()])["m1"];
+    assert_eq!(m1["z"], "all_file");
+    assert_eq!(m1["y"], "mons_inline");
+    assert_eq!(m1["t"], "mons_file_b");
+    assert_eq!(m1["x"], "m1_file");
+    assert_eq!(m1["crush"]["root"], "HDD");
+}
+
+/// What cephalo resolves, without where each value was set.
+fn summary(c: &cephalo::model::Cluster) -> String {
+    let hosts: Vec<String> = c
+        .hosts
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {:?} {:?} {:?} {:?}",
+                h.name, h.roles, h.connection, h.public_address, h.settings
+            )
+        })
+        .collect();
+    format!(
+        "{} {} {} {:?}\n{}",
+        c.name,
+        c.image,
+        c.public_network,
+        c.settings,
+        hosts.join("\n")
+    )
+}
+
+#[test]
+fn ansible_inventory_json_and_scripts_resolve_as_the_ini_they_came_from() {
+    let ini = repo().join("inventory/multinode");
+    let globals = repo().join("inventory/globals.yml");
+    let load = |inv: &Path| {
+        crate::support::load(inv, &globals, &crate::support::good_passwords(), &[])
+            .unwrap_or_else(|e| panic!("{}: {e}", inv.display()))
+    };
+    let want = summary(&load(&ini));
+    // ansible-inventory itself writes the JSON.
+    let out = std::process::Command::new(ansible_inventory())
+        .arg("--list")
+        .arg("-i")
+        .arg(&ini)
+        .env("ANSIBLE_LOCALHOST_WARNING", "false")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("inventory.json");
+    std::fs::write(&json, &out.stdout).unwrap();
+    assert_eq!(summary(&load(&json)), want, "ansible-inventory --list JSON");
+    // A script printing it with _meta, and one answering --host per host.
+    let with_meta = dir.path().join("with-meta.sh");
+    std::fs::write(
+        &with_meta,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = --list ] && exec cat {}\necho '{{}}'\n",
+            json.display()
+        ),
+    )
+    .unwrap();
+    let per_host = dir.path().join("per-host.py");
+    std::fs::write(
+        &per_host,
+        format!(
+            "#!/usr/bin/env python3\nimport json, sys\ndoc = json.load(open({:?}))\nmeta = doc.pop('_meta')['hostvars']\nif sys.argv[1] == '--list':\n    print(json.dumps(doc))\nelse:\n    print(json.dumps(meta.get(sys.argv[2], {{}})))\n",
+            json.display().to_string()
+        ),
+    )
+    .unwrap();
+    for script in [&with_meta, &per_host] {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(summary(&load(script)), want, "{}", script.display());
+        // Ansible reads the script the same way.
+        assert_eq!(
+            ansible_hostvars(&[script.as_path()]),
+            ansible_hostvars(&[ini.as_path()]),
+            "{}",
+            script.display()
+        );
+    }
+}

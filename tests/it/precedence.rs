@@ -1,5 +1,8 @@
 //! The precedence chain, lowest first: role defaults < globals.yml < group
-//! vars (all, then parents, then children) < host vars < -e.
+//! vars (all, then parents, then children: first the inventory's own, then
+//! group_vars/ files) < host vars (the inventory's, then host_vars/) < -e.
+//! Cluster-wide settings: defaults < globals.yml < group `all` < -e.
+//! (ansible_compat.rs proves the group and host part against Ansible.)
 
 use crate::support::{good_passwords, load, scratch};
 
@@ -144,4 +147,40 @@ fn cluster_settings_come_from_globals_and_extra_vars_only() {
     .unwrap();
     assert_eq!(c.release.name(), "reef");
     assert_eq!(c.image, "cephalo/ceph:reef");
+}
+
+#[test]
+fn cluster_settings_may_come_from_group_all_as_ceph_ansible_keeps_them() {
+    let dir = scratch(&[
+        (
+            "inv",
+            "[mons]\nm1 ansible_host=10.0.0.1\n\n[all:vars]\nceph_release=quincy\n",
+        ),
+        (
+            "group_vars/all",
+            "public_network: 10.0.0.0/24\nceph_release: reef\n",
+        ),
+        ("globals.yml", "ceph_release: pacific\n"),
+    ]);
+    let run = |extra: &[&str]| {
+        load(
+            &dir.path().join("inv"),
+            &dir.path().join("globals.yml"),
+            &good_passwords(),
+            extra,
+        )
+    };
+    // group_vars/all over [all:vars] over globals; -e over all.
+    assert_eq!(run(&[]).unwrap().release.name(), "reef");
+    assert_eq!(
+        run(&["ceph_release=squid"]).unwrap().release.name(),
+        "squid"
+    );
+    // Any other group may not set them.
+    std::fs::write(dir.path().join("group_vars/mons"), "ceph_release: reef\n").unwrap();
+    let e = run(&[]).unwrap_err().to_string();
+    assert!(
+        e.contains("group_vars/mons:1 (key `ceph_release`): `ceph_release` is a cluster-wide setting and cannot be set in group_vars/mons"),
+        "{e}"
+    );
 }

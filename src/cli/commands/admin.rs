@@ -52,7 +52,7 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
     if names.is_empty() {
         return Err(Error::Usage(format!(
             "`{pattern}` matches no host of {}",
-            a.target.inventory.display()
+            a.target.primary_inventory().display()
         )));
     }
     let mut sources = a.target.sources();

@@ -48,7 +48,7 @@ pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<Outcome> {
                 None => {
                     return Err(Error::Usage(format!(
                         "`{name}` is not a mon of {} (mons: {})",
-                        a.target.inventory.display(),
+                        a.target.primary_inventory().display(),
                         inventory_mons
                             .iter()
                             .map(|h| h.name.as_str())
@@ -63,7 +63,7 @@ pub fn exec(a: GatherkeysArgs, verbose: u8) -> Result<Outcome> {
     if mons.is_empty() {
         return Err(Error::Usage(format!(
             "{} selects no mon to ask",
-            a.target.inventory.display()
+            a.target.primary_inventory().display()
         )));
     }
     let dest = a

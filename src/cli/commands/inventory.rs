@@ -1,5 +1,6 @@
 //! `cephalo inventory`: the resolved hosts, roles and effective variables as
-//! ansible-inventory style JSON (secrets redacted), or the group tree.
+//! ansible-inventory style JSON (secrets redacted), or the group tree. Reads
+//! no passwords.yml and needs no globals.yml (a view shows no secrets).
 
 use clap::Args;
 use serde_json::{Map, Value, json};
@@ -50,6 +51,14 @@ pub fn exec(a: InventoryArgs) -> Result<()> {
             "cephalo_connection".into(),
             serde_json::to_value(&h.connection).unwrap_or(Value::Null),
         );
+        // Where the public address comes from: an address, or the interface
+        // or network whose address the host's facts give.
+        if let Some(src) = &h.address_from {
+            vars.insert("cephalo_public_address".into(), json!(src.describe()));
+        }
+        if !h.crush_location.is_empty() {
+            vars.insert("cephalo_crush_location".into(), json!(h.crush_location));
+        }
         hostvars.insert(h.name.clone(), Value::Object(vars));
     }
     let mut out = Map::new();
@@ -83,7 +92,8 @@ pub fn exec(a: InventoryArgs) -> Result<()> {
             "cluster": cluster.name,
             "release": cluster.release.name(),
             "image": cluster.image,
-            "public_network": cluster.public_network.to_string(),
+            "public_network": (!cluster.settings.public_network.trim().is_empty())
+                .then(|| cluster.public_network.to_string()),
             "roles": roles,
         }),
     );
@@ -110,10 +120,12 @@ fn graph(inv: &Inventory, group: &str, depth: usize, selected: &[String]) -> Str
     let mut children: Vec<&str> = g.children.iter().map(|(c, _)| c.as_str()).collect();
     if group == "all" {
         // Top-level groups are the children of all, as ansible-inventory shows.
+        // (`ansible-inventory --list` JSON lists them under `all` as well.)
         let nested: Vec<&str> = inv
             .groups
-            .values()
-            .flat_map(|g| g.children.iter().map(|(c, _)| c.as_str()))
+            .iter()
+            .filter(|(n, _)| *n != "all")
+            .flat_map(|(_, g)| g.children.iter().map(|(c, _)| c.as_str()))
             .collect();
         children = inv
             .groups

@@ -200,7 +200,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         println!("{}", upgrade.journal(|j| j.summary(None)));
         println!(
             "flags restored; daemons left as they are; `cephalo upgrade -i {} --to {to}` finishes it later",
-            a.target.inventory.display()
+            a.target.primary_inventory().display()
         );
         return Ok(());
     }
@@ -274,7 +274,7 @@ fn report(o: &up::Outcome, a: &UpgradeArgs, to: Release, cluster: &Cluster) -> R
         return Err(Error::Refused {
             what: format!(
                 "the upgrade stopped: {last}\nthe flags were restored; run the same command again to resume (`cephalo upgrade -i {} --to {to}`), or --abort",
-                a.target.inventory.display()
+                a.target.primary_inventory().display()
             ),
         });
     }

@@ -164,8 +164,7 @@ pub(crate) mod tests {
             inventory: root.join("inventory/all-in-one"),
             globals: Some(root.join("inventory/globals.yml")),
             passwords: Some(passwords),
-            extra_vars: Vec::new(),
-            extra_clients: Vec::new(),
+            ..Default::default()
         })
         .expect("the all-in-one inventory loads");
         (dir, cluster)

@@ -18,38 +18,38 @@ use crate::yamlfile;
 pub const ROLE_DEFAULTS: &[(&str, &str)] = &[
     (
         "roles/cluster/defaults.yml",
-        include_str!("../roles/cluster/defaults.yml"),
+        include_str!("../../roles/cluster/defaults.yml"),
     ),
     (
         "roles/common/defaults.yml",
-        include_str!("../roles/common/defaults.yml"),
+        include_str!("../../roles/common/defaults.yml"),
     ),
     (
         "roles/mon/defaults.yml",
-        include_str!("../roles/mon/defaults.yml"),
+        include_str!("../../roles/mon/defaults.yml"),
     ),
     (
         "roles/mgr/defaults.yml",
-        include_str!("../roles/mgr/defaults.yml"),
+        include_str!("../../roles/mgr/defaults.yml"),
     ),
     (
         "roles/osd/defaults.yml",
-        include_str!("../roles/osd/defaults.yml"),
+        include_str!("../../roles/osd/defaults.yml"),
     ),
     (
         "roles/mds/defaults.yml",
-        include_str!("../roles/mds/defaults.yml"),
+        include_str!("../../roles/mds/defaults.yml"),
     ),
     (
         "roles/rgw/defaults.yml",
-        include_str!("../roles/rgw/defaults.yml"),
+        include_str!("../../roles/rgw/defaults.yml"),
     ),
     (
         "roles/tuning/defaults.yml",
-        include_str!("../roles/tuning/defaults.yml"),
+        include_str!("../../roles/tuning/defaults.yml"),
     ),
 ];
-const IGNORED_KEYS: &str = include_str!("../roles/ignored-keys.yml");
+const IGNORED_KEYS: &str = include_str!("../../roles/ignored-keys.yml");
 const CLUSTER_DEFAULTS: &str = "roles/cluster/defaults.yml";
 
 /// Values by key, each with where it was set. Later layers replace whole
@@ -70,6 +70,9 @@ pub enum KeyClass {
     Setting(Scope),
     /// An Ansible connection variable (`ansible_host`, ...).
     Connection,
+    /// A kolla-ansible or ceph-ansible name the model reads into its own
+    /// (`monitor_interface`, `devices`, ...): see `UNDERSTOOD_VARS`.
+    Understood,
     /// A kolla-ansible key cephalo reads past.
     Ignored,
     /// Not known; with the closest known key when it looks like a typo.
@@ -137,6 +140,9 @@ impl Catalog {
         if CONNECTION_VARS.contains(&key) {
             return KeyClass::Connection;
         }
+        if UNDERSTOOD_VARS.contains(&key) {
+            return KeyClass::Understood;
+        }
         if self.ignored_keys.iter().any(|k| k == key) {
             return KeyClass::Ignored;
         }
@@ -192,6 +198,32 @@ pub const CONNECTION_VARS: &[&str] = &[
     "ansible_become_pass",
 ];
 
+/// kolla-ansible's and ceph-ansible's names for what cephalo does, read by
+/// the model (`model::ceph_ansible`, the host address sources); they may be
+/// set at any level, the cluster-wide ones take effect from globals, group
+/// `all` or `-e`.
+pub const UNDERSTOOD_VARS: &[&str] = &[
+    // kolla-ansible: the interfaces of the API and Ceph cluster networks.
+    "api_interface",
+    "cluster_interface",
+    // ceph-ansible: where a daemon's address comes from.
+    "monitor_address",
+    "monitor_address_block",
+    "monitor_interface",
+    "radosgw_address",
+    "radosgw_address_block",
+    "radosgw_interface",
+    // ceph-ansible: the OSDs' CRUSH location and disks.
+    "osd_crush_location",
+    "devices",
+    // ceph-ansible: cluster-wide.
+    "containerized_deployment",
+    "ceph_docker_registry",
+    "ceph_docker_image",
+    "ceph_docker_image_tag",
+    "mds_max_mds",
+];
+
 /// Sorts the keys of one source into the layer it contributes, reporting
 /// unknown keys (with a suggestion) and keys set where their scope forbids.
 /// `where_` names the source in messages ("globals", "host vars of ceph1").
@@ -212,7 +244,7 @@ pub fn classify_layer(
                     "`{key}` is a cluster-wide setting and cannot be set in {where_}; set it in globals.yml or with -e"
                 ),
             ),
-            KeyClass::Setting(_) | KeyClass::Connection => {
+            KeyClass::Setting(_) | KeyClass::Connection | KeyClass::Understood => {
                 out.insert(key.clone(), var.clone());
             }
             KeyClass::Ignored => ignored.push((key.clone(), var.origin.clone())),
@@ -449,124 +481,7 @@ impl<'de> Deserialize<'de> for ConfValue {
     }
 }
 
-/// Lenient readers: Ansible files spell booleans yes/no/on/off/true/false,
-/// quoted or not, and INI files give every value as text.
-pub mod de {
-    use serde::{Deserialize, Deserializer, de::Error};
-    use serde_json::Value;
-
-    pub fn parse_bool(s: &str) -> Option<bool> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "yes" | "y" | "true" | "on" | "1" => Some(true),
-            "no" | "n" | "false" | "off" | "0" => Some(false),
-            _ => None,
-        }
-    }
-
-    pub fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Bool(b) => Ok(b),
-            Value::String(s) => parse_bool(&s).ok_or_else(|| {
-                D::Error::custom(format!(
-                    "expected yes/no, true/false or on/off, found `{s}`"
-                ))
-            }),
-            Value::Number(n) if n.as_u64() == Some(0) => Ok(false),
-            Value::Number(n) if n.as_u64() == Some(1) => Ok(true),
-            other => Err(D::Error::custom(format!(
-                "expected yes/no, true/false or on/off, found {}",
-                crate::yamlfile::kind(&other)
-            ))),
-        }
-    }
-
-    pub fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Number(n) => n.as_u64().ok_or_else(|| {
-                D::Error::custom(format!("expected a whole number of 0 or more, found {n}"))
-            }),
-            Value::String(s) => s.trim().parse::<u64>().map_err(|_| {
-                D::Error::custom(format!("expected a whole number of 0 or more, found `{s}`"))
-            }),
-            other => Err(D::Error::custom(format!(
-                "expected a whole number, found {}",
-                crate::yamlfile::kind(&other)
-            ))),
-        }
-    }
-
-    /// A list, or text as INI files give it: `[a, b]` or `a,b`.
-    pub fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-        let item = |v: Value| match v {
-            Value::String(s) => Ok(s),
-            Value::Number(n) => Ok(n.to_string()),
-            other => Err(D::Error::custom(format!(
-                "expected a list of text, found {} in it",
-                crate::yamlfile::kind(&other)
-            ))),
-        };
-        match Value::deserialize(d)? {
-            Value::Array(items) => items.into_iter().map(item).collect(),
-            Value::Null => Ok(Vec::new()),
-            Value::String(s) if s.trim().starts_with('[') => {
-                match serde_saphyr::from_str::<Value>(&s) {
-                    Ok(Value::Array(items)) => items.into_iter().map(item).collect(),
-                    _ => Err(D::Error::custom(format!(
-                        "expected a list like [a, b], found `{s}`"
-                    ))),
-                }
-            }
-            Value::String(s) => Ok(s
-                .split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()),
-            other => Err(D::Error::custom(format!(
-                "expected a list, found {}",
-                crate::yamlfile::kind(&other)
-            ))),
-        }
-    }
-
-    /// A mapping of names to scalar values (numbers become text); null is
-    /// an empty mapping.
-    pub fn string_map<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<indexmap::IndexMap<String, String>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Object(m) => m
-                .into_iter()
-                .map(|(k, v)| match v {
-                    Value::String(s) => Ok((k, s)),
-                    Value::Number(n) => Ok((k, n.to_string())),
-                    other => Err(D::Error::custom(format!(
-                        "`{k}`: expected a number or text, found {}",
-                        crate::yamlfile::kind(&other)
-                    ))),
-                })
-                .collect(),
-            Value::Null => Ok(indexmap::IndexMap::new()),
-            other => Err(D::Error::custom(format!(
-                "expected a mapping of names to values, found {}",
-                crate::yamlfile::kind(&other)
-            ))),
-        }
-    }
-
-    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(s),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            Value::Null => Ok(String::new()),
-            other => Err(D::Error::custom(format!(
-                "expected text, found {}",
-                crate::yamlfile::kind(&other)
-            ))),
-        }
-    }
-}
+pub mod de;
 
 /// Where kolla-style override files live: `config/` next to the globals.
 pub fn config_dir(globals: &Path) -> PathBuf {
