@@ -112,16 +112,53 @@ async fn through_any_mon<'a>(
     args: &[&str],
     secret: bool,
 ) -> Result<(&'a Host, String), TransportError> {
+    any_mon(cluster, t, &format!("ceph {}", args.join(" ")), |mon| {
+        let cmd = ceph_cmd(cluster, mon, args);
+        if secret { cmd.secret() } else { cmd }
+    })
+    .await
+}
+
+/// Runs `WORDS` in the `ceph_mon` container of the first mon that answers
+/// (`rbd ...`, `rados ...`, `sh -c SCRIPT cephalo ARGS`), with `timeout`;
+/// returns its output.
+pub async fn in_mon_container(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    words: &[String],
+    timeout: Duration,
+) -> Result<String, TransportError> {
+    let what = words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
+    let (_, out) = any_mon(cluster, t, &what, |mon| {
+        let mut argv: Vec<String> = vec![
+            mon.engine.command().into(),
+            "exec".into(),
+            "ceph_mon".into(),
+        ];
+        argv.extend(words.iter().cloned());
+        Command::new(argv)
+            .become_root(mon.connection.become_root)
+            .timeout(timeout)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Runs the command `make` builds for a mon through the first mon (in the
+/// order of `mons_to_try`) that answers; `what` names it in the error.
+async fn any_mon<'a>(
+    cluster: &'a Cluster,
+    t: &dyn Transport,
+    what: &str,
+    make: impl Fn(&Host) -> Command,
+) -> Result<(&'a Host, String), TransportError> {
     let mons = mons_to_try(cluster, t);
     if mons.is_empty() {
         return Err(no_mon());
     }
     let mut tried: Vec<(String, TransportError)> = Vec::new();
     for mon in mons {
-        let mut cmd = ceph_cmd(cluster, mon, args);
-        if secret {
-            cmd = cmd.secret();
-        }
+        let cmd = make(mon);
         match checked(t, &crate::transport::Endpoint::of(mon), &cmd).await {
             Ok(out) => {
                 if let Ok(mut m) = answered().lock() {
@@ -139,8 +176,7 @@ async fn through_any_mon<'a>(
     Err(TransportError::Other {
         host: tried.first().map(|(m, _)| m.clone()).unwrap_or_default(),
         reason: format!(
-            "no mon answered `ceph {}`: {}",
-            args.join(" "),
+            "no mon answered `{what}`: {}",
             tried
                 .iter()
                 .map(|(m, e)| format!(
