@@ -370,6 +370,7 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
                 flags: vec!["the inventory calls for it, but there is no container".into()],
             });
         }
+        daemons.sort_by_key(|d| (rank(&d.container), d.container.clone()));
         for d in &daemons {
             for f in &d.flags {
                 flagged.push(format!("{host} {}: {f}", d.daemon));
@@ -399,6 +400,21 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
         upgrade: facts.upgrade.clone(),
         hosts,
         flagged,
+    }
+}
+
+/// Daemons in the order operators read them: mon, mgr, OSDs, mds, rgw,
+/// anything else.
+fn rank(container: &str) -> (u8, u64) {
+    match container {
+        "ceph_mon" => (0, 0),
+        "ceph_mgr" => (1, 0),
+        "ceph_mds" => (3, 0),
+        "ceph_rgw" => (4, 0),
+        c => match c.strip_prefix("ceph_osd_").and_then(|i| i.parse().ok()) {
+            Some(id) => (2, id),
+            None => (5, 0),
+        },
     }
 }
 
@@ -447,11 +463,13 @@ pub fn text(s: &Status) -> String {
     if let Some(u) = &s.upgrade {
         let _ = writeln!(t, "{u}");
     }
-    let _ = writeln!(
-        t,
-        "\n{:<10} {:<12} {:<24} {:<20} {:<10} {:>8} {:>8}  flags",
-        "host", "daemon", "image", "version", "state", "uptime", "restarts"
-    );
+    let mut rows: Vec<[String; 8]> = vec![
+        [
+            "host", "daemon", "image", "version", "state", "uptime", "restarts", "",
+        ]
+        .map(String::from),
+    ];
+    let mut down = Vec::new();
     for h in &s.hosts {
         if let Some(e) = &h.error {
             let what = if h.reachable {
@@ -459,23 +477,47 @@ pub fn text(s: &Status) -> String {
             } else {
                 "UNREACHABLE"
             };
-            let _ = writeln!(t, "{:<10} {what}: {e}", h.host);
+            down.push(format!("{} {what}: {e}", h.host));
             continue;
         }
         for d in &h.daemons {
-            let _ = writeln!(
-                t,
-                "{:<10} {:<12} {:<24} {:<20} {:<10} {:>8} {:>8}  {}",
-                h.host,
-                d.daemon,
-                d.image,
-                d.version.as_deref().unwrap_or("-"),
-                d.state,
+            rows.push([
+                h.host.clone(),
+                d.daemon.clone(),
+                if d.image.is_empty() {
+                    "-".into()
+                } else {
+                    d.image.clone()
+                },
+                d.version.clone().unwrap_or_else(|| "-".into()),
+                d.state.clone(),
                 d.uptime_s.map_or("-".to_string(), age),
-                d.restarts,
-                if d.flags.is_empty() { "" } else { "FLAGGED" }
-            );
+                d.restarts.to_string(),
+                if d.flags.is_empty() { "" } else { "FLAGGED" }.to_string(),
+            ]);
         }
+    }
+    let mut width = [0usize; 8];
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    t.push('\n');
+    for r in &rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(width).enumerate() {
+            // uptime and restarts right-aligned
+            if i == 5 || i == 6 {
+                let _ = write!(line, "{c:>w$}  ");
+            } else {
+                let _ = write!(line, "{c:<w$}  ");
+            }
+        }
+        let _ = writeln!(t, "{}", line.trim_end());
+    }
+    for d in down {
+        let _ = writeln!(t, "{d}");
     }
     if !s.flagged.is_empty() {
         let _ = writeln!(t, "\nflagged:");

@@ -7,5 +7,6 @@ mod golden;
 mod layers;
 mod safety;
 mod scale;
+mod status;
 mod upgrade_plan;
 mod upgrade_run;
