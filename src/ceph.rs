@@ -112,16 +112,23 @@ async fn through_any_mon<'a>(
     args: &[&str],
     secret: bool,
 ) -> Result<(&'a Host, String), TransportError> {
-    any_mon(cluster, t, &format!("ceph {}", args.join(" ")), |mon| {
-        let cmd = ceph_cmd(cluster, mon, args);
-        if secret { cmd.secret() } else { cmd }
-    })
+    any_mon(
+        cluster,
+        t,
+        &format!("ceph {}", args.join(" ")),
+        false,
+        |mon| {
+            let cmd = ceph_cmd(cluster, mon, args);
+            if secret { cmd.secret() } else { cmd }
+        },
+    )
     .await
 }
 
 /// Runs `WORDS` in the `ceph_mon` container of the first mon that answers
 /// (`rbd ...`, `rados ...`, `sh -c SCRIPT cephalo ARGS`), with `timeout`;
-/// returns its output.
+/// returns its output. When no mon could be reached at all, the error is
+/// an unreachable one (its exit code says so).
 pub async fn in_mon_container(
     cluster: &Cluster,
     t: &dyn Transport,
@@ -129,7 +136,7 @@ pub async fn in_mon_container(
     timeout: Duration,
 ) -> Result<String, TransportError> {
     let what = words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
-    let (_, out) = any_mon(cluster, t, &what, |mon| {
+    let (_, out) = any_mon(cluster, t, &what, true, |mon| {
         let mut argv: Vec<String> = vec![
             mon.engine.command().into(),
             "exec".into(),
@@ -145,11 +152,14 @@ pub async fn in_mon_container(
 }
 
 /// Runs the command `make` builds for a mon through the first mon (in the
-/// order of `mons_to_try`) that answers; `what` names it in the error.
+/// order of `mons_to_try`) that answers; `what` names it in the error,
+/// which is an unreachable one when `unreachable` and no mon could be
+/// reached.
 async fn any_mon<'a>(
     cluster: &'a Cluster,
     t: &dyn Transport,
     what: &str,
+    unreachable: bool,
     make: impl Fn(&Host) -> Command,
 ) -> Result<(&'a Host, String), TransportError> {
     let mons = mons_to_try(cluster, t);
@@ -173,8 +183,27 @@ async fn any_mon<'a>(
     if tried.len() == 1 {
         return Err(tried.remove(0).1);
     }
+    let host = tried.first().map(|(m, _)| m.clone()).unwrap_or_default();
+    if unreachable && tried.iter().all(|(_, e)| e.is_unreachable()) {
+        return Err(TransportError::Unreachable {
+            target: format!(
+                "any mon ({})",
+                tried
+                    .iter()
+                    .map(|(m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            reason: tried
+                .iter()
+                .map(|(_, e)| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            host,
+        });
+    }
     Err(TransportError::Other {
-        host: tried.first().map(|(m, _)| m.clone()).unwrap_or_default(),
+        host,
         reason: format!(
             "no mon answered `{what}`: {}",
             tried

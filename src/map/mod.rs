@@ -12,7 +12,7 @@ pub mod report;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::ceph::{ceph_json, in_mon_container};
+use crate::ceph::in_mon_container;
 use crate::error::{ExitCode, exit};
 use crate::model::Cluster;
 use crate::script::Script;
@@ -137,9 +137,19 @@ pub struct Maps {
 
 impl Maps {
     pub async fn read(cluster: &Cluster, t: &dyn Transport) -> Result<Maps, MapError> {
-        let dump = ceph_json(cluster, t, &["osd", "dump"]).await?;
-        let pgs = ceph_json(cluster, t, &["pg", "dump", "pgs_brief"]).await?;
-        let tree = ceph_json(cluster, t, &["osd", "tree"]).await?;
+        let ceph = |args: &[&str]| {
+            let mut w = words(&["ceph", "--cluster", &cluster.name]);
+            w.extend(words(args));
+            w.extend(words(&["-f", "json"]));
+            w
+        };
+        let read = |w: Vec<String>| async move {
+            let text = in_mon_container(cluster, t, &w, LIST_TIMEOUT).await?;
+            json(&text, &w[3..w.len() - 2].join(" "))
+        };
+        let dump = read(ceph(&["osd", "dump"])).await?;
+        let pgs = read(ceph(&["pg", "dump", "pgs_brief"])).await?;
+        let tree = read(ceph(&["osd", "tree"])).await?;
         Ok(Maps {
             pools: placement::pools(&dump),
             pgs: placement::pg_table(&pgs),

@@ -138,6 +138,13 @@ pub struct HostLoad {
     pub load: Load,
 }
 
+/// The OSD with the most of an image, and its share (0..1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MostLoaded {
+    pub osd: i64,
+    pub share: f64,
+}
+
 /// `map rbd`: an image's objects and their placement, with the totals.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImageMap {
@@ -149,7 +156,7 @@ pub struct ImageMap {
     pub per_host: Vec<HostLoad>,
     /// The OSD with the most of the image's bytes (objects when no bytes
     /// are known), and the share of the image it holds (0..1).
-    pub most_loaded: Option<(i64, f64)>,
+    pub most_loaded: Option<MostLoaded>,
     /// Objects whose PG the PG table did not list (a map that changed
     /// between reads).
     pub unplaced: Vec<String>,
@@ -221,7 +228,7 @@ pub fn map_image(
             } else {
                 0.0
             };
-            (*osd, share)
+            MostLoaded { osd: *osd, share }
         });
     ImageMap {
         image,
@@ -389,7 +396,7 @@ pub fn image_text(m: &ImageMap) -> String {
             size(h.load.bytes)
         );
     }
-    if let Some((osd, share)) = m.most_loaded {
+    if let Some(MostLoaded { osd, share }) = m.most_loaded {
         let _ = writeln!(
             t,
             "\nmost loaded: osd.{osd} holds {:.1}% of the image",
@@ -547,7 +554,7 @@ mod tests {
         assert_eq!(m.per_osd.iter().map(|o| o.load.primaries).sum::<u64>(), 3);
         let b = m.per_host.iter().find(|h| h.host == "b").unwrap();
         assert_eq!((b.load.objects, b.load.primaries), (6, 3));
-        assert_eq!(m.most_loaded, Some((0, 1.0)));
+        assert_eq!(m.most_loaded, Some(MostLoaded { osd: 0, share: 1.0 }));
         let on = map_osd(
             2,
             &[(m.image.clone(), &pool, names.clone())],

@@ -5,6 +5,7 @@
 mod ceph_answers;
 mod golden;
 mod layers;
+mod map;
 mod safety;
 mod scale;
 mod status;
