@@ -192,19 +192,10 @@ pub fn pg_table(dump: &serde_json::Value) -> BTreeMap<PgId, Acting> {
 
 /// The host of each OSD, from `ceph osd tree -f json`.
 pub fn osd_hosts(tree: &serde_json::Value) -> BTreeMap<i64, String> {
-    let mut out = BTreeMap::new();
-    for n in tree["nodes"].as_array().into_iter().flatten() {
-        if n["type"] == "host"
-            && let Some(name) = n["name"].as_str()
-        {
-            for c in n["children"].as_array().into_iter().flatten() {
-                if let Some(id) = c.as_i64().filter(|i| *i >= 0) {
-                    out.insert(id, name.to_string());
-                }
-            }
-        }
-    }
-    out
+    crate::upgrade::run::osds_by_host(tree)
+        .into_iter()
+        .flat_map(|(host, ids)| ids.into_iter().map(move |id| (i64::from(id), host.clone())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -190,26 +190,6 @@ pub fn health(s: &serde_json::Value) -> Health {
     }
 }
 
-/// The OSD ids under each host bucket of `ceph osd tree`.
-fn osds_by_host(tree: &serde_json::Value) -> BTreeMap<String, Vec<u32>> {
-    let mut out = BTreeMap::new();
-    for n in tree["nodes"].as_array().into_iter().flatten() {
-        if n["type"] == "host"
-            && let Some(name) = n["name"].as_str()
-        {
-            let ids = n["children"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|c| c.as_i64())
-                .filter_map(|c| u32::try_from(c).ok())
-                .collect();
-            out.insert(name.to_string(), ids);
-        }
-    }
-    out
-}
-
 /// The containers a host's roles call for (OSDs: those the OSD tree puts
 /// under it; without the tree, none is called for by id).
 fn wanted(cluster: &Cluster, host: &str, osds: Option<&BTreeMap<String, Vec<u32>>>) -> Vec<String> {
@@ -292,7 +272,10 @@ pub fn uptime(started_at: &str, now: SystemTime) -> Option<u64> {
 
 /// Builds the report from the facts and the model.
 pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
-    let tree = facts.osd_tree.as_ref().map(osds_by_host);
+    let tree = facts
+        .osd_tree
+        .as_ref()
+        .map(crate::upgrade::run::osds_by_host);
     let mut flagged = Vec::new();
     let mut hosts = Vec::new();
     for (host, found) in &facts.hosts {
