@@ -101,6 +101,9 @@ pub fn bytes_per_object(image: &Image, diff: &serde_json::Value) -> BTreeMap<u64
     out
 }
 
+/// CRUSH_ITEM_NONE: no OSD in that place of an EC PG's set.
+const NONE: i64 = 0x7fff_ffff;
+
 /// One data object and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Placed {
@@ -190,7 +193,8 @@ pub fn map_image(
             unplaced.push(name.clone());
             continue;
         };
-        for osd in a.acting.iter().filter(|o| **o >= 0) {
+        // An EC PG missing a shard lists CRUSH_ITEM_NONE (2^31 - 1) there.
+        for osd in a.acting.iter().filter(|o| (0..NONE).contains(*o)) {
             let l = osds.entry(*osd).or_default();
             l.objects += 1;
             l.bytes += b;
@@ -565,10 +569,24 @@ mod tests {
         assert_eq!(on.images[0].objects, 3);
         assert_eq!(on.images[0].primary, 3);
         assert!(
-            map_osd(7, &[(m.image.clone(), &pool, names)], &pgs, &hosts, vec![])
-                .images
-                .is_empty()
+            map_osd(
+                7,
+                &[(m.image.clone(), &pool, names.clone())],
+                &pgs,
+                &hosts,
+                vec![]
+            )
+            .images
+            .is_empty()
         );
         assert!(image_text(&m).contains("most loaded: osd.0 holds 100.0% of the image"));
+        // An EC PG without its second shard: no OSD counted in its place.
+        let mut degraded = pgs.clone();
+        for a in degraded.values_mut() {
+            a.acting = vec![2, NONE, 1];
+        }
+        let m = map_image(img(4 << 20, 1), &pool, &names, &degraded, &hosts, &bytes);
+        let osds: Vec<i64> = m.per_osd.iter().map(|o| o.osd).collect();
+        assert_eq!(osds, [1, 2]);
     }
 }
