@@ -112,16 +112,63 @@ async fn through_any_mon<'a>(
     args: &[&str],
     secret: bool,
 ) -> Result<(&'a Host, String), TransportError> {
+    any_mon(
+        cluster,
+        t,
+        &format!("ceph {}", args.join(" ")),
+        false,
+        |mon| {
+            let cmd = ceph_cmd(cluster, mon, args);
+            if secret { cmd.secret() } else { cmd }
+        },
+    )
+    .await
+}
+
+/// Runs `WORDS` in the `ceph_mon` container of the first mon that answers
+/// (`rbd ...`, `rados ...`, `sh -c SCRIPT cephalo ARGS`), with `timeout`;
+/// returns its output. When no mon could be reached at all, the error is
+/// an unreachable one (its exit code says so).
+pub async fn in_mon_container(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    words: &[String],
+    timeout: Duration,
+) -> Result<String, TransportError> {
+    let what = words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
+    let (_, out) = any_mon(cluster, t, &what, true, |mon| {
+        let mut argv: Vec<String> = vec![
+            mon.engine.command().into(),
+            "exec".into(),
+            "ceph_mon".into(),
+        ];
+        argv.extend(words.iter().cloned());
+        Command::new(argv)
+            .become_root(mon.connection.become_root)
+            .timeout(timeout)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Runs the command `make` builds for a mon through the first mon (in the
+/// order of `mons_to_try`) that answers; `what` names it in the error,
+/// which is an unreachable one when `unreachable` and no mon could be
+/// reached.
+async fn any_mon<'a>(
+    cluster: &'a Cluster,
+    t: &dyn Transport,
+    what: &str,
+    unreachable: bool,
+    make: impl Fn(&Host) -> Command,
+) -> Result<(&'a Host, String), TransportError> {
     let mons = mons_to_try(cluster, t);
     if mons.is_empty() {
         return Err(no_mon());
     }
     let mut tried: Vec<(String, TransportError)> = Vec::new();
     for mon in mons {
-        let mut cmd = ceph_cmd(cluster, mon, args);
-        if secret {
-            cmd = cmd.secret();
-        }
+        let cmd = make(mon);
         match checked(t, &crate::transport::Endpoint::of(mon), &cmd).await {
             Ok(out) => {
                 if let Ok(mut m) = answered().lock() {
@@ -136,11 +183,29 @@ async fn through_any_mon<'a>(
     if tried.len() == 1 {
         return Err(tried.remove(0).1);
     }
+    let host = tried.first().map(|(m, _)| m.clone()).unwrap_or_default();
+    if unreachable && tried.iter().all(|(_, e)| e.is_unreachable()) {
+        return Err(TransportError::Unreachable {
+            target: format!(
+                "any mon ({})",
+                tried
+                    .iter()
+                    .map(|(m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            reason: tried
+                .iter()
+                .map(|(_, e)| e.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+            host,
+        });
+    }
     Err(TransportError::Other {
-        host: tried.first().map(|(m, _)| m.clone()).unwrap_or_default(),
+        host,
         reason: format!(
-            "no mon answered `ceph {}`: {}",
-            args.join(" "),
+            "no mon answered `{what}`: {}",
             tried
                 .iter()
                 .map(|(m, e)| format!(

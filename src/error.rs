@@ -24,7 +24,9 @@ pub mod exit {
     /// refused, and nothing was changed on any host.
     pub const REFUSED: i32 = 7;
     /// `--check` (deploy, reconfigure, tune, admin, gatherkeys) found
-    /// something a run would change; nothing failed and nothing was changed.
+    /// something a run would change, or `status` flagged a daemon (the
+    /// cluster is not as the inventory says); nothing failed and nothing
+    /// was changed.
     pub const DRIFT: i32 = 8;
 
     /// Every code but 0, with what it means in a line, for `--help` and the
@@ -46,7 +48,10 @@ pub mod exit {
         ),
         (HOST_KEY, "a host key was unknown, changed or revoked"),
         (REFUSED, "refused: a host's state makes the change unsafe"),
-        (DRIFT, "--check: something would change (nothing failed)"),
+        (
+            DRIFT,
+            "--check: something would change; status: something is flagged (nothing failed)",
+        ),
     ];
 }
 

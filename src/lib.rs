@@ -26,7 +26,8 @@
 //! `settings`, `passwords`, `model`, `render`; no tokio, no SSH) < reaching
 //! hosts (`transport`, `script`, `ssh`, `local`, `engine`, `fake`) <
 //! operations (`deploy`, `prechecks`, `disks`, `keys`, `tune`, `pull`,
-//! `containers`, `ceph`, `facts`, `files`, `upgrade`, `playground`) <
+//! `containers`, `ceph`, `facts`, `files`, `upgrade`, `status`, `map`,
+//! `playground`) <
 //! `cli`.
 
 pub mod ceph;
@@ -43,6 +44,7 @@ pub mod files;
 pub mod inventory;
 pub mod keys;
 pub mod local;
+pub mod map;
 pub mod model;
 pub mod passwords;
 pub mod playground;
@@ -53,6 +55,7 @@ pub mod render;
 pub mod script;
 pub mod settings;
 pub mod ssh;
+pub mod status;
 pub mod transport;
 pub mod tune;
 pub mod upgrade;

@@ -28,6 +28,7 @@ pub use commands::gatherkeys::GatherkeysArgs;
 pub use commands::genpwd::GenpwdArgs;
 pub use commands::inventory::InventoryArgs;
 pub use commands::man::ManArgs;
+pub use commands::map::{MapCommand, MapOsdArgs, MapRbdArgs};
 pub use commands::playground::{
     PlaygroundCommand, PlaygroundDirArgs, PlaygroundDownArgs, PlaygroundUpArgs,
 };
@@ -35,6 +36,7 @@ pub use commands::prechecks::PrechecksArgs;
 pub use commands::pull::PullArgs;
 pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
+pub use commands::status::StatusArgs;
 pub use commands::tune::TuneArgs;
 pub use commands::upgrade::UpgradeArgs;
 pub use drift::Outcome;
@@ -100,6 +102,15 @@ pub enum Command {
     /// finalise); journaled, resumable by running it again, flags always
     /// restored. --plan shows the whole plan first.
     Upgrade(UpgradeArgs),
+    /// The cluster's health, then every host's Ceph containers (daemon,
+    /// image, version, state, uptime, restarts), flagging an image other
+    /// than the configured one, a daemon missing or stopped, and a
+    /// container no role explains. Exit 8 when something is flagged.
+    Status(StatusArgs),
+    /// Where an RBD image's objects are (`map rbd POOL/IMAGE`), or which
+    /// images an OSD holds (`map osd ID`), from the cluster's own maps.
+    #[command(subcommand)]
+    Map(MapCommand),
     /// OSD disks: list them, or label the configured devices for OSDs.
     #[command(subcommand)]
     Disks(DisksCommand),
@@ -165,6 +176,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Gatherkeys(a) => gatherkeys::exec(a, verbose),
         Command::Tune(a) => tune::exec(a, verbose),
         Command::Admin(a) => admin::exec(a, verbose),
+        // Something flagged is exit 8, as drift is.
+        Command::Status(a) => status::exec(a, verbose),
+        Command::Map(MapCommand::Rbd(a)) => drift::done(map::rbd(a, verbose)),
+        Command::Map(MapCommand::Osd(a)) => drift::done(map::osd(a, verbose)),
         Command::Genpwd(a) => drift::done(genpwd::exec(a)),
         Command::Render(a) => drift::done(render::exec(a, verbose)),
         Command::Inventory(a) => drift::done(inventory::exec(a)),

@@ -47,6 +47,8 @@ pub struct FakeCeph {
     pub refuse_ok_to_stop: u32,
     pub filesystems: Vec<String>,
     pub pools: Vec<String>,
+    /// Each pool's applications (`rbd`, `cephfs`...).
+    pub applications: BTreeMap<String, Vec<String>>,
     /// The uuid each OSD was made with (`osd new`).
     pub osd_uuids: BTreeMap<u32, String>,
     /// cephx entities and their keys.
@@ -94,6 +96,7 @@ impl Default for FakeCeph {
             refuse_ok_to_stop: 0,
             filesystems: Vec::new(),
             pools: Vec::new(),
+            applications: BTreeMap::new(),
             osd_uuids: BTreeMap::new(),
             auth: BTreeMap::new(),
             config_keys: BTreeMap::new(),

@@ -98,7 +98,14 @@ impl FakeCeph {
                         "up_from": d.up_from,
                         "uuid": self.osd_uuids.get(id).cloned().unwrap_or_else(|| format!("00000000-0000-4000-8000-{id:012}")),
                     })).collect::<Vec<_>>(),
-                    "pools": self.pools.iter().map(|p| json!({"pool_name": p})).collect::<Vec<_>>(),
+                    "pools": self.pools.iter().map(|p| json!({
+                        "pool": self.pool_id(p),
+                        "pool_name": p,
+                        "pg_num": super::rbd::POOL_PGS,
+                        "object_hash": 2,
+                        "application_metadata": self.applications.get(p).into_iter().flatten()
+                            .map(|a| (a.clone(), json!({}))).collect::<serde_json::Map<_, _>>(),
+                    })).collect::<Vec<_>>(),
                 });
                 if release >= Release::Octopus {
                     v["flags_set"] = json!(self.flags.iter().collect::<Vec<_>>());
@@ -121,6 +128,14 @@ impl FakeCeph {
                 } else {
                     j(summary)
                 }
+            }
+            ["pg", "dump", "pgs_brief"] => j(self.pgs_brief()),
+            ["osd", "pool", "application", "enable", pool, app, ..] => {
+                let apps = self.applications.entry(pool.to_string()).or_default();
+                if !apps.iter().any(|a| a == app) {
+                    apps.push(app.to_string());
+                }
+                out(0, format!("enabled application '{app}' on pool '{pool}'"))
             }
             ["pg", "dump_stuck", ..] => j(json!({
                 "stuck_pg_stats": self.stuck.iter().map(|p| json!({"pgid": p, "state": "active+undersized+degraded"})).collect::<Vec<_>>()

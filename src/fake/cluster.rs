@@ -30,6 +30,8 @@ pub struct FakeCluster {
     pub releases: BTreeMap<String, Release>,
     /// Script handlers, tried in order.
     pub scripts: Vec<ScriptHandler>,
+    /// RBD images (answered in a mon's container).
+    pub rbd: Vec<super::rbd::FakeImage>,
     /// Commands nothing here knows, as `host: command` (answered with 0).
     pub unknown: Vec<String>,
     /// Commands answered so far.
@@ -289,6 +291,16 @@ impl FakeCluster {
                 )
             }
             Some("ceph") => self.ceph_client(&rest[1..]),
+            Some("rbd" | "sh") if container == "ceph_mon" => {
+                match self.ceph.tool(&self.rbd, rest) {
+                    Some(o) => o,
+                    None => {
+                        self.unknown
+                            .push(format!("{host}: exec {container} {}", rest.join(" ")));
+                        out(0, "")
+                    }
+                }
+            }
             _ => {
                 self.unknown
                     .push(format!("{host}: exec {container} {}", rest.join(" ")));

@@ -25,6 +25,11 @@ pub struct Container {
     pub command: Vec<String>,
     /// Times it was (re)started.
     pub starts: u32,
+    /// Restarts by the engine's restart policy (a crashing daemon), as
+    /// `inspect`'s `.RestartCount` shows them; a test sets it.
+    pub restarts: u32,
+    /// When it was last started (`.State.StartedAt`).
+    pub started_at: String,
 }
 
 /// A fake host.
@@ -38,6 +43,9 @@ pub struct FakeHost {
     pub paths: std::collections::BTreeSet<String>,
     next_id: u64,
 }
+
+/// When the fake's containers started (docker's RFC 3339 with nanoseconds).
+pub const STARTED_AT: &str = "2026-11-30T12:00:00.123456789Z";
 
 /// Options of `run` that take the next word as their value.
 const VALUED: &[&str] = &[
@@ -140,6 +148,8 @@ impl FakeHost {
             env: BTreeMap::new(),
             command: Vec::new(),
             starts: 1,
+            restarts: 0,
+            started_at: STARTED_AT.into(),
         };
         self.containers.insert(name.to_string(), c);
     }
@@ -158,9 +168,23 @@ impl FakeHost {
                         None => fail(1, format!("Error: No such image: {name}")),
                     });
                 }
-                match self.containers.get(name) {
-                    Some(c) => out(0, format!("{}\n", render(format, c))),
-                    None => no_such(name),
+                // Several names: a line for each found, exit 1 (and the
+                // error) for any missing, as docker does.
+                let names = names_of(rest);
+                let mut lines = String::new();
+                let mut missing = Vec::new();
+                for n in &names {
+                    match self.containers.get(*n) {
+                        Some(c) => lines += &format!("{}\n", render(format, n, c)),
+                        None => missing.push(*n),
+                    }
+                }
+                match missing.first() {
+                    None => out(0, lines),
+                    Some(n) => Output {
+                        stdout: lines.into_bytes(),
+                        ..no_such(n)
+                    },
                 }
             }
             ["image", "inspect", rest @ ..] => {
@@ -212,7 +236,7 @@ impl FakeHost {
                     .containers
                     .iter()
                     .filter(|(_, c)| all || c.running)
-                    .map(|(n, c)| render(&format.replace("{{.Names}}", n), c))
+                    .map(|(n, c)| render(format, n, c))
                     .collect();
                 out(
                     0,
@@ -253,6 +277,8 @@ impl FakeHost {
             env: r.env,
             command: r.command,
             starts: 1,
+            restarts: 0,
+            started_at: STARTED_AT.into(),
         };
         let id = c.id.clone();
         self.containers.insert(name, c);
@@ -269,9 +295,31 @@ fn format_and_name<'a>(words: &[&'a str]) -> (&'a str, &'a str) {
     (format, words.last().copied().unwrap_or_default())
 }
 
-/// The Go template subset cephalo's formats use.
-fn render(format: &str, c: &Container) -> String {
+/// The container names of an `inspect`: the words after its options.
+fn names_of<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let mut names = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        match words[i] {
+            "--format" | "-f" | "--type" => i += 2,
+            w if w.starts_with('-') => i += 1,
+            w => {
+                names.push(w);
+                i += 1;
+            }
+        }
+    }
+    names
+}
+
+/// The Go template subset cephalo's formats use (`.Name` as docker
+/// prints it, with a `/`).
+fn render(format: &str, name: &str, c: &Container) -> String {
     let mut s = format
+        .replace("{{.Names}}", name)
+        .replace("{{.Name}}", &format!("/{name}"))
+        .replace("{{.State.StartedAt}}", &c.started_at)
+        .replace("{{.RestartCount}}", &c.restarts.to_string())
         .replace(
             "{{.State.Running}}",
             if c.running { "true" } else { "false" },

@@ -10,6 +10,7 @@ mod ceph_cli;
 pub mod cluster;
 pub mod fresh;
 pub mod host;
+pub mod rbd;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use crate::transport::{BoxFuture, Command, Endpoint, Output, Transport, Transpor
 pub use ceph::FakeCeph;
 pub use cluster::FakeCluster;
 pub use host::{Container, FakeHost};
+pub use rbd::FakeImage;
 
 /// Whatever answers the fake transport's commands.
 pub trait World: Send {

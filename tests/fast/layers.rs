@@ -34,6 +34,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "keys",
             "tune",
             "upgrade",
+            "status",
+            "map",
             "playground",
         ],
     ),

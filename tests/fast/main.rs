@@ -5,7 +5,9 @@
 mod ceph_answers;
 mod golden;
 mod layers;
+mod map;
 mod safety;
 mod scale;
+mod status;
 mod upgrade_plan;
 mod upgrade_run;

@@ -593,6 +593,6 @@ fn run_without_dashes_gets_a_tip_and_help_lists_exit_codes() {
         .success()
         .stdout(predicate::str::contains("Exit codes:"))
         .stdout(predicate::str::contains(
-            "  8  --check: something would change (nothing failed)",
+            "  8  --check: something would change; status: something is flagged (nothing failed)",
         ));
 }

@@ -19,5 +19,6 @@ mod render;
 mod sandbox;
 mod ssh;
 mod sshd;
+mod status;
 mod support;
 mod upgrade;
