@@ -93,8 +93,10 @@ ceph_sysctl:
 
 ceph_conf_overrides:
   global:
-    # The hosts share this machine's disk, often fuller than a mon likes.
+    # The hosts share this machine's disk, often fuller than a mon likes
+    # (below the critical share a mon stops itself).
     mon_data_avail_warn: 1
+    mon_data_avail_crit: 1
 "#,
         name = l.request.name,
         release = l.release.name(),
