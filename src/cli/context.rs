@@ -1,13 +1,15 @@
 //! The wiring every command shares: the model and the hosts `--limit`
-//! selects, the async runtime, and the engine over the selected hosts (SSH
-//! transport, reporter, run log). Prints only the known_hosts warnings; no
-//! command's logic and no results here.
+//! selects, the addresses learned from the hosts' interfaces, the async
+//! runtime, and the engine over the selected hosts (SSH transport,
+//! reporter, run log). Prints only the known_hosts warnings and the hosts
+//! whose addresses could not be gathered; no command's logic here.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::{Engine, Mode, Reporter, Timed};
-use crate::error::{Error, Result};
+use crate::engine::{Engine, Mode, Recap, Reporter, Timed};
+use crate::error::{Error, Problems, Result};
 use crate::inventory::Inventory;
 use crate::model::{self, Cluster};
 use crate::transport::Transport;
@@ -34,6 +36,63 @@ pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<S
         Some(pattern) => limit(&cluster, &inventory, pattern)?,
     };
     Ok((cluster, inventory, selected))
+}
+
+/// What learning addresses from the hosts' interfaces found: the gathering
+/// (unreachable hosts and failed commands are in it) and, by host, why an
+/// address could not be resolved (no such interface, no address in
+/// public_network).
+pub struct Learned {
+    pub recap: Recap,
+    pub unresolved: BTreeMap<String, Problems>,
+}
+
+/// Gathers the interface addresses of the hosts that need them for the
+/// `selected` hosts (see `facts::addresses::hosts_needing`), one SSH round
+/// trip each, all at once, and fills them into the model. None when no
+/// host needs facts (nothing is connected to).
+pub fn learn_addresses(
+    rt: &tokio::runtime::Runtime,
+    cluster: &mut Cluster,
+    selected: &[String],
+    engine: &Engine,
+) -> Option<Learned> {
+    use crate::facts::addresses;
+    let hosts = addresses::hosts_needing(cluster, selected);
+    if hosts.is_empty() {
+        return None;
+    }
+    let (gathered, recap) = rt.block_on(addresses::gather(cluster, engine, &hosts));
+    let unresolved = addresses::fill_in(cluster, &gathered);
+    Some(Learned { recap, unresolved })
+}
+
+/// `learn_addresses` for commands that need every address: a host not
+/// reached is the usual unreachable (or host key, or failed) error naming
+/// it, and an address that cannot be resolved is bad input naming the
+/// host, the file, the line and the setting.
+pub fn resolve_addresses(
+    rt: &tokio::runtime::Runtime,
+    cluster: &mut Cluster,
+    selected: &[String],
+    engine: &Engine,
+    json: bool,
+) -> Result<()> {
+    let Some(learned) = learn_addresses(rt, cluster, selected, engine) else {
+        return Ok(());
+    };
+    if !json {
+        crate::cli::output::print_failures(&learned.recap);
+    }
+    crate::cli::output::host_failures(&learned.recap)?;
+    let mut problems = Problems::default();
+    for p in learned.unresolved.into_values() {
+        problems.extend(p);
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid { problems });
+    }
+    Ok(())
 }
 
 /// The inventory's groups, which `--limit` patterns name. The model keeps

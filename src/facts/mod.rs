@@ -5,6 +5,7 @@
 //! every operation: it imports nothing above `script` and changes nothing
 //! on a host.
 
+pub mod addresses;
 pub mod block;
 
 use std::collections::BTreeMap;
