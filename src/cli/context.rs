@@ -4,12 +4,12 @@
 //! reporter, run log). Prints only the known_hosts warnings and the hosts
 //! whose addresses could not be gathered; no command's logic here.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::engine::{Engine, Mode, Recap, Reporter, Timed};
+use crate::engine::{Engine, Mode, Reporter, Timed};
 use crate::error::{Error, Problems, Result};
+use crate::facts::addresses::Learned;
 use crate::inventory::Inventory;
 use crate::model::{self, Cluster};
 use crate::transport::Transport;
@@ -38,33 +38,17 @@ pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<S
     Ok((cluster, inventory, selected))
 }
 
-/// What learning addresses from the hosts' interfaces found: the gathering
-/// (unreachable hosts and failed commands are in it) and, by host, why an
-/// address could not be resolved (no such interface, no address in
-/// public_network).
-pub struct Learned {
-    pub recap: Recap,
-    pub unresolved: BTreeMap<String, Problems>,
-}
-
 /// Gathers the interface addresses of the hosts that need them for the
-/// `selected` hosts (see `facts::addresses::hosts_needing`), one SSH round
-/// trip each, all at once, and fills them into the model. None when no
-/// host needs facts (nothing is connected to).
+/// `selected` hosts, one SSH round trip each, all at once, and fills them
+/// into the model (`facts::addresses::learn`). None when no host needs
+/// facts (nothing is connected to).
 pub fn learn_addresses(
     rt: &tokio::runtime::Runtime,
     cluster: &mut Cluster,
     selected: &[String],
     engine: &Engine,
 ) -> Option<Learned> {
-    use crate::facts::addresses;
-    let hosts = addresses::hosts_needing(cluster, selected);
-    if hosts.is_empty() {
-        return None;
-    }
-    let (gathered, recap) = rt.block_on(addresses::gather(cluster, engine, &hosts));
-    let unresolved = addresses::fill_in(cluster, &gathered);
-    Some(Learned { recap, unresolved })
+    rt.block_on(crate::facts::addresses::learn(cluster, selected, engine))
 }
 
 /// `learn_addresses` for commands that need every address: a host not

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::engine::{Action, Engine, HostOutcome, Node, OnFailure, Plan, Recap, Step, StepContext};
-use crate::error::{Error, Problems};
+use crate::error::{Error, Problem, Problems};
 use crate::model::{AddressSource, Cluster, Host, Role};
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
@@ -124,6 +124,73 @@ pub async fn gather(
     let recap = sub.run(&plan).await;
     let got = std::mem::take(&mut *out.lock().unwrap_or_else(|p| p.into_inner()));
     (got, recap)
+}
+
+/// What learning addresses from the hosts' interfaces found: the gathering
+/// (unreachable hosts and failed commands are in it) and, by host, why an
+/// address could not be resolved (no such interface, no address in
+/// public_network).
+pub struct Learned {
+    pub recap: Recap,
+    pub unresolved: BTreeMap<String, Problems>,
+}
+
+/// One asked host's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Its addresses, described with the setting each came from.
+    Known(Vec<String>),
+    /// Not reached, or `ip` failed: the transport's error.
+    Unreached(String),
+    /// Reached, but an address could not be resolved: the problems.
+    Unresolved(Vec<Problem>),
+}
+
+impl Learned {
+    /// Every asked host's outcome, in the order they were asked.
+    pub fn verdicts(&self, cluster: &Cluster) -> Vec<(String, Verdict)> {
+        self.recap
+            .hosts
+            .keys()
+            .map(|host| {
+                let v = if let Some(e) = failure_of(&self.recap, host) {
+                    Verdict::Unreached(e.to_string())
+                } else if let Some(p) = self.unresolved.get(host) {
+                    Verdict::Unresolved(p.errors().cloned().collect())
+                } else {
+                    Verdict::Known(
+                        cluster
+                            .host(host)
+                            .into_iter()
+                            .flat_map(|h| {
+                                [
+                                    &h.address_from,
+                                    &h.rgw_address_from,
+                                    &h.cluster_address_from,
+                                ]
+                            })
+                            .flatten()
+                            .map(AddressSource::describe)
+                            .collect(),
+                    )
+                };
+                (host.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// Gathers the interface addresses of the hosts that need them for the
+/// `selected` hosts (`hosts_needing`) and fills them into the model. None
+/// when no host needs facts (nothing is connected to).
+pub async fn learn(cluster: &mut Cluster, selected: &[String], engine: &Engine) -> Option<Learned> {
+    let hosts = hosts_needing(cluster, selected);
+    if hosts.is_empty() {
+        return None;
+    }
+    let (gathered, recap) = gather(cluster, engine, &hosts).await;
+    let unresolved = fill_in(cluster, &gathered);
+    Some(Learned { recap, unresolved })
 }
 
 /// Fills each gathered host's addresses into the model; the problems of

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
-use crate::cli::context::{Learned, cluster_engine, learn_addresses, load, runtime};
+use crate::cli::context::{cluster_engine, learn_addresses, load, runtime};
 use crate::cli::output::print_warnings;
 use crate::error::{Error, Result};
+use crate::facts::addresses::{Learned, Verdict};
 use crate::prechecks::{CheckResult, Level, run_prechecks};
 
 #[derive(Debug, Args)]
@@ -54,7 +55,7 @@ pub fn exec(a: PrechecksArgs, verbose: u8) -> Result<()> {
 }
 
 /// The `network.address` check of each host whose address had to be
-/// learned from its interfaces: a pass with the address, or a failure
+/// learned from its interfaces: a pass with the addresses, or a failure
 /// naming the setting and what the host has. A selected host that could
 /// not be reached is left to the `connection` check; a mon outside
 /// `--limit` (its address goes into every ceph.conf) fails here.
@@ -64,7 +65,7 @@ pub fn address_checks(
     selected: &[String],
 ) -> Vec<CheckResult> {
     let mut out = Vec::new();
-    for (host, _) in learned.recap.hosts.iter() {
+    for (host, verdict) in learned.verdicts(cluster) {
         let row = |level, value: String, hint: String| CheckResult {
             id: "network.address",
             host: Some(host.clone()),
@@ -72,38 +73,26 @@ pub fn address_checks(
             value,
             hint,
         };
-        if let Some(e) = crate::facts::addresses::failure_of(&learned.recap, host) {
-            if !selected.contains(host) {
-                out.push(row(
-                    Level::Fail,
-                    e.to_string(),
-                    "its address comes from an interface: reach the host, or set its public_address"
-                        .into(),
-                ));
+        match verdict {
+            Verdict::Known(addresses) => {
+                out.push(row(Level::Pass, addresses.join(", "), String::new()))
             }
-        } else if let Some(problems) = learned.unresolved.get(host) {
-            for p in problems.errors() {
-                out.push(row(
-                    Level::Fail,
-                    p.message.clone(),
-                    format!("fix {}, or set public_address", p.origin),
-                ));
+            Verdict::Unreached(_) if selected.contains(&host) => {}
+            Verdict::Unreached(e) => out.push(row(
+                Level::Fail,
+                e,
+                "its address comes from an interface: reach the host, or set its public_address"
+                    .into(),
+            )),
+            Verdict::Unresolved(problems) => {
+                for p in problems {
+                    out.push(row(
+                        Level::Fail,
+                        p.message,
+                        format!("fix {}, or set public_address", p.origin),
+                    ));
+                }
             }
-        } else {
-            let h = cluster.host(host);
-            let learned: Vec<String> = h
-                .into_iter()
-                .flat_map(|h| {
-                    [
-                        &h.address_from,
-                        &h.rgw_address_from,
-                        &h.cluster_address_from,
-                    ]
-                })
-                .flatten()
-                .map(|s| s.describe())
-                .collect();
-            out.push(row(Level::Pass, learned.join(", "), String::new()));
         }
     }
     out
