@@ -117,14 +117,19 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// The SSH transport and reporter every host command uses.
+/// The SSH transport and reporter every host command uses; `hosts_file`
+/// is the `ssh_hosts_file` setting (empty: none).
 pub fn connect_parts(
     c: &ConnectArgs,
     known_hosts: PathBuf,
+    hosts_file: &str,
     verbose: u8,
 ) -> Result<(Arc<dyn Transport>, Arc<Reporter>)> {
     let mut opts = crate::ssh::SshOptions::new(c.known_hosts.clone().unwrap_or(known_hosts));
     opts.accept_new_host_keys = c.accept_new_host_keys;
+    if !hosts_file.is_empty() {
+        opts.hosts = read_hosts_file(Path::new(hosts_file))?;
+    }
     let transport = crate::ssh::SshTransport::new(opts).map_err(|source| Error::Read {
         path: PathBuf::from("known_hosts"),
         source,
@@ -152,6 +157,28 @@ pub fn connect_parts(
     Ok((Arc::new(timed), reporter))
 }
 
+/// The `ssh_hosts_file`: a file that cannot be read, or each line that is
+/// not `IP NAME...`, is bad input naming the file (and line).
+fn read_hosts_file(path: &Path) -> Result<crate::ssh::HostsFile> {
+    use crate::ssh::hosts_file::HostsFileError;
+    crate::ssh::HostsFile::load(path).map_err(|e| match e {
+        HostsFileError::Read(source) => Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        HostsFileError::Lines(lines) => {
+            let mut problems = Problems::default();
+            for (line, why) in lines {
+                problems.error(
+                    crate::error::Origin::at_line(path, line),
+                    format!("{why} (ssh_hosts_file lines are `IP NAME...`)"),
+                );
+            }
+            Error::Invalid { problems }
+        }
+    })
+}
+
 /// The engine over the `selected` hosts, with the transport and reporter
 /// of `ConnectArgs`.
 pub fn cluster_engine(
@@ -165,7 +192,12 @@ pub fn cluster_engine(
     } else {
         PathBuf::from(&cluster.settings.ssh_known_hosts_file)
     };
-    let (transport, reporter) = connect_parts(connect, known_hosts, verbose)?;
+    let (transport, reporter) = connect_parts(
+        connect,
+        known_hosts,
+        &cluster.settings.ssh_hosts_file,
+        verbose,
+    )?;
     let hosts = cluster
         .hosts
         .iter()

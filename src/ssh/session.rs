@@ -33,6 +33,8 @@ pub struct SshOptions {
     pub max_channels: usize,
     /// Key exchange algorithms, most preferred first.
     pub kex: Vec<String>,
+    /// Names this machine resolves before DNS (`ssh_hosts_file`).
+    pub hosts: super::HostsFile,
 }
 
 impl SshOptions {
@@ -58,6 +60,7 @@ impl SshOptions {
                 "diffie-hellman-group-exchange-sha256".into(),
                 "diffie-hellman-group14-sha256".into(),
             ],
+            hosts: super::HostsFile::default(),
         }
     }
 }
@@ -179,12 +182,13 @@ impl SshTransport {
             failure: failure.clone(),
         };
         let config = self.config_for(host).await;
+        // The hosts file first, then the system's resolver (DNS, /etc/hosts).
+        let target = match self.opts.hosts.lookup(&c.address) {
+            Some(ip) => ip.to_string(),
+            None => c.address.clone(),
+        };
         let connect: BoxFuture<'_, Result<Handle<Client>, russh::Error>> = match &c.jump {
-            None => Box::pin(client::connect(
-                config,
-                (c.address.as_str(), c.port),
-                handler,
-            )),
+            None => Box::pin(client::connect(config, (target.as_str(), c.port), handler)),
             Some(j) => {
                 // The jump host is a host of its own: verified, authenticated
                 // with the same credentials, and shared by every host behind it.
@@ -206,7 +210,7 @@ impl SshTransport {
                 })?;
                 let channel = via
                     .handle
-                    .channel_open_direct_tcpip(c.address.clone(), u32::from(c.port), "127.0.0.1", 0)
+                    .channel_open_direct_tcpip(target.clone(), u32::from(c.port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| {
                         unreachable(format!(
