@@ -166,9 +166,15 @@ impl SshTransport {
 
     async fn open(&self, host: &Endpoint) -> Result<Conn, TransportError> {
         let c = &host.connection;
+        // The hosts file first, then the system's resolver (DNS, /etc/hosts).
+        let mapped = self.opts.hosts.lookup(&c.address);
+        let target = mapped.map_or_else(|| c.address.clone(), |ip| ip.to_string());
         let unreachable = |reason: String| TransportError::Unreachable {
             host: host.name.clone(),
-            target: format!("{}:{}", c.address, c.port),
+            target: match mapped {
+                Some(ip) => format!("{}:{} ({ip}, ssh_hosts_file)", c.address, c.port),
+                None => format!("{}:{}", c.address, c.port),
+            },
             reason,
         };
         let failure = Arc::new(StdMutex::new(None));
@@ -182,11 +188,6 @@ impl SshTransport {
             failure: failure.clone(),
         };
         let config = self.config_for(host).await;
-        // The hosts file first, then the system's resolver (DNS, /etc/hosts).
-        let target = match self.opts.hosts.lookup(&c.address) {
-            Some(ip) => ip.to_string(),
-            None => c.address.clone(),
-        };
         let connect: BoxFuture<'_, Result<Handle<Client>, russh::Error>> = match &c.jump {
             None => Box::pin(client::connect(config, (target.as_str(), c.port), handler)),
             Some(j) => {

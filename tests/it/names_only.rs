@@ -98,6 +98,74 @@ fn hosts_named_only_in_the_ssh_hosts_file_are_reached_under_their_names() {
     );
 }
 
+#[test]
+fn render_names_the_mons_that_need_facts_and_gathering_from_an_unreachable_host_is_exit_5() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["multinode", "globals.yml"] {
+        std::fs::copy(
+            repo.join("tests/fixtures/kolla-names-only").join(f),
+            dir.path().join(f),
+        )
+        .unwrap();
+    }
+    std::fs::copy(
+        repo.join("tests/corpus/good/passwords.yml"),
+        dir.path().join("passwords.yml"),
+    )
+    .unwrap();
+    let render = |more: &[&str]| {
+        cephalo()
+            .env("HOME", dir.path())
+            .args(["render", "-i"])
+            .arg(dir.path().join("multinode"))
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .args(more)
+            .output()
+            .unwrap()
+    };
+    // Without facts: each mon named, with where its address comes from
+    // and both ways out; nothing connected to, nothing written.
+    let out = render(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    for mon in ["control01", "control02", "control03"] {
+        assert!(
+            text(&out).contains(&format!(
+                "the address of mon `{mon}` comes from interface eth2 (storage_interface), which needs the host's facts: add --gather-facts (render then connects to the host), or set public_address for `{mon}`"
+            )),
+            "{}",
+            text(&out)
+        );
+    }
+    assert!(!dir.path().join("out").exists());
+    assert!(!dir.path().join("logs").exists());
+    // With --gather-facts, a host that does not answer is unreachable
+    // (exit 5), named with the step.
+    let hosts = dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        "127.0.0.1 control01 control02 control03 storage01 storage02 compute01 network01 monitoring01\n",
+    )
+    .unwrap();
+    let out = render(&[
+        "--gather-facts",
+        "-e",
+        &format!("ssh_hosts_file={}", hosts.display()),
+        "-e",
+        "ansible_port=1",
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        stdout(&out).contains("control01 | gather addresses | "),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.path().join("out").exists());
+}
+
 /// Tears the playground down when the test ends, also when it fails.
 struct Playground {
     dir: tempfile::TempDir,
