@@ -211,11 +211,15 @@ fn up(name: &str, subnet: &str, extra: &[&str]) -> (Playground, String) {
     (pg, stdout(&out))
 }
 
-/// `cephalo run` of `argv` on ceph1 of an inventory, with more options.
+/// `cephalo run` of `argv` on ceph1 of an inventory, with more options
+/// (the run log beside the inventory).
 fn on_ceph1(inventory: &Path, more: &[&str], argv: &[&str]) -> std::process::Output {
+    let logs = inventory.parent().unwrap_or(Path::new(".")).join("logs");
     cephalo()
         .args(["run", "--limit", "ceph1", "-b", "-i"])
         .arg(inventory)
+        .arg("--log-dir")
+        .arg(logs)
         .args(more)
         .arg("--")
         .args(argv)
