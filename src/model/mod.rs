@@ -24,7 +24,7 @@ mod resolve;
 mod types;
 mod validate;
 
-pub use addresses::resolve_addresses;
+pub use addresses::{resolve_addresses, resolve_host_addresses};
 pub use conf::CephConf;
 pub use load::{find_file, load, load_targets, load_view, parse_extra_vars, read_globals};
 pub use resolve::{Inputs, image_name, resolve, secret_kind};

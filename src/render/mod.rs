@@ -96,6 +96,9 @@ struct Pool {
 struct Osd {
     objectstore: &'static str,
     memory_target: Option<u64>,
+    /// ceph-ansible's `osd_crush_location` as `crush_location` wants it:
+    /// the OSD places itself there at every start.
+    crush_location: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -176,6 +179,13 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
                 .release
                 .has_osd_memory_target()
                 .then_some(host.settings.osd_memory_target),
+            crush_location: (host.has(Role::Osd) && !host.crush_location.is_empty()).then(|| {
+                host.crush_location
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
         },
         rgws: cluster
             .hosts_with(Role::Rgw)

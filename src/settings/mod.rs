@@ -357,6 +357,8 @@ pub struct ClusterSettings {
     pub forks: u64,
     #[serde(deserialize_with = "de::string")]
     pub ssh_known_hosts_file: String,
+    #[serde(deserialize_with = "de::string")]
+    pub ssh_hosts_file: String,
     #[serde(deserialize_with = "de::u64")]
     pub ssh_connect_timeout: u64,
     #[serde(deserialize_with = "de::u64")]

@@ -4,6 +4,7 @@
 
 mod ceph_answers;
 mod golden;
+mod interfaces;
 mod layers;
 mod map;
 mod safety;

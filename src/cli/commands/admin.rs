@@ -57,9 +57,11 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
     }
     let mut sources = a.target.sources();
     sources.extra_clients = names.clone();
-    let cluster = model::load(&sources)?;
+    let mut cluster = model::load(&sources)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &names, &a.connect, verbose)?;
+    let rt = runtime()?;
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &names, &engine, a.connect.json)?;
     let cluster = Arc::new(cluster);
     let notes = admin::Notes::default();
     let opts = admin::Options {
@@ -68,7 +70,7 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
         check: a.check,
     };
     let plan = admin::plan(&cluster, names, opts, &notes);
-    let recap = runtime()?.block_on(engine.run(&plan));
+    let recap = rt.block_on(engine.run(&plan));
     let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if !a.connect.json {
         for (host, n) in &notes {

@@ -143,8 +143,9 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
 
     let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
     let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
-    let cluster = Arc::new(cluster);
     let rt = runtime()?;
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
+    let cluster = Arc::new(cluster);
     let t = engine.transport.clone();
     let journal = rt
         .block_on(up::unfinished(&cluster, Some(t.as_ref()), &dir))
