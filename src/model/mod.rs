@@ -9,8 +9,10 @@
 //! - `resolve`: sources -> the model
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
+//! - `image`: the image tag a release needs
 
 pub mod conf;
+pub mod image;
 mod layers;
 mod load;
 mod resolve;

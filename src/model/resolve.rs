@@ -213,6 +213,7 @@ fn cluster_values(
     // cephx_key_type must fit the release (genpwd uses it; here only checked).
     if let (Some(c), Some(r)) = (cs, release) {
         secret_kind(&c.cephx_key_type, r, &origin_of("cephx_key_type"), problems);
+        super::image::check_tag(c, r, &origin_of, problems);
     }
     ClusterValues {
         release,
@@ -376,12 +377,15 @@ fn secrets(
     (fsid, secrets)
 }
 
-/// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the release.
+/// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the
+/// release's upstream one (`v18`; `image::check_tag` refuses releases
+/// without one).
 pub fn image_name(c: &ClusterSettings, release: Release) -> String {
-    let tag = if c.ceph_image_tag.is_empty() {
-        release.name()
-    } else {
-        &c.ceph_image_tag
+    let upstream = release.upstream_tag();
+    let tag = match (c.ceph_image_tag.is_empty(), &upstream) {
+        (true, Some(t)) => t.as_str(),
+        (true, None) => release.name(),
+        (false, _) => &c.ceph_image_tag,
     };
     let mut parts: Vec<&str> = Vec::new();
     if !c.ceph_image_registry.is_empty() {

@@ -285,7 +285,9 @@ fn upgrade_plans_offline_and_refuses_what_ceph_cannot_do() {
             .arg(&inv)
             .arg("--passwords")
             .arg(&pw)
-            .args(["--to", to, "--plan", "--from", from]);
+            .args(["--to", to, "--plan", "--from", from])
+            // Releases before nautilus have no upstream image to default to.
+            .args(["-e", "ceph_image_tag=own-build"]);
         if json {
             c.arg("--json");
         }

@@ -31,7 +31,11 @@ fn ceph_conf_multinode_pacific_has_v2_and_v1_addresses() {
 
 #[test]
 fn ceph_conf_multinode_jewel_has_v1_addresses_only() {
-    let c = multinode(&["ceph_release=jewel", "ceph_osd_store_type=filestore"]);
+    let c = multinode(&[
+        "ceph_release=jewel",
+        "ceph_image_tag=jewel",
+        "ceph_osd_store_type=filestore",
+    ]);
     let text = conf(&c, "storage01");
     insta::assert_snapshot!("multinode_jewel_storage01", text);
     assert!(text.contains("mon_host = 10.10.10.11:6789,10.10.10.12:6789,10.10.10.13:6789\n"));
@@ -152,7 +156,7 @@ fn keyrings_by_role_and_redaction() {
             .collect::<String>()
     );
     // Jewel: no mgr caps, no bootstrap-mgr keyring.
-    let j = multinode(&["ceph_release=jewel"]);
+    let j = multinode(&["ceph_release=jewel", "ceph_image_tag=jewel"]);
     let files = render::keyrings(&j, j.host("control01").unwrap(), Secrets::Redact).unwrap();
     assert!(!files[0].content.contains("mgr"));
     assert!(!files.iter().any(|f| f.path.contains("bootstrap-mgr")));
@@ -164,7 +168,7 @@ fn container_specs_per_daemon() {
     let control = c.host("control01").unwrap();
     let mon = render::container_spec(&c, control, Role::Mon, "control01").unwrap();
     assert_eq!(mon.name, "ceph_mon");
-    assert_eq!(mon.image, "cephalo/ceph:pacific");
+    assert_eq!(mon.image, "quay.io/ceph/ceph:v16");
     assert_eq!(mon.network, "host");
     assert_eq!(
         mon.command,
