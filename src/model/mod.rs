@@ -10,11 +10,13 @@
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
 //! - `image`: the image tag a release needs
+//! - `networks`: public and cluster network of one address family
 
 pub mod conf;
 pub mod image;
 mod layers;
 mod load;
+mod networks;
 mod resolve;
 mod types;
 mod validate;

@@ -210,6 +210,12 @@ fn cluster_values(
     if let Some(c) = cs {
         validate::cluster_settings(c, &origin_of, problems);
     }
+    super::networks::check_families(
+        public_network.as_ref(),
+        cluster_network.as_ref(),
+        &origin_of,
+        problems,
+    );
     // cephx_key_type must fit the release (genpwd uses it; here only checked).
     if let (Some(c), Some(r)) = (cs, release) {
         secret_kind(&c.cephx_key_type, r, &origin_of("cephx_key_type"), problems);

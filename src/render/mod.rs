@@ -83,6 +83,10 @@ struct ConfContext<'a> {
     secure_global_id: bool,
     osd: Osd,
     rgws: Vec<Rgw>,
+    /// The public network is IPv6: the daemons bind to IPv6 only
+    /// (`ms_bind_ipv6`), as Ceph needs for a v6 network (a mixed v4/v6
+    /// pair of networks is refused by the model).
+    ipv6: bool,
 }
 
 #[derive(Serialize)]
@@ -109,18 +113,22 @@ pub fn mon_addresses(cluster: &Cluster) -> Vec<String> {
     cluster
         .hosts_with(Role::Mon)
         .filter_map(|h| h.public_address)
-        .map(|ip| {
-            let ip = match ip {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                v4 => v4.to_string(),
-            };
-            if cluster.release.has_msgr2() {
-                format!("[v2:{ip}:3300,v1:{ip}:6789]")
-            } else {
-                format!("{ip}:6789")
-            }
-        })
+        .map(|ip| mon_address(ip, cluster.release))
         .collect()
+}
+
+/// One mon's address as Ceph writes it (`mon_host`, monmaptool): v2 and v1
+/// from Nautilus on, an IPv6 address in brackets (`[v2:[fd00::1]:3300,...]`).
+pub fn mon_address(ip: std::net::IpAddr, release: crate::release::Release) -> String {
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    if release.has_msgr2() {
+        format!("[v2:{ip}:3300,v1:{ip}:6789]")
+    } else {
+        format!("{ip}:6789")
+    }
 }
 
 /// The ceph.conf of one host: the template, then ceph_conf_overrides, then
@@ -136,6 +144,7 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
             .collect(),
         mon_host: mon_addresses(cluster),
         public_network: cluster.public_network.to_string(),
+        ipv6: matches!(cluster.public_network, ipnet::IpNet::V6(_)),
         cluster_network: cluster.cluster_network.map(|n| n.to_string()),
         pool: Pool {
             size: s.osd_pool_default_size,

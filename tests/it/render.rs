@@ -250,3 +250,55 @@ fn render_host_lists_every_file_of_a_host() {
     assert_eq!(names, ["ceph_osd_ID", "ceph_mds"]);
     let _ = corpus("good");
 }
+
+/// An IPv6 public network binds the messengers to IPv6 only and writes the
+/// mons' addresses in brackets; an IPv4 one writes no ms_bind line; a v4/v6
+/// mix of the two networks is refused naming cluster_network.
+#[test]
+fn ipv6_networks_bind_ipv6_and_a_mix_is_refused() {
+    let inv = "[mons]\nm1 ansible_host=fd00:10::11\n[osds]\nm1\n";
+    let dir = scratch(&[
+        ("inv", inv),
+        (
+            "globals.yml",
+            "public_network: fd00:10::/64\ncluster_network: fd00:20::/64\n",
+        ),
+    ]);
+    let c = load(
+        &dir.path().join("inv"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        &[],
+    )
+    .unwrap();
+    let text = conf(&c, "m1");
+    assert!(text.contains("ms_bind_ipv6 = true\n"), "{text}");
+    assert!(text.contains("ms_bind_ipv4 = false\n"), "{text}");
+    assert!(
+        text.contains("mon_host = [v2:[fd00:10::11]:3300,v1:[fd00:10::11]:6789]\n"),
+        "{text}"
+    );
+
+    let v4 = multinode(&[]);
+    assert!(!conf(&v4, "control01").contains("ms_bind"));
+
+    let mixed = scratch(&[
+        ("inv", inv),
+        (
+            "globals.yml",
+            "public_network: fd00:10::/64\ncluster_network: 10.10.20.0/24\n",
+        ),
+    ]);
+    let e = load(
+        &mixed.path().join("inv"),
+        &mixed.path().join("globals.yml"),
+        &good_passwords(),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("globals.yml:2 (key `cluster_network`): cluster_network 10.10.20.0/24 is IPv4 but public_network fd00:10::/64 is IPv6"),
+        "{e}"
+    );
+}
