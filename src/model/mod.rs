@@ -11,12 +11,14 @@
 //! - `conf`: ceph.conf as data (override files are part of the model)
 //! - `image`: the image tag a release needs
 //! - `networks`: public and cluster network of one address family
+//! - `overrides`: the sections of ceph_conf_overrides
 
 pub mod conf;
 pub mod image;
 mod layers;
 mod load;
 mod networks;
+mod overrides;
 mod resolve;
 mod types;
 mod validate;

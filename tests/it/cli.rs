@@ -595,3 +595,71 @@ fn run_without_dashes_gets_a_tip_and_help_lists_exit_codes() {
             "  8  --check: something would change (nothing failed)",
         ));
 }
+
+/// A passwords.yml readable by others (a git checkout's 0644) is named,
+/// with its mode and the fix, by every command that reads it; the fix as
+/// printed works; genpwd says that it tightened the mode.
+#[test]
+fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
+    let dir = scratch(&[]);
+    let inv = dir.path().join("multinode");
+    std::fs::copy(repo().join("inventory/multinode"), &inv).unwrap();
+    std::fs::copy(
+        repo().join("inventory/globals.yml"),
+        dir.path().join("globals.yml"),
+    )
+    .unwrap();
+    let pw = dir.path().join("passwords.yml");
+    std::fs::copy(corpus("good/passwords.yml"), &pw).unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = format!(
+        "warning: {}: mode 0644: the cephx keys in this file are readable by every user of this machine; run `chmod 600 {}`",
+        pw.display(),
+        pw.display()
+    );
+    let out = dir.path().join("out");
+    for args in [
+        vec!["render", "--out", out.to_str().unwrap()],
+        vec!["inventory", "--list"],
+    ] {
+        cephalo()
+            .args(&args)
+            .arg("-i")
+            .arg(&inv)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(warning.as_str()));
+    }
+    // The fix as printed.
+    let fix = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("chmod 600 {}", pw.display()))
+        .status()
+        .unwrap();
+    assert!(fix.success());
+    cephalo()
+        .args(["inventory", "--list", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("chmod").not());
+    // genpwd on a full but readable file only tightens it, and says so.
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    cephalo()
+        .args(["genpwd", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mode 0640 -> 0600"))
+        .stdout(predicate::str::contains("nothing to fill in").not());
+    assert_eq!(
+        std::fs::metadata(&pw).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    cephalo()
+        .args(["genpwd", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to fill in"));
+}
