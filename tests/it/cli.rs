@@ -663,3 +663,38 @@ fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
         .success()
         .stdout(predicate::str::contains("nothing to fill in"));
 }
+
+/// The all-in-one example renders without a warning with its own globals;
+/// with the multinode globals (size 3 on one host) render warns, naming
+/// the file and key, as prechecks fails.
+#[test]
+fn render_warns_of_a_pool_size_above_the_osd_hosts() {
+    let dir = scratch(&[]);
+    let pw = dir.path().join("passwords.yml");
+    std::fs::copy(corpus("good/passwords.yml"), &pw).unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let render = |globals: &str| {
+        let out = cephalo()
+            .args(["render", "-i"])
+            .arg(repo().join("inventory/all-in-one"))
+            .arg("--globals")
+            .arg(repo().join(globals))
+            .arg("--passwords")
+            .arg(&pw)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    let own = render("inventory/globals-all-in-one.yml");
+    assert!(!own.contains("warning"), "{own}");
+    let shared = render("inventory/globals.yml");
+    assert!(
+        shared.contains(&format!(
+            "warning: {} (key `osd_pool_default_size`): osd_pool_default_size 3 > 1 OSD host(s): add OSD hosts or lower osd_pool_default_size",
+            repo().join("inventory/globals.yml").display()
+        )),
+        "{shared}"
+    );
+}

@@ -27,6 +27,14 @@ pub struct RenderArgs {
 pub fn exec(a: RenderArgs, verbose: u8) -> Result<()> {
     let (cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
+    // The one pool-size rule of prechecks, as a warning before any host.
+    let pool = crate::prechecks::checks::cluster::pool_size(&cluster);
+    if pool.level != crate::prechecks::checks::Level::Pass {
+        let origin =
+            crate::error::Origin::file(&cluster.files.globals).with_key("osd_pool_default_size");
+        let msg = format!("{}: {}", pool.value, pool.hint);
+        eprintln!("{}", crate::error::Problem::warning(origin, msg));
+    }
     let secrets = if a.with_secrets {
         Secrets::Include
     } else {
