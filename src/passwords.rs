@@ -121,6 +121,21 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
     (mode & 0o077 != 0).then_some(mode)
 }
 
+/// The command that fills in `path`, runnable as printed (the path quoted
+/// for a shell when it needs it): every hint about a missing secret gives it.
+pub fn genpwd_command(path: &Path) -> String {
+    let p = path.display().to_string();
+    let safe = !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@,=".contains(&b));
+    let p = if safe {
+        p
+    } else {
+        format!("'{}'", p.replace('\'', "'\\''"))
+    };
+    format!("cephalo genpwd --passwords {p}")
+}
+
 fn near_miss(key: &str) -> Option<&'static str> {
     std::iter::once(FSID_KEY)
         .chain(IDENTITIES.iter().map(|(k, _)| *k))
@@ -216,7 +231,7 @@ pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let werr = |source| Error::Write {
         path: path.to_path_buf(),
-        source,
+        source: crate::error::without_temp_path(source),
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".cephalo-")

@@ -353,7 +353,10 @@ fn secrets(
             if passwords.path.exists() {
                 problems.error(
                     Origin::file(&passwords.path).with_key(crate::passwords::FSID_KEY),
-                    "the cluster fsid is missing; run `cephalo genpwd` to fill it in",
+                    format!(
+                        "the cluster fsid is missing; run `{}` to fill it in",
+                        crate::passwords::genpwd_command(&passwords.path)
+                    ),
                 );
             }
             None
@@ -375,7 +378,10 @@ fn secrets(
             }
             None if passwords.path.exists() => problems.error(
                 Origin::file(&passwords.path).with_key(*key),
-                format!("the {entity} key is missing; run `cephalo genpwd` to fill it in"),
+                format!(
+                    "the {entity} key is missing; run `{}` to fill it in",
+                    crate::passwords::genpwd_command(&passwords.path)
+                ),
             ),
             None => {}
         }

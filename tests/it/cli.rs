@@ -698,3 +698,132 @@ fn render_warns_of_a_pool_size_above_the_osd_hosts() {
         "{shared}"
     );
 }
+
+/// Every error comes in one format (`error: ...`, and the count line for
+/// bad input), names the real file and not a temp file, and the hints it
+/// prints work when run as printed.
+#[test]
+fn errors_have_one_format_and_their_hints_run_as_printed() {
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+    // genpwd without a file to fill in.
+    let out = cephalo().arg("genpwd").assert().code(2);
+    assert_eq!(
+        stderr(out.get_output()),
+        "error: say which file to fill in: --passwords FILE, or -i INVENTORY to use passwords.yml next to it\n\
+         1 error(s) in the input; nothing was changed\n"
+    );
+    // A write failure names the file, not the temp file beside it.
+    let dir = scratch(&[]);
+    let missing = dir.path().join("no-such-dir/passwords.yml");
+    let out = cephalo()
+        .args(["genpwd", "--passwords"])
+        .arg(&missing)
+        .assert()
+        .code(1);
+    let e = stderr(out.get_output());
+    assert_eq!(
+        e,
+        format!(
+            "error: cannot write {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    // --limit matching nothing.
+    let out = cephalo()
+        .args(["render", "--limit", "nosuch", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("-i")
+        .arg(repo().join("inventory/multinode"))
+        .arg("--passwords")
+        .arg(corpus("good/passwords.yml"))
+        .assert()
+        .code(2);
+    let e = stderr(out.get_output());
+    assert!(
+        e.starts_with("error: `nosuch` in --limit matches no host"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("\n1 error(s) in the input; nothing was changed\n"),
+        "{e}"
+    );
+
+    // A passwords.yml without keys: the hint, run as printed, fills it in.
+    let inv = dir.path().join("my inventory");
+    std::fs::create_dir_all(&inv).unwrap();
+    std::fs::copy(repo().join("inventory/multinode"), inv.join("hosts")).unwrap();
+    std::fs::copy(
+        repo().join("inventory/globals.yml"),
+        inv.join("globals.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        inv.join("passwords.yml"),
+        "---\nkeystone_admin_password: x\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        inv.join("passwords.yml"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let out = cephalo()
+        .args(["inventory", "--list", "-i"])
+        .arg(inv.join("hosts"))
+        .assert()
+        .code(2);
+    let e = stderr(out.get_output());
+    let hint = e
+        .split("run `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no hint in {e}"));
+    assert!(hint.starts_with("cephalo genpwd --passwords '"), "{hint}");
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(hint.replacen("cephalo", cephalo_bin().to_str().unwrap(), 1))
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    cephalo()
+        .args(["inventory", "--list", "-i"])
+        .arg(inv.join("hosts"))
+        .assert()
+        .success();
+
+    // An unknown key points at `cephalo settings`, which lists it all.
+    let out = cephalo()
+        .args(["render", "-e", "frobnicate=1", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("-i")
+        .arg(inv.join("hosts"))
+        .assert()
+        .code(2);
+    assert!(
+        stderr(out.get_output()).contains("`cephalo settings` lists the settings cephalo knows")
+    );
+    let out = cephalo().arg("settings").assert().success();
+    let all = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for key in [
+        "public_network",
+        "ceph_image_tag",
+        "ceph_osd_devices",
+        "osd_memory_target",
+    ] {
+        assert!(all.contains(&format!("\n{key}:")), "{key} missing");
+    }
+    cephalo()
+        .args(["settings", "ceph_osd_devices"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cephalo disks prepare"));
+    cephalo()
+        .args(["settings", "ceph_image_tga"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(did you mean `ceph_image_tag`?)"));
+}
+
+fn cephalo_bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("cephalo")
+}

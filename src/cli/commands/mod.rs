@@ -17,5 +17,6 @@ pub mod prechecks;
 pub mod pull;
 pub mod render;
 pub mod run;
+pub mod settings;
 pub mod tune;
 pub mod upgrade;
