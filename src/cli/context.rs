@@ -76,6 +76,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// The SSH transport and reporter every host command uses.
 pub fn connect_parts(
     c: &ConnectArgs,
+    inventory: &Path,
     known_hosts: PathBuf,
     verbose: u8,
 ) -> Result<(Arc<dyn Transport>, Arc<Reporter>)> {
@@ -95,8 +96,9 @@ pub fn connect_parts(
             verbose: verbose > 0,
         }
     };
-    let reporter = Reporter::new(mode, Some(&c.log_dir)).map_err(|source| Error::Write {
-        path: c.log_dir.clone(),
+    let log_dir = c.log_dir_for(inventory);
+    let reporter = Reporter::new(mode, Some(&log_dir)).map_err(|source| Error::Write {
+        path: log_dir.clone(),
         source,
     })?;
     let reporter = Arc::new(reporter);
@@ -121,7 +123,8 @@ pub fn cluster_engine(
     } else {
         PathBuf::from(&cluster.settings.ssh_known_hosts_file)
     };
-    let (transport, reporter) = connect_parts(connect, known_hosts, verbose)?;
+    let (transport, reporter) =
+        connect_parts(connect, &cluster.files.inventory, known_hosts, verbose)?;
     let hosts = cluster
         .hosts
         .iter()

@@ -827,3 +827,37 @@ fn errors_have_one_format_and_their_hints_run_as_printed() {
 fn cephalo_bin() -> std::path::PathBuf {
     assert_cmd::cargo::cargo_bin("cephalo")
 }
+
+/// The run log goes next to the inventory (as known_hosts and keys/ do),
+/// not into the folder cephalo was started from; --log-dir still decides.
+#[test]
+fn run_logs_go_next_to_the_inventory_unless_log_dir_says_otherwise() {
+    let site = scratch(&[("inventory", "[mons]\nlocalhost ansible_connection=local\n")]);
+    let cwd = scratch(&[]);
+    let logs = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).count())
+            .unwrap_or(0)
+    };
+    cephalo()
+        .current_dir(cwd.path())
+        .args(["run", "-i"])
+        .arg(site.path().join("inventory"))
+        .args(["--", "true"])
+        .assert()
+        .success();
+    assert_eq!(logs(&site.path().join("logs")), 1);
+    assert!(!cwd.path().join("logs").exists());
+    let elsewhere = cwd.path().join("my-logs");
+    cephalo()
+        .current_dir(cwd.path())
+        .args(["run", "-i"])
+        .arg(site.path().join("inventory"))
+        .arg("--log-dir")
+        .arg(&elsewhere)
+        .args(["--", "true"])
+        .assert()
+        .success();
+    assert_eq!(logs(&elsewhere), 1);
+    assert_eq!(logs(&site.path().join("logs")), 1);
+}

@@ -302,3 +302,72 @@ fn ipv6_networks_bind_ipv6_and_a_mix_is_refused() {
         "{e}"
     );
 }
+
+/// `render --out` again after a host left the inventory removes that
+/// host's folder, and only what cephalo wrote: a file of the operator's is
+/// kept (and so its folder), a folder cephalo never wrote is not touched,
+/// and a host left out by --limit keeps its folder.
+#[test]
+fn render_out_removes_what_it_wrote_for_hosts_no_longer_in_the_inventory() {
+    let three = "[mons]\nm1 ansible_host=10.0.0.1\nm2 ansible_host=10.0.0.2\nm3 ansible_host=10.0.0.3\n[osds]\nm1\nm2\nm3\n";
+    let dir = scratch(&[
+        ("inv", three),
+        (
+            "globals.yml",
+            "public_network: 10.0.0.0/24\nosd_pool_default_size: 1\nosd_pool_default_min_size: 1\n",
+        ),
+    ]);
+    std::fs::copy(good_passwords(), dir.path().join("passwords.yml")).unwrap();
+    let out = dir.path().join("out");
+    let render = |limit: Option<&str>| {
+        let mut c = assert_cmd::Command::cargo_bin("cephalo").unwrap();
+        c.args(["render", "-i"])
+            .arg(dir.path().join("inv"))
+            .arg("--out")
+            .arg(&out);
+        if let Some(l) = limit {
+            c.args(["--limit", l]);
+        }
+        let a = c.assert().success();
+        String::from_utf8_lossy(&a.get_output().stdout).to_string()
+    };
+    render(None);
+    for h in ["m1", "m2", "m3"] {
+        assert!(out.join(h).join("etc/ceph/ceph.conf").is_file(), "{h}");
+    }
+    std::fs::write(out.join("m3/my-notes.txt"), "mine").unwrap();
+    std::fs::create_dir_all(out.join("not-a-host")).unwrap();
+    std::fs::write(out.join("not-a-host/file"), "mine").unwrap();
+
+    // m2 and m3 leave the inventory; m1 alone is rendered.
+    std::fs::write(
+        dir.path().join("inv"),
+        "[mons]\nm1 ansible_host=10.0.0.1\n[osds]\nm1\n",
+    )
+    .unwrap();
+    let said = render(None);
+    assert!(
+        said.contains(&format!(
+            "removed {}: m2 is no longer in the inventory",
+            out.join("m2").display()
+        )),
+        "{said}"
+    );
+    assert!(!out.join("m2").exists());
+    assert!(!out.join("m3/etc").exists() && !out.join("m3/containers").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("m3/my-notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("not-a-host/file")).unwrap(),
+        "mine"
+    );
+    assert!(out.join("m1/etc/ceph/ceph.conf").is_file());
+
+    // A host left out by --limit is still in the inventory: kept.
+    std::fs::write(dir.path().join("inv"), three).unwrap();
+    render(None);
+    render(Some("m1"));
+    assert!(out.join("m2/etc/ceph/ceph.conf").is_file());
+}

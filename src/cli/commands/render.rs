@@ -46,16 +46,23 @@ pub fn exec(a: RenderArgs, verbose: u8) -> Result<()> {
         .filter(|h| selected.contains(&h.name))
         .map(|h| render::render_host(&cluster, h, secrets))
         .collect::<Result<Vec<_>>>()?;
-    let written = render::write_tree(&a.out, &renders)?;
+    let hosts: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let written = render::write_tree(&a.out, &renders, &hosts)?;
     if verbose > 0 {
-        for p in &written {
+        for p in &written.files {
             println!("{}", p.display());
         }
+    }
+    for h in &written.removed_hosts {
+        println!(
+            "removed {}: {h} is no longer in the inventory",
+            a.out.join(h).display()
+        );
     }
     println!(
         "rendered {} host(s), {} file(s) into {}{}",
         renders.len(),
-        written.len(),
+        written.files.len(),
         a.out.display(),
         if a.with_secrets {
             ""
