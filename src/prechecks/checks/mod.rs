@@ -156,6 +156,11 @@ pub(crate) mod tests {
     /// The repository's all-in-one inventory (host `localhost`, every
     /// role), with fresh passwords.
     pub(super) fn all_in_one() -> (tempfile::TempDir, Cluster) {
+        all_in_one_with(&[])
+    }
+
+    /// The all-in-one with `-e` values.
+    fn all_in_one_with(extra: &[&str]) -> (tempfile::TempDir, Cluster) {
         let dir = tempfile::tempdir().expect("tempdir");
         let passwords = dir.path().join("passwords.yml");
         crate::passwords::genpwd(&passwords, crate::release::SecretKind::Aes).expect("genpwd");
@@ -164,7 +169,7 @@ pub(crate) mod tests {
             inventory: root.join("inventory/all-in-one"),
             globals: Some(root.join("inventory/globals-all-in-one.yml")),
             passwords: Some(passwords),
-            extra_vars: Vec::new(),
+            extra_vars: extra.iter().map(|e| e.to_string()).collect(),
             extra_clients: Vec::new(),
         })
         .expect("the all-in-one inventory loads");
@@ -279,6 +284,33 @@ pub(crate) mod tests {
             "{}",
             got[0].hint
         );
+    }
+
+    /// On an IPv6 public_network, network.public looks for the host's IPv6
+    /// address (the fixture's eth0 has fd00::2/64).
+    #[test]
+    fn an_ipv6_public_network_needs_an_ipv6_address_on_the_host() {
+        let facts = crate::facts::parse(include_str!(
+            "../../../tests/fixtures/prechecks/gather-bookworm.txt"
+        ));
+        for (address, want) in [("fd00::2", Level::Pass), ("fd00::9", Level::Fail)] {
+            let (_dir, cluster) = all_in_one_with(&[
+                "public_network=fd00::/64",
+                &format!("public_address={address}"),
+            ]);
+            let view = HostView {
+                cluster: &cluster,
+                host: &cluster.hosts[0],
+                facts: &facts,
+                clock: None,
+            };
+            let r = super::network::CHECKS
+                .iter()
+                .find(|c| c.id == "network.public")
+                .map(|c| (c.run)(&view))
+                .unwrap();
+            assert_eq!(r[0].level, want, "{address}: {}", r[0].value);
+        }
     }
 
     #[test]
