@@ -121,6 +121,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 /// is the `ssh_hosts_file` setting (empty: none).
 pub fn connect_parts(
     c: &ConnectArgs,
+    inventory: &Path,
     known_hosts: PathBuf,
     hosts_file: &str,
     verbose: u8,
@@ -144,8 +145,9 @@ pub fn connect_parts(
             verbose: verbose > 0,
         }
     };
-    let reporter = Reporter::new(mode, Some(&c.log_dir)).map_err(|source| Error::Write {
-        path: c.log_dir.clone(),
+    let log_dir = c.log_dir_for(inventory);
+    let reporter = Reporter::new(mode, Some(&log_dir)).map_err(|source| Error::Write {
+        path: log_dir.clone(),
         source,
     })?;
     let reporter = Arc::new(reporter);
@@ -194,6 +196,7 @@ pub fn cluster_engine(
     };
     let (transport, reporter) = connect_parts(
         connect,
+        &cluster.files.inventory,
         known_hosts,
         &cluster.settings.ssh_hosts_file,
         verbose,

@@ -13,13 +13,19 @@
 //!   interfaces (`resolve_addresses`)
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
+//! - `image`: the image tag a release needs
+//! - `networks`: public and cluster network of one address family
+//! - `overrides`: the sections of ceph_conf_overrides
 
 mod addresses;
 mod ceph_ansible;
 pub mod conf;
 mod jinja;
+pub mod image;
 mod layers;
 mod load;
+mod networks;
+mod overrides;
 mod resolve;
 mod types;
 mod validate;

@@ -71,6 +71,12 @@ pub fn globals_text(l: &Layout) -> String {
         r#"# cephalo playground `{name}`. Written by `cephalo playground up`; every
 # `up` rewrites it.
 ceph_release: {release}
+# The playground's own images, built from Debian's packages by `playground
+# up` (cephalo's default is the upstream quay.io/ceph/ceph:v<major>).
+ceph_image_registry: ""
+ceph_image_namespace: cephalo
+ceph_image_name: ceph
+ceph_image_tag: {release}
 public_network: {subnet}
 # Each host container has one interface, on the playground network.
 network_interface: eth0

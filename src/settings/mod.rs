@@ -255,7 +255,7 @@ pub fn classify_layer(
             KeyClass::Unknown(None) => problems.error(
                 var.origin.clone(),
                 format!(
-                    "unknown key `{key}` in {where_}; see roles/*/defaults.yml for the settings cephalo knows"
+                    "unknown key `{key}` in {where_}; `cephalo settings` lists the settings cephalo knows"
                 ),
             ),
         }

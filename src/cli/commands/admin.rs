@@ -24,12 +24,14 @@ pub struct AdminArgs {
     /// Replace a conf on the host that differs from the rendered one.
     #[arg(long)]
     pub overwrite_conf: bool,
-    /// Show how a host's conf differs from the rendered one.
+    /// Show how the conf on each host differs from the rendered one
+    /// (keyrings never shown); without --check, before changing it.
     #[arg(short = 'D', long)]
     pub diff: bool,
-    /// Say what would change, and change nothing. Exit code 8 when
-    /// something would change, 0 when nothing would (7 when a conf differs
-    /// and --overwrite-conf is not given, as without --check).
+    /// Change nothing; show what would change on each host (its conf and
+    /// admin keyring). Exit code 8 when something would change, 0 when
+    /// nothing would (7 when a conf differs and --overwrite-conf is not
+    /// given, as without --check).
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Hosts or groups of the inventory (`client1`, `control`, `web*`); any

@@ -27,9 +27,9 @@ pub struct DeployArgs {
     /// Do not wait for HEALTH_OK at the end.
     #[arg(long)]
     pub no_wait: bool,
-    /// Show what would change on each host (files, tuning, daemon
-    /// containers, new OSDs) and change nothing. Exit code 8 when something
-    /// would change, 0 when nothing would.
+    /// Change nothing; show what would change on each host (files, tuning,
+    /// daemon containers, new OSDs). Exit code 8 when something would
+    /// change, 0 when nothing would.
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Show how the config files on the hosts differ from the rendered ones

@@ -19,5 +19,6 @@ pub mod pull;
 pub mod render;
 pub mod run;
 pub mod status;
+pub mod settings;
 pub mod tune;
 pub mod upgrade;

@@ -49,6 +49,14 @@ pub fn exec(a: RenderArgs, verbose: u8) -> Result<()> {
     } else {
         needs_no_facts(&cluster)?;
     }
+    // The one pool-size rule of prechecks, as a warning before any host.
+    let pool = crate::prechecks::checks::cluster::pool_size(&cluster);
+    if pool.level != crate::prechecks::checks::Level::Pass {
+        let origin =
+            crate::error::Origin::file(&cluster.files.globals).with_key("osd_pool_default_size");
+        let msg = format!("{}: {}", pool.value, pool.hint);
+        eprintln!("{}", crate::error::Problem::warning(origin, msg));
+    }
     let secrets = if a.with_secrets {
         Secrets::Include
     } else {
@@ -60,16 +68,23 @@ pub fn exec(a: RenderArgs, verbose: u8) -> Result<()> {
         .filter(|h| selected.contains(&h.name))
         .map(|h| render::render_host(&cluster, h, secrets))
         .collect::<Result<Vec<_>>>()?;
-    let written = render::write_tree(&a.out, &renders)?;
+    let hosts: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let written = render::write_tree(&a.out, &renders, &hosts)?;
     if verbose > 0 {
-        for p in &written {
+        for p in &written.files {
             println!("{}", p.display());
         }
+    }
+    for h in &written.removed_hosts {
+        println!(
+            "removed {}: {h} is no longer in the inventory",
+            a.out.join(h).display()
+        );
     }
     println!(
         "rendered {} host(s), {} file(s) into {}{}",
         renders.len(),
-        written.len(),
+        written.files.len(),
         a.out.display(),
         if a.with_secrets {
             ""

@@ -46,6 +46,7 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
     };
     let (transport, reporter) = connect_parts(
         &a.connect,
+        a.target.primary_inventory(),
         targets.known_hosts.clone(),
         &targets.settings.ssh_hosts_file,
         verbose,
