@@ -20,8 +20,8 @@
 mod addresses;
 mod ceph_ansible;
 pub mod conf;
-mod jinja;
 pub mod image;
+mod jinja;
 mod layers;
 mod load;
 mod networks;

@@ -18,7 +18,7 @@ pub mod prechecks;
 pub mod pull;
 pub mod render;
 pub mod run;
-pub mod status;
 pub mod settings;
+pub mod status;
 pub mod tune;
 pub mod upgrade;
