@@ -6,14 +6,20 @@
 # poll pause), the client's longest stall between two successful round
 # trips, and how long PGs were not active+clean (the time the OSD gates
 # waited for clean PGs). Prints Markdown for docs/benchmarks.md.
-# Usage: bash bench/upgrade.sh
+# Usage: bash bench/upgrade.sh [--from FIGURES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=$(mktemp -d /tmp/cephalo-bench-upgrade-XXXXXX)
 # BENCH_KEEP=DIR keeps the run logs and the client's figures there.
 trap 'if [ -n "${BENCH_KEEP:-}" ]; then mkdir -p "$BENCH_KEEP" && cp -r "$out"/. "$BENCH_KEEP"/; fi; rm -rf "$out"' EXIT
-CEPHALO_UPGRADE_FIGURES="$out/figures.json" cargo test -q --test it -- --exact \
-  upgrade::nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort >&2
+# --from FIGURES: read the figures a test run already wrote (a run of the
+# suite with CEPHALO_UPGRADE_FIGURES=FIGURES set) instead of running it.
+if [ "${1:-}" = --from ]; then
+  cp "$2" "$out/figures.json" && cp -r "$2.logs" "$out/figures.json.logs"
+else
+  CEPHALO_UPGRADE_FIGURES="$out/figures.json" cargo test -q --test it -- --exact \
+    upgrade::nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort >&2
+fi
 python3 - "$out/figures.json" "$out/figures.json.logs" <<'PY'
 import json, os, sys, datetime
 fig = json.load(open(sys.argv[1]))

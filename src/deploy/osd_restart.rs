@@ -160,7 +160,7 @@ async fn restart_together(
         crate::transport::Stream::Stdout,
         &format!("restarting {}", shown.join(", ")),
     );
-    stop_marked_down(cluster, h, t, ids).await?;
+    stop_marked_down(cluster, h, t, ids, cluster.release >= Release::Octopus).await?;
     let restarted = futures::future::join_all(
         ids.iter()
             .map(|id| ensure_daemon(cluster, h, t, Role::Osd, id)),
@@ -180,12 +180,17 @@ async fn restart_together(
 /// `osd_fast_shutdown_notify_mon`) stays "up" until its peers' reports
 /// pass the heartbeat grace (about 20 s), and clients' I/O to the PGs it
 /// led waits that long; marked down, the PGs re-peer on the others at
-/// once. A stopped OSD cannot say it was "wrongly marked down".
+/// once. With mons of Octopus or later (`mons_know_dead`) it is marked
+/// `--definitely-dead` too: PGs then need not wait out the read lease the
+/// stopped OSD held (up to 16 s of "laggy" PGs, seen in a real Nautilus
+/// -> Pacific upgrade). A stopped OSD cannot say it was "wrongly marked
+/// down".
 pub async fn stop_marked_down(
     cluster: &Cluster,
     h: &Host,
     t: &dyn Transport,
     ids: &[String],
+    mons_know_dead: bool,
 ) -> Result<(), TransportError> {
     let ep = Endpoint::of(h);
     let stopped = futures::future::join_all(ids.iter().map(|id| async {
@@ -204,6 +209,9 @@ pub async fn stop_marked_down(
     }
     // Those stopped are marked down even when another failed to stop.
     if down.len() > 2 {
+        if mons_know_dead {
+            down.push("--definitely-dead");
+        }
         ceph_out(cluster, t, &down, false).await?;
     }
     first_error.map_or(Ok(()), Err)

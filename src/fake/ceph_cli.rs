@@ -293,9 +293,17 @@ impl FakeCeph {
                 out(0, format!("{id}\n"))
             }
             ["osd", "down", ids @ ..] => {
+                // Octopus's mons know `--definitely-dead`; older ones refuse it.
+                if ids.contains(&"--definitely-dead") && release < Release::Octopus {
+                    return fail(22, "Invalid command: unused arguments: ['--definitely-dead']");
+                }
                 // A running OSD would say it was wrongly marked down and be
                 // up again: the fake keeps it as its container says.
-                let said: Vec<String> = ids.iter().map(|i| format!("marked down osd.{i}. ")).collect();
+                let said: Vec<String> = ids
+                    .iter()
+                    .filter(|i| !i.starts_with("--"))
+                    .map(|i| format!("marked down osd.{i}. "))
+                    .collect();
                 out(0, said.concat())
             }
             ["osd", "purge", id, "--yes-i-really-mean-it"] => {

@@ -152,7 +152,9 @@ pub async fn restart(
     let started = Instant::now();
     let role = role_of(kind);
     if kind == DaemonType::Osd {
-        crate::deploy::stop_marked_down(&up.cluster, h, t, ids).await?;
+        // The mons run the target release by the OSD phase.
+        let mons_know_dead = up.plan.to >= crate::release::Release::Octopus;
+        crate::deploy::stop_marked_down(&up.cluster, h, t, ids, mons_know_dead).await?;
     }
     let results = futures::future::join_all(
         ids.iter()

@@ -171,7 +171,7 @@ async fn a_replaced_container_is_stopped_gracefully_then_removed_then_run() {
     // wait for no heartbeat grace (Nautilus OSDs do not tell the mons).
     let sent: Vec<String> = t.sent().iter().map(|s| s.command.clone()).collect();
     let at = |what: &str| sent.iter().position(|c| c.contains(what)).unwrap();
-    let down = at(" osd down 0");
+    let down = at(" osd down 0 --definitely-dead");
     assert!(
         at("stop -t 90 ceph_osd_0") < down && down < at("run -d --name ceph_osd_0"),
         "{sent:#?}"
