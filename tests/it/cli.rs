@@ -622,9 +622,9 @@ fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
     );
     let out = dir.path().join("out");
     // (`inventory` reads no passwords.yml: its views show no secrets.)
-    for args in [vec!["render", "--out", out.to_str().unwrap()]] {
+    {
         cephalo()
-            .args(&args)
+            .args(["render", "--out", out.to_str().unwrap()])
             .arg("-i")
             .arg(&inv)
             .assert()
