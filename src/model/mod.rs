@@ -13,10 +13,12 @@
 //!   interfaces (`resolve_addresses`)
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
+//! - `custom`: the custom containers declared beside Ceph
 
 mod addresses;
 mod ceph_ansible;
 pub mod conf;
+pub mod custom;
 mod jinja;
 mod layers;
 mod load;
