@@ -99,14 +99,22 @@ const MOUNT_OPTIONS: &[&str] = &[
 
 /// Reads the setting as written (`origin`: where it was set) into
 /// declarations; every problem goes to `problems`, each with its key path.
-pub fn parse(raw: &Value, origin: &Origin, groups: &Inventory, problems: &mut Problems) -> Vec<CustomContainer> {
+pub fn parse(
+    raw: &Value,
+    origin: &Origin,
+    groups: &Inventory,
+    problems: &mut Problems,
+) -> Vec<CustomContainer> {
     let items = match raw {
         Value::Null => return Vec::new(),
         Value::Array(items) => items,
         other => {
             problems.error(
                 origin.clone(),
-                format!("expected a list of containers, found {}", yamlfile::kind(other)),
+                format!(
+                    "expected a list of containers, found {}",
+                    yamlfile::kind(other)
+                ),
             );
             return Vec::new();
         }
@@ -123,7 +131,10 @@ pub fn parse(raw: &Value, origin: &Origin, groups: &Inventory, problems: &mut Pr
         };
         if let Some(c) = parse_one(item, &at, groups, problems) {
             if out.iter().any(|o| o.name == c.name) {
-                problems.error(at("name"), format!("custom container `{}` is declared twice", c.name));
+                problems.error(
+                    at("name"),
+                    format!("custom container `{}` is declared twice", c.name),
+                );
                 continue;
             }
             out.push(c);
@@ -141,7 +152,10 @@ fn parse_one(
     let Value::Object(map) = item else {
         problems.error(
             at(""),
-            format!("expected a mapping (name, image, hosts, ...), found {}", yamlfile::kind(item)),
+            format!(
+                "expected a mapping (name, image, hosts, ...), found {}",
+                yamlfile::kind(item)
+            ),
         );
         return None;
     };
@@ -151,11 +165,16 @@ fn parse_one(
             let hint = did_you_mean(key, FIELDS.iter().copied())
                 .map(|k| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_else(|| format!("; known keys: {}", FIELDS.join(", ")));
-            problems.error(at(key), format!("unknown key `{key}` in a custom container{hint}"));
+            problems.error(
+                at(key),
+                format!("unknown key `{key}` in a custom container{hint}"),
+            );
         }
     }
-    let text = |field: &str, kind: Option<NameKind>, required: bool, problems: &mut Problems| {
-        match map.get(field) {
+    let text =
+        |field: &str, kind: Option<NameKind>, required: bool, problems: &mut Problems| match map
+            .get(field)
+        {
             None | Some(Value::Null) if required => {
                 problems.error(at(field), format!("a custom container needs `{field}`"));
                 String::new()
@@ -170,11 +189,13 @@ fn parse_one(
                 s.clone()
             }
             Some(other) => {
-                problems.error(at(field), format!("expected text, found {}", yamlfile::kind(other)));
+                problems.error(
+                    at(field),
+                    format!("expected text, found {}", yamlfile::kind(other)),
+                );
                 String::new()
             }
-        }
-    };
+        };
     let name = text("name", Some(NameKind::DaemonId), true, problems);
     let image = text("image", Some(NameKind::Image), true, problems);
     let hosts = text("hosts", None, true, problems);
@@ -183,7 +204,10 @@ fn parse_one(
         let hint = did_you_mean(&hosts, inventory.groups.keys().map(String::as_str))
             .map(|g| format!(" (did you mean `{g}`?)"))
             .unwrap_or_default();
-        problems.error(at("hosts"), format!("`{hosts}` is not a group of the inventory{hint}"));
+        problems.error(
+            at("hosts"),
+            format!("`{hosts}` is not a group of the inventory{hint}"),
+        );
     }
     let policy = restart.split(':').next().unwrap_or_default();
     if !restart.is_empty()
@@ -194,16 +218,24 @@ fn parse_one(
     {
         problems.error(
             at("restart"),
-            format!("`{restart}` is not a restart policy (no, always, unless-stopped, on-failure[:N])"),
+            format!(
+                "`{restart}` is not a restart policy (no, always, unless-stopped, on-failure[:N])"
+            ),
         );
     }
     let command = words(map.get("command"), &at("command"), problems);
     let health = words(map.get("health"), &at("health"), problems);
     let ports: Vec<u16> = match map.get("ports") {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(ps)) => ps.iter().filter_map(|p| port(p, &at("ports"), problems)).collect(),
+        Some(Value::Array(ps)) => ps
+            .iter()
+            .filter_map(|p| port(p, &at("ports"), problems))
+            .collect(),
         Some(other) => {
-            problems.error(at("ports"), format!("expected a list of ports, found {}", yamlfile::kind(other)));
+            problems.error(
+                at("ports"),
+                format!("expected a list of ports, found {}", yamlfile::kind(other)),
+            );
             Vec::new()
         }
     };
@@ -223,10 +255,22 @@ fn parse_one(
             problems.error(at("mounts"), why);
         }
     }
-    let cephx = map
-        .get("cephx")
-        .filter(|v| !v.is_null())
-        .and_then(|c| cephx(c, &|f: &str| at(&format!("cephx{}", if f.is_empty() { String::new() } else { format!(".{f}") })), problems));
+    let cephx = map.get("cephx").filter(|v| !v.is_null()).and_then(|c| {
+        cephx(
+            c,
+            &|f: &str| {
+                at(&format!(
+                    "cephx{}",
+                    if f.is_empty() {
+                        String::new()
+                    } else {
+                        format!(".{f}")
+                    }
+                ))
+            },
+            problems,
+        )
+    });
     if problems.errors().count() > before {
         return None;
     }
@@ -258,7 +302,10 @@ fn words(v: Option<&Value>, origin: &Origin, problems: &mut Problems) -> Vec<Str
                 other => {
                     problems.error(
                         origin.clone(),
-                        format!("expected a list of text, found {} in it", yamlfile::kind(other)),
+                        format!(
+                            "expected a list of text, found {} in it",
+                            yamlfile::kind(other)
+                        ),
                     );
                     None
                 }
@@ -286,7 +333,10 @@ fn port(v: &Value, origin: &Origin, problems: &mut Problems) -> Option<u16> {
     match n.and_then(|n| u16::try_from(n).ok()).filter(|n| *n > 0) {
         Some(p) => Some(p),
         None => {
-            problems.error(origin.clone(), format!("`{}` is not a port (1 to 65535)", shown(v)));
+            problems.error(
+                origin.clone(),
+                format!("`{}` is not a port (1 to 65535)", shown(v)),
+            );
             None
         }
     }
@@ -305,7 +355,10 @@ fn env(v: Option<&Value>, origin: &Origin, problems: &mut Problems) -> IndexMap<
         None | Some(Value::Null) => {}
         Some(Value::Object(m)) => {
             for (k, v) in m {
-                let name_ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                let name_ok = k
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                     && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !name_ok {
                     problems.error(
@@ -321,7 +374,10 @@ fn env(v: Option<&Value>, origin: &Origin, problems: &mut Problems) -> IndexMap<
                     other => {
                         problems.error(
                             origin.clone(),
-                            format!("`{k}`: expected text, a number or a boolean, found {}", yamlfile::kind(other)),
+                            format!(
+                                "`{k}`: expected text, a number or a boolean, found {}",
+                                yamlfile::kind(other)
+                            ),
                         );
                         continue;
                     }
@@ -331,7 +387,10 @@ fn env(v: Option<&Value>, origin: &Origin, problems: &mut Problems) -> IndexMap<
         }
         Some(other) => problems.error(
             origin.clone(),
-            format!("expected a mapping of names to values, found {}", yamlfile::kind(other)),
+            format!(
+                "expected a mapping of names to values, found {}",
+                yamlfile::kind(other)
+            ),
         ),
     }
     out
@@ -364,14 +423,23 @@ pub fn check_mount(m: &str) -> Result<(), String> {
 
 fn cephx(v: &Value, at: &dyn Fn(&str) -> Origin, problems: &mut Problems) -> Option<CustomCephx> {
     let Value::Object(m) = v else {
-        problems.error(at(""), format!("expected {{user: client.NAME, caps: {{mon: ...}}}}, found {}", yamlfile::kind(v)));
+        problems.error(
+            at(""),
+            format!(
+                "expected {{user: client.NAME, caps: {{mon: ...}}}}, found {}",
+                yamlfile::kind(v)
+            ),
+        );
         return None;
     };
     for k in m.keys().filter(|k| !["user", "caps"].contains(&k.as_str())) {
         let hint = did_you_mean(k, ["user", "caps"].into_iter())
             .map(|x| format!(" (did you mean `{x}`?)"))
             .unwrap_or_default();
-        problems.error(at(k), format!("unknown key `{k}` in cephx (user, caps){hint}"));
+        problems.error(
+            at(k),
+            format!("unknown key `{k}` in cephx (user, caps){hint}"),
+        );
     }
     let user = match m.get("user") {
         Some(Value::String(u)) => u.clone(),
@@ -382,9 +450,18 @@ fn cephx(v: &Value, at: &dyn Fn(&str) -> Origin, problems: &mut Problems) -> Opt
     };
     let id = user.strip_prefix("client.").unwrap_or_default();
     if let Err(e) = check_name(NameKind::DaemonId, id) {
-        problems.error(at("user"), format!("`{}` is not a cephx user `client.NAME`: {e}", crate::inventory::name::shown(&user)));
+        problems.error(
+            at("user"),
+            format!(
+                "`{}` is not a cephx user `client.NAME`: {e}",
+                crate::inventory::name::shown(&user)
+            ),
+        );
     } else if id == "admin" || id.starts_with("bootstrap-") || id.starts_with("rgw.") {
-        problems.error(at("user"), format!("`{user}` is cephalo's own; give the container a user of its own"));
+        problems.error(
+            at("user"),
+            format!("`{user}` is cephalo's own; give the container a user of its own"),
+        );
     }
     let mut caps = IndexMap::new();
     match m.get("caps") {
@@ -394,30 +471,44 @@ fn cephx(v: &Value, at: &dyn Fn(&str) -> Origin, problems: &mut Problems) -> Opt
                     let hint = did_you_mean(k, CAP_TYPES.iter().copied())
                         .map(|x| format!(" (did you mean `{x}`?)"))
                         .unwrap_or_default();
-                    problems.error(at(&format!("caps.{k}")), format!("`{k}` is not a daemon type for caps (mon, osd, mds, mgr){hint}"));
+                    problems.error(
+                        at(&format!("caps.{k}")),
+                        format!("`{k}` is not a daemon type for caps (mon, osd, mds, mgr){hint}"),
+                    );
                     continue;
                 }
                 match v {
                     Value::String(s)
-                        if (s.trim_start().starts_with("allow") || s.trim_start().starts_with("profile"))
+                        if (s.trim_start().starts_with("allow")
+                            || s.trim_start().starts_with("profile"))
                             && !s.chars().any(char::is_control) =>
                     {
                         caps.insert(k.clone(), s.clone());
                     }
                     other => problems.error(
                         at(&format!("caps.{k}")),
-                        format!("`{}` is not a cap (`allow r`, `profile rbd`, ...)", shown(other)),
+                        format!(
+                            "`{}` is not a cap (`allow r`, `profile rbd`, ...)",
+                            shown(other)
+                        ),
                     ),
                 }
             }
         }
-        _ => problems.error(at("caps"), "cephx needs `caps`, e.g. {mon: \"allow r\", osd: \"allow r\"}"),
+        _ => problems.error(
+            at("caps"),
+            "cephx needs `caps`, e.g. {mon: \"allow r\", osd: \"allow r\"}",
+        ),
     }
     Some(CustomCephx { user, caps })
 }
 
 /// The containers a host runs: the declarations whose group it is in.
-pub fn for_host(decls: &[CustomContainer], inventory: &Inventory, host: &str) -> Vec<CustomContainer> {
+pub fn for_host(
+    decls: &[CustomContainer],
+    inventory: &Inventory,
+    host: &str,
+) -> Vec<CustomContainer> {
     let groups = inventory.groups_of(host);
     decls
         .iter()
@@ -428,21 +519,19 @@ pub fn for_host(decls: &[CustomContainer], inventory: &Inventory, host: &str) ->
 
 /// Checks across hosts: one cephx user has the same caps wherever it is
 /// declared (a cluster has one set of caps per user).
-pub fn check_users<'a>(
-    all: impl Iterator<Item = &'a CustomContainer>,
-    problems: &mut Problems,
-) {
+pub fn check_users<'a>(all: impl Iterator<Item = &'a CustomContainer>, problems: &mut Problems) {
     let mut seen: BTreeMap<&str, &CustomContainer> = BTreeMap::new();
     for c in all {
         let Some(x) = &c.cephx else { continue };
         match seen.get(x.user.as_str()) {
-            Some(first) if first.cephx.as_ref().map(|f| &f.caps) != Some(&x.caps) => problems.error(
-                c.origin.clone(),
-                format!(
-                    "cephx user `{}` has other caps at {}; a user has one set of caps",
-                    x.user, first.origin
+            Some(first) if first.cephx.as_ref().map(|f| &f.caps) != Some(&x.caps) => problems
+                .error(
+                    c.origin.clone(),
+                    format!(
+                        "cephx user `{}` has other caps at {}; a user has one set of caps",
+                        x.user, first.origin
+                    ),
                 ),
-            ),
             Some(_) => {}
             None => {
                 seen.insert(&x.user, c);
@@ -464,8 +553,13 @@ pub fn check_ports(
         for p in &c.ports {
             if let Some((_, what)) = ceph_ports.iter().find(|(r, _)| r.contains(p)) {
                 problems.error(
-                    c.origin.clone().with_key(format!("{}.ports", c.origin.key.as_deref().unwrap_or(KEY))),
-                    format!("port {p} of custom container `{}` is the {what}'s on {host}", c.name),
+                    c.origin
+                        .clone()
+                        .with_key(format!("{}.ports", c.origin.key.as_deref().unwrap_or(KEY))),
+                    format!(
+                        "port {p} of custom container `{}` is the {what}'s on {host}",
+                        c.name
+                    ),
                 );
             }
             if let Some(other) = taken.insert(*p, &c.name) {
@@ -509,7 +603,10 @@ impl Declared {
             ceph.push((3300..=3300, "mon"));
             ceph.push((6789..=6789, "mon"));
         }
-        if [Role::Osd, Role::Mgr, Role::Mds].iter().any(|r| roles.contains(r)) {
+        if [Role::Osd, Role::Mgr, Role::Mds]
+            .iter()
+            .any(|r| roles.contains(r))
+        {
             ceph.push((6800..=7300, "Ceph daemons' (6800-7300)"));
         }
         let rgw = u16::try_from(hs.ceph_rgw_port).unwrap_or(0);
