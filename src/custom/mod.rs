@@ -15,7 +15,7 @@ use crate::model::custom::{CustomCephx, CustomContainer};
 use crate::model::{Cluster, Engine, Host};
 use crate::render::ContainerSpec;
 use crate::settings::Privileges;
-use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, run};
+use crate::transport::{BoxFuture, Endpoint, Transport, TransportError};
 
 /// How long a custom container gets to stop when it is replaced.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,12 +99,6 @@ fn other(h: &str, reason: String) -> TransportError {
     }
 }
 
-fn on_host(h: &Host, cmd: impl Into<Command>) -> Command {
-    cmd.into()
-        .become_root(h.connection.become_root)
-        .timeout(Duration::from_secs(300))
-}
-
 /// Makes every custom container of a host match; whether anything changed.
 pub async fn ensure_all(
     cluster: &Cluster,
@@ -129,9 +123,10 @@ pub async fn ensure_all(
     Ok(changed)
 }
 
-/// The container's cephx user and its keyring on the host (0600): the key
-/// from `auth get-or-create` (never logged) when the host has none, then
-/// the caps as declared (`auth caps`, which changes nothing when they are).
+/// The container's cephx user and its keyring on the host (0600, written
+/// only when it differs): the key from `auth get-or-create` (`auth
+/// get-key` for reconfigure, which makes no users), never logged; then the
+/// caps as declared (`auth caps`, which changes nothing when they are).
 async fn keyring(
     cluster: &Cluster,
     h: &Host,
@@ -142,39 +137,55 @@ async fn keyring(
     create: bool,
 ) -> Result<bool, TransportError> {
     let path = x.keyring(&cluster.name);
-    let exists = run(t, ep, &on_host(h, Command::new(["test", "-s", &path])))
-        .await?
-        .success();
-    let mut changed = false;
-    if !exists {
-        if !create {
-            return Err(other(
-                &h.name,
-                format!(
-                    "the keyring {path} of custom container `{}` is not on {}; run `cephalo deploy` (reconfigure makes no keys)",
-                    c.name, h.name
-                ),
-            ));
-        }
-        // Without caps: an existing user's key comes back whatever its caps.
-        let key = ceph_out(cluster, t, &["auth", "get-or-create", &x.user], true).await?;
-        files::put(
-            t,
-            ep,
-            &RemoteFile {
-                path: &path,
-                content: key.as_bytes(),
-                mode: 0o600,
-                owner: None,
-            },
-            ep.connection.become_root,
+    let user = x.user.as_str();
+    // Without caps: an existing user's key comes back whatever its caps.
+    let answer = if create {
+        ceph_out(cluster, t, &["auth", "get-or-create", user], true).await?
+    } else {
+        ceph_out(cluster, t, &["auth", "get-key", user], true).await?
+    };
+    let key = key_of(&answer).ok_or_else(|| {
+        other(
+            &h.name,
+            format!(
+                "no key for {user} (custom container `{}`) in Ceph's answer",
+                c.name
+            ),
         )
-        .await?;
-        changed = true;
-    }
+    })?;
+    let text = keyring_text(user, key);
+    let changed = files::put(
+        t,
+        ep,
+        &RemoteFile {
+            path: &path,
+            content: text.as_bytes(),
+            mode: 0o600,
+            owner: None,
+        },
+        ep.connection.become_root,
+    )
+    .await?
+        == files::Change::Changed;
     let caps = x.cap_args();
-    let mut args = vec!["auth", "caps", x.user.as_str()];
+    let mut args = vec!["auth", "caps", user];
     args.extend(caps.iter().map(String::as_str));
     ceph_out(cluster, t, &args, false).await?;
     Ok(changed)
+}
+
+/// The key in `auth get-or-create`'s keyring (`key = ...`) or `auth
+/// get-key`'s bare answer.
+pub fn key_of(answer: &str) -> Option<&str> {
+    let key = answer
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("key = "))
+        .unwrap_or(answer)
+        .trim();
+    (!key.is_empty() && !key.contains(char::is_whitespace)).then_some(key)
+}
+
+/// A keyring of one user.
+pub fn keyring_text(user: &str, key: &str) -> String {
+    format!("[{user}]\n\tkey = {key}\n")
 }

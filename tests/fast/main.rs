@@ -3,6 +3,7 @@
 //! a minute). The README's test command runs them with everything else.
 
 mod ceph_answers;
+mod custom;
 mod golden;
 mod layers;
 mod map;
