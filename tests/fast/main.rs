@@ -7,6 +7,7 @@ mod custom;
 mod golden;
 mod layers;
 mod map;
+mod prometheus;
 mod safety;
 mod scale;
 mod status;
