@@ -409,3 +409,33 @@ fn declaration_problems_name_the_file_line_and_key() {
         "{err}"
     );
 }
+
+#[test]
+fn prechecks_find_a_custom_containers_port_taken() {
+    use cephalo::facts::{Facts, Listener};
+    use cephalo::prechecks::{Level, checks::host_checks};
+    let dir = tempfile::tempdir().unwrap();
+    fresh::write_lab(dir.path(), &hosts(), 1, &customs("fast")).unwrap();
+    let cluster = load(dir.path()).unwrap();
+    let judged = |host: &str, port: u16| {
+        let facts = Facts {
+            listeners: vec![Listener {
+                address: "0.0.0.0".into(),
+                port,
+                process: Some("nginx".into()),
+            }],
+            ..Default::default()
+        };
+        host_checks(&cluster, cluster.host(host).unwrap(), &facts, None)
+            .into_iter()
+            .filter(|r| r.id == "ports.custom")
+            .map(|r| (r.level, r.value))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        judged("ceph1", 9500),
+        [(Level::Warn, "9500 (rbd-mapper) held by nginx".to_string())]
+    );
+    assert_eq!(judged("ceph1", 80), [(Level::Pass, "9500, 9100 free".to_string())]);
+    assert_eq!(judged("ceph4", 9500), [(Level::Pass, "9100 free".to_string())]);
+}

@@ -56,13 +56,13 @@ fn mgrs_and_custom_metrics_ports_as_file_sd_and_scrape_config() {
     let jobs = parsed["scrape_configs"].as_array().unwrap();
     assert_eq!(jobs[0]["job_name"], "ceph");
     assert_eq!(jobs[0]["honor_labels"], true);
-    assert_eq!(
-        jobs[0]["static_configs"][1]["targets"][0],
-        "10.64.0.2:9284"
-    );
+    assert_eq!(jobs[0]["static_configs"][1]["targets"][0], "10.64.0.2:9284");
     assert_eq!(jobs[1]["job_name"], "rbd-mapper");
     assert_eq!(jobs[1]["static_configs"].as_array().unwrap().len(), 3);
-    assert_eq!(jobs[1]["static_configs"][2]["labels"]["daemon"], "custom.rbd-mapper");
+    assert_eq!(
+        jobs[1]["static_configs"][2]["labels"]["daemon"],
+        "custom.rbd-mapper"
+    );
     assert_eq!(jobs[1]["static_configs"][2]["labels"]["cluster"], "prod");
 }
 
@@ -74,7 +74,12 @@ fn live_marks_the_active_mgr_and_the_module_off_gives_a_note() {
     let active: Vec<(&str, &str)> = t
         .targets
         .iter()
-        .map(|t| (t.labels["host"].as_str(), t.labels["ceph_mgr_active"].as_str()))
+        .map(|t| {
+            (
+                t.labels["host"].as_str(),
+                t.labels["ceph_mgr_active"].as_str(),
+            )
+        })
         .collect();
     assert_eq!(active, [("ceph1", "false"), ("ceph2", "true")]);
 
