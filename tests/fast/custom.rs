@@ -436,6 +436,12 @@ fn prechecks_find_a_custom_containers_port_taken() {
         judged("ceph1", 9500),
         [(Level::Warn, "9500 (rbd-mapper) held by nginx".to_string())]
     );
-    assert_eq!(judged("ceph1", 80), [(Level::Pass, "9500, 9100 free".to_string())]);
-    assert_eq!(judged("ceph4", 9500), [(Level::Pass, "9100 free".to_string())]);
+    assert_eq!(
+        judged("ceph1", 80),
+        [(Level::Pass, "9500, 9100 free".to_string())]
+    );
+    assert_eq!(
+        judged("ceph4", 9500),
+        [(Level::Pass, "9100 free".to_string())]
+    );
 }
