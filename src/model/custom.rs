@@ -2,7 +2,8 @@
 //! beside the Ceph daemons, read from the setting as written into checked
 //! declarations (unknown keys with a suggestion, names through the one
 //! name rule, ports, caps, mounts), and which of them each host runs.
-//! Plain data and checks: running them is `crate::custom`'s job.
+//! Plain data and checks: running them is the operations' job (the
+//! `custom` module).
 
 use std::collections::BTreeMap;
 
