@@ -41,6 +41,30 @@ pub fn run_argv(engine: Engine, spec: &ContainerSpec, hash: &str) -> Vec<String>
     a.push(format!("--restart={}", spec.restart_policy));
     a.push("--label".into());
     a.push(format!("{SPEC_LABEL}={hash}"));
+    push_options(&mut a, spec);
+    push_command(&mut a, &spec.image, &spec.command);
+    a
+}
+
+/// A one-off container of the daemon's image and privileges, for tools
+/// such as monmaptool, `ceph-mon --mkfs` or `ceph-osd --mkfs`.
+pub fn oneoff_argv(engine: Engine, spec: &ContainerSpec, command: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = vec![
+        engine.command().into(),
+        "run".into(),
+        "--rm".into(),
+        // Input reaches the tool (`ceph osd new -i -`).
+        "-i".into(),
+        format!("--network={}", spec.network),
+    ];
+    push_options(&mut a, spec);
+    let command: Vec<String> = command.iter().map(|s| s.to_string()).collect();
+    push_command(&mut a, &spec.image, &command);
+    a
+}
+
+/// Privileges, environment and volumes: the same for a daemon and a tool.
+fn push_options(a: &mut Vec<String>, spec: &ContainerSpec) {
     let p = &spec.privileges;
     if p.privileged {
         a.push("--privileged".into());
@@ -68,30 +92,22 @@ pub fn run_argv(engine: Engine, spec: &ContainerSpec, hash: &str) -> Vec<String>
         a.push("-v".into());
         a.push(v.clone());
     }
-    a.push(spec.image.clone());
-    a.extend(spec.command.iter().cloned());
-    a
 }
 
-/// A one-off container of the daemon's image and privileges, for tools
-/// such as monmaptool, `ceph-mon --mkfs` or `ceph-osd --mkfs`.
-pub fn oneoff_argv(engine: Engine, spec: &ContainerSpec, command: &[&str]) -> Vec<String> {
-    let mut a = run_argv(engine, spec, "oneoff");
-    // `run -d --name X --restart ...` -> `run --rm` without name or restart.
-    a.retain(|x| x != "-d" && !x.starts_with("--restart="));
-    if let Some(i) = a.iter().position(|x| x == "--name") {
-        a.drain(i..=i + 1);
+/// The image and the command: the command's program is the entrypoint and
+/// the rest its arguments, as cephadm runs them, so that an image's own
+/// ENTRYPOINT (the upstream images may carry one) never wraps the command.
+/// Only the command line changes: the spec and its hash label do not, so a
+/// running container is not recreated because cephalo started doing this.
+fn push_command(a: &mut Vec<String>, image: &str, command: &[String]) {
+    match command.split_first() {
+        Some((program, args)) => {
+            a.push(format!("--entrypoint={program}"));
+            a.push(image.to_string());
+            a.extend(args.iter().cloned());
+        }
+        None => a.push(image.to_string()),
     }
-    if let Some(i) = a.iter().position(|x| x == "--label") {
-        a.drain(i..=i + 1);
-    }
-    a.insert(2, "--rm".into());
-    // Input reaches the tool (`ceph osd new -i -`).
-    a.insert(3, "-i".into());
-    let image_at = a.iter().position(|x| *x == spec.image).unwrap_or(a.len());
-    a.truncate(image_at + 1);
-    a.extend(command.iter().map(|s| s.to_string()));
-    a
 }
 
 /// What is on the host under a container name.
@@ -490,14 +506,14 @@ mod tests {
             a.join(" "),
             "docker run -d --name ceph_osd_3 --network=host --restart=unless-stopped --label cephalo.spec=abc \
              --cap-add=ALL --cap-drop=SYS_RESOURCE --security-opt=seccomp=unconfined --device-cgroup-rule=b *:* rwm --init \
-             -e TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES=134217728 -v /dev:/dev cephalo/ceph:pacific ceph-osd -f -i 3"
+             -e TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES=134217728 -v /dev:/dev --entrypoint=ceph-osd cephalo/ceph:pacific -f -i 3"
         );
         let o = oneoff_argv(Engine::Podman, &spec(), &["ceph-osd", "--mkfs", "-i", "3"]);
         assert_eq!(
             o.join(" "),
             "podman run --rm -i --network=host --cap-add=ALL --cap-drop=SYS_RESOURCE --security-opt=seccomp=unconfined \
              --device-cgroup-rule=b *:* rwm --init -e TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES=134217728 -v /dev:/dev \
-             cephalo/ceph:pacific ceph-osd --mkfs -i 3"
+             --entrypoint=ceph-osd cephalo/ceph:pacific --mkfs -i 3"
         );
         let mut other = spec();
         assert_eq!(spec_hash(&spec(), &["conf"]), spec_hash(&other, &["conf"]));

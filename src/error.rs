@@ -273,6 +273,26 @@ impl Error {
         }
     }
 
+    /// The error as the command line prints it, in one format for every
+    /// error: each line of what went wrong after `error: ` (the input's
+    /// problems already carry it), and for bad input (exit code 2) the
+    /// count line that the model's errors end with.
+    pub fn report(&self) -> String {
+        if let Error::Invalid { .. } = self {
+            return self.to_string();
+        }
+        let text = self.to_string();
+        let mut out = if text.starts_with("error: ") {
+            text
+        } else {
+            format!("error: {text}")
+        };
+        if self.exit_code() == exit::BAD_INPUT {
+            out.push_str("\n1 error(s) in the input; nothing was changed");
+        }
+        out
+    }
+
     /// An operation's own error, keeping its exit code.
     pub fn operation(e: impl ExitCode) -> Self {
         Error::Operation(Box::new(e))
@@ -287,3 +307,15 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An I/O error without the temporary file's path that `tempfile` adds to
+/// it ("... at path \"/dir/.cephalo-Eny23n\""): the error then names the
+/// real file the caller was writing, and only that.
+pub fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    // tempfile keeps the inner error private: its text is all there is.
+    let text = e.to_string();
+    match text.rfind(" at path \"") {
+        Some(i) => std::io::Error::new(e.kind(), &text[..i]),
+        None => e,
+    }
+}

@@ -46,6 +46,23 @@ impl Passwords {
         })?;
         let text = crate::inventory::decode_text(path, &bytes)?;
         let top = yamlfile::parse_top_mapping(path, &text)?;
+        if let Some(mode) = loose_mode(path) {
+            // A warning, not a refusal: a checkout of a git repository
+            // gives every file 0644, and the operator's next command must
+            // still work while the fix is one chmod away.
+            problems.warning(
+                Origin::file(path),
+                format!(
+                    "mode {mode:04o}: the cephx keys in this file are readable by {}; run `chmod 600 {}`",
+                    if mode & 0o007 != 0 {
+                        "every user of this machine"
+                    } else {
+                        "its group"
+                    },
+                    path.display()
+                ),
+            );
+        }
         let mut out = Passwords {
             path: path.to_path_buf(),
             ..Default::default()
@@ -94,6 +111,29 @@ impl Passwords {
     pub fn secret(&self, entity: &str) -> Option<&Secret> {
         self.keys.get(entity).map(|(s, _)| s)
     }
+}
+
+/// The file's permission bits when its group or others may read or write
+/// it (a secrets file must be 0600 or tighter); None when it is private
+/// or cannot be read.
+pub fn loose_mode(path: &Path) -> Option<u32> {
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+/// The command that fills in `path`, runnable as printed (the path quoted
+/// for a shell when it needs it): every hint about a missing secret gives it.
+pub fn genpwd_command(path: &Path) -> String {
+    let p = path.display().to_string();
+    let safe = !p.is_empty()
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@,=".contains(&b));
+    let p = if safe {
+        p
+    } else {
+        format!("'{}'", p.replace('\'', "'\\''"))
+    };
+    format!("cephalo genpwd --passwords {p}")
 }
 
 fn near_miss(key: &str) -> Option<&'static str> {
@@ -191,7 +231,7 @@ pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let werr = |source| Error::Write {
         path: path.to_path_buf(),
-        source,
+        source: crate::error::without_temp_path(source),
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".cephalo-")

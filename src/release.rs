@@ -201,6 +201,14 @@ impl Release {
             .map(|i| i.release)
     }
 
+    /// The tag of this release's upstream container image
+    /// (`quay.io/ceph/ceph:v<major>`, the newest point release of the
+    /// series, as Ceph's documentation names them): the images begin with
+    /// Nautilus, so older releases have none and need `ceph_image_tag`.
+    pub fn upstream_tag(self) -> Option<String> {
+        (self >= Release::Nautilus).then(|| format!("v{}", self.major()))
+    }
+
     /// Messenger v2 (port 3300) exists from Nautilus on: mon addresses are
     /// written `[v2:IP:3300,v1:IP:6789]`, before that `IP:6789`.
     pub fn has_msgr2(self) -> bool {
@@ -467,5 +475,9 @@ mod tests {
         for r in Release::ALL {
             assert_eq!(r.mon_metadata_version_field(), "ceph_version");
         }
+        assert_eq!(Nautilus.upstream_tag().as_deref(), Some("v14"));
+        assert_eq!(Reef.upstream_tag().as_deref(), Some("v18"));
+        assert_eq!(Tentacle.upstream_tag().as_deref(), Some("v20"));
+        assert_eq!(Mimic.upstream_tag(), None);
     }
 }

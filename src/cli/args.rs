@@ -26,9 +26,10 @@ pub struct ConnectArgs {
     /// One JSON event per line on stdout instead of progress and text.
     #[arg(long)]
     pub json: bool,
-    /// Folder for the run log (one JSON event per line).
-    #[arg(long, value_name = "DIR", default_value = "logs")]
-    pub log_dir: PathBuf,
+    /// Folder for the run log, one JSON event per line (default: `logs`
+    /// next to the inventory, as its known_hosts and keys/ are).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 impl ConnectArgs {
@@ -39,8 +40,20 @@ impl ConnectArgs {
             known_hosts: None,
             accept_new_host_keys: false,
             json: false,
-            log_dir,
+            log_dir: Some(log_dir),
         }
+    }
+
+    /// The run log's folder: `--log-dir`, else `logs` beside the inventory
+    /// file (`./logs` for an inventory in the current folder).
+    pub fn log_dir_for(&self, inventory: &std::path::Path) -> PathBuf {
+        self.log_dir.clone().unwrap_or_else(|| {
+            inventory
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."))
+                .join("logs")
+        })
     }
 }
 

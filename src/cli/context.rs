@@ -1,13 +1,15 @@
 //! The wiring every command shares: the model and the hosts `--limit`
-//! selects, the async runtime, and the engine over the selected hosts (SSH
-//! transport, reporter, run log). Prints only the known_hosts warnings; no
-//! command's logic and no results here.
+//! selects, the addresses learned from the hosts' interfaces, the async
+//! runtime, and the engine over the selected hosts (SSH transport,
+//! reporter, run log). Prints only the known_hosts warnings and the hosts
+//! whose addresses could not be gathered; no command's logic here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::engine::{Engine, Mode, Reporter, Timed};
-use crate::error::{Error, Result};
+use crate::error::{Error, Problems, Result};
+use crate::facts::addresses::Learned;
 use crate::inventory::Inventory;
 use crate::model::{self, Cluster};
 use crate::transport::Transport;
@@ -34,6 +36,47 @@ pub fn load_with_inventory(target: &Target) -> Result<(Cluster, Inventory, Vec<S
         Some(pattern) => limit(&cluster, &inventory, pattern)?,
     };
     Ok((cluster, inventory, selected))
+}
+
+/// Gathers the interface addresses of the hosts that need them for the
+/// `selected` hosts, one SSH round trip each, all at once, and fills them
+/// into the model (`facts::addresses::learn`). None when no host needs
+/// facts (nothing is connected to).
+pub fn learn_addresses(
+    rt: &tokio::runtime::Runtime,
+    cluster: &mut Cluster,
+    selected: &[String],
+    engine: &Engine,
+) -> Option<Learned> {
+    rt.block_on(crate::facts::addresses::learn(cluster, selected, engine))
+}
+
+/// `learn_addresses` for commands that need every address: a host not
+/// reached is the usual unreachable (or host key, or failed) error naming
+/// it, and an address that cannot be resolved is bad input naming the
+/// host, the file, the line and the setting.
+pub fn resolve_addresses(
+    rt: &tokio::runtime::Runtime,
+    cluster: &mut Cluster,
+    selected: &[String],
+    engine: &Engine,
+    json: bool,
+) -> Result<()> {
+    let Some(learned) = learn_addresses(rt, cluster, selected, engine) else {
+        return Ok(());
+    };
+    if !json {
+        crate::cli::output::print_failures(&learned.recap);
+    }
+    crate::cli::output::host_failures(&learned.recap)?;
+    let mut problems = Problems::default();
+    for p in learned.unresolved.into_values() {
+        problems.extend(p);
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid { problems });
+    }
+    Ok(())
 }
 
 /// The inventory's groups, which `--limit` patterns name. The model keeps
@@ -74,14 +117,20 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// The SSH transport and reporter every host command uses.
+/// The SSH transport and reporter every host command uses; `hosts_file`
+/// is the `ssh_hosts_file` setting (empty: none).
 pub fn connect_parts(
     c: &ConnectArgs,
+    inventory: &Path,
     known_hosts: PathBuf,
+    hosts_file: &str,
     verbose: u8,
 ) -> Result<(Arc<dyn Transport>, Arc<Reporter>)> {
     let mut opts = crate::ssh::SshOptions::new(c.known_hosts.clone().unwrap_or(known_hosts));
     opts.accept_new_host_keys = c.accept_new_host_keys;
+    if !hosts_file.is_empty() {
+        opts.hosts = read_hosts_file(Path::new(hosts_file))?;
+    }
     let transport = crate::ssh::SshTransport::new(opts).map_err(|source| Error::Read {
         path: PathBuf::from("known_hosts"),
         source,
@@ -96,8 +145,9 @@ pub fn connect_parts(
             verbose: verbose > 0,
         }
     };
-    let reporter = Reporter::new(mode, Some(&c.log_dir)).map_err(|source| Error::Write {
-        path: c.log_dir.clone(),
+    let log_dir = c.log_dir_for(inventory);
+    let reporter = Reporter::new(mode, Some(&log_dir)).map_err(|source| Error::Write {
+        path: log_dir.clone(),
         source,
     })?;
     let reporter = Arc::new(reporter);
@@ -107,6 +157,28 @@ pub fn connect_parts(
         reporter: reporter.clone(),
     };
     Ok((Arc::new(timed), reporter))
+}
+
+/// The `ssh_hosts_file`: a file that cannot be read, or each line that is
+/// not `IP NAME...`, is bad input naming the file (and line).
+fn read_hosts_file(path: &Path) -> Result<crate::ssh::HostsFile> {
+    use crate::ssh::hosts_file::HostsFileError;
+    crate::ssh::HostsFile::load(path).map_err(|e| match e {
+        HostsFileError::Read(source) => Error::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        HostsFileError::Lines(lines) => {
+            let mut problems = Problems::default();
+            for (line, why) in lines {
+                problems.error(
+                    crate::error::Origin::at_line(path, line),
+                    format!("{why} (ssh_hosts_file lines are `IP NAME...`)"),
+                );
+            }
+            Error::Invalid { problems }
+        }
+    })
 }
 
 /// The engine over the `selected` hosts, with the transport and reporter
@@ -122,7 +194,13 @@ pub fn cluster_engine(
     } else {
         PathBuf::from(&cluster.settings.ssh_known_hosts_file)
     };
-    let (transport, reporter) = connect_parts(connect, known_hosts, verbose)?;
+    let (transport, reporter) = connect_parts(
+        connect,
+        &cluster.files.inventory,
+        known_hosts,
+        &cluster.settings.ssh_hosts_file,
+        verbose,
+    )?;
     let hosts = cluster
         .hosts
         .iter()

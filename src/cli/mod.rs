@@ -37,6 +37,7 @@ pub use commands::prometheus_targets::PrometheusTargetsArgs;
 pub use commands::pull::PullArgs;
 pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
+pub use commands::settings::SettingsArgs;
 pub use commands::status::StatusArgs;
 pub use commands::tune::TuneArgs;
 pub use commands::upgrade::UpgradeArgs;
@@ -67,6 +68,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Show the resolved hosts, roles and effective variables.
     Inventory(InventoryArgs),
+    /// Every setting cephalo knows, with its default and what it does
+    /// (`cephalo settings KEY` for one).
+    Settings(SettingsArgs),
     /// Run one command on hosts (like `ansible -m shell`), output grouped
     /// per host: `cephalo run -i INV [--limit PATTERN] -- CMD ARGS...`.
     Run(RunArgs),
@@ -189,6 +193,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Genpwd(a) => drift::done(genpwd::exec(a)),
         Command::Render(a) => drift::done(render::exec(a, verbose)),
         Command::Inventory(a) => drift::done(inventory::exec(a)),
+        Command::Settings(a) => drift::done(settings::exec(a)),
         Command::Run(a) => drift::done(run::exec(a, verbose)),
         Command::Prechecks(a) => drift::done(prechecks::exec(a, verbose)),
         Command::Destroy(a) => drift::done(destroy::exec(a, verbose)),
@@ -208,7 +213,7 @@ pub fn run(cli: Cli) -> i32 {
     match result {
         Ok(outcome) => outcome.exit_code(),
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", e.report());
             e.exit_code()
         }
     }

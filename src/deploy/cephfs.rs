@@ -1,12 +1,13 @@
 //! The CephFS file system and its two pools, made once when mds is
-//! enabled, and the wait for an active MDS rank (read from `ceph fs
-//! dump`, whose JSON every release has).
+//! enabled, the wait for an active MDS rank, and its number of active
+//! ranks (ceph-ansible's `mds_max_mds`), set only when it differs. All
+//! read from `ceph fs dump`, whose JSON every release has.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::ceph::{ceph_json, ceph_out};
-use crate::engine::{Action, HostOutcome, StepContext};
+use crate::engine::{Action, HostOutcome, Status, StepContext};
 use crate::model::Cluster;
 use crate::transport::{BoxFuture, Endpoint, Transport};
 
@@ -57,6 +58,55 @@ impl Action for CephFs {
             outcome(r.await)
         })
     }
+}
+
+/// ceph-ansible's `mds_max_mds`: `ceph fs set NAME max_mds N` when the
+/// file system's max_mds differs (a second run changes nothing). Skipped
+/// when the file system does not exist (reconfigure never makes it).
+pub struct MaxMds {
+    pub cluster: Arc<Cluster>,
+}
+
+impl Action for MaxMds {
+    fn run<'a>(
+        &'a self,
+        _ep: &'a Endpoint,
+        t: &'a dyn Transport,
+        _ctx: &'a StepContext,
+    ) -> BoxFuture<'a, HostOutcome> {
+        Box::pin(async move {
+            let cluster = &self.cluster;
+            let Some(want) = cluster.mds_max_mds else {
+                return outcome(Ok(false));
+            };
+            let name = &cluster.settings.cephfs_name;
+            let dump = match ceph_json(cluster, t, &["fs", "dump"]).await {
+                Ok(d) => d,
+                Err(e) => return outcome(Err(e)),
+            };
+            match max_mds(&dump, name) {
+                None => {
+                    HostOutcome::status(Status::Skipped(format!("no file system `{name}` yet")))
+                }
+                Some(n) if n == want => outcome(Ok(false)),
+                Some(_) => {
+                    let n = want.to_string();
+                    let r = ceph_out(cluster, t, &["fs", "set", name, "max_mds", &n], false).await;
+                    outcome(r.map(|_| true))
+                }
+            }
+        })
+    }
+}
+
+/// The max_mds of file system `name` in `ceph fs dump -f json`.
+pub(super) fn max_mds(dump: &serde_json::Value, name: &str) -> Option<u64> {
+    dump["filesystems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["mdsmap"]["fs_name"].as_str() == Some(name))
+        .and_then(|f| f["mdsmap"]["max_mds"].as_u64())
 }
 
 /// Whether file system `name` has an active rank in `ceph fs dump -f json`:
@@ -118,6 +168,8 @@ mod tests {
             }
             let e = active_mds(&replaying, "cephfs").unwrap_err();
             assert!(e.ends_with(":up:replay"), "{r}: {e}");
+            assert_eq!(max_mds(&dump, "cephfs"), Some(1), "{r}");
+            assert_eq!(max_mds(&dump, "other"), None, "{r}");
             // `fs ls` names the file system the step looks for.
             let ls = fixture(r, "fs-ls").unwrap_or_else(|| panic!("{r}: no fs-ls"));
             assert_eq!(ls[0]["name"], "cephfs", "{r}");

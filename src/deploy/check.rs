@@ -173,7 +173,8 @@ impl Daemons {
                     .is_none()
                 {
                     say(format!(
-                        "{name}: image {image} is not on the host: run `cephalo pull` first"
+                        "{name}: image {image} is not on the host: run `cephalo pull -i {}` first",
+                        cluster.files.inventory.display()
                     ));
                     continue;
                 }

@@ -304,6 +304,14 @@ pub fn plan_with(
             Arc::new(cephfs::CephFs { cluster: c.clone() }),
         ));
     }
+    if cluster.settings.enable_ceph_mds && cluster.mds_max_mds.is_some() {
+        nodes.push(step(
+            "cephfs max_mds",
+            first.clone(),
+            None,
+            Arc::new(cephfs::MaxMds { cluster: c.clone() }),
+        ));
+    }
     if cluster.settings.enable_ceph_rgw {
         nodes.push(step(
             "rgws",

@@ -177,16 +177,16 @@ async fn mon_bootstrap(
                     cluster.fsid.to_string(),
                 ];
                 for m in cluster.hosts_with(Role::Mon) {
-                    let ip = m.public_address.map(|a| a.to_string()).unwrap_or_default();
-                    if cluster.release.has_msgr2() {
-                        args.extend([
-                            "--addv".into(),
-                            m.name.clone(),
-                            format!("[v2:{ip}:3300,v1:{ip}:6789]"),
-                        ]);
+                    let addr = m
+                        .public_address
+                        .map(|ip| crate::render::mon_address(ip, cluster.release))
+                        .unwrap_or_default();
+                    let flag = if cluster.release.has_msgr2() {
+                        "--addv"
                     } else {
-                        args.extend(["--add".into(), m.name.clone(), format!("{ip}:6789")]);
-                    }
+                        "--add"
+                    };
+                    args.extend([flag.into(), m.name.clone(), addr]);
                 }
                 args.push(monmap.clone());
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();

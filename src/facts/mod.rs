@@ -1,10 +1,12 @@
 //! Facts about a host: what it runs, has and answers, gathered read-only
 //! by scripts run over SSH (`gather.sh` for the prechecks, `block.sh` for
-//! block devices) and turned into typed facts by pure parsers. Parsers
+//! block devices, `ip -o addr show` for addresses from interfaces in
+//! `addresses`) and turned into typed facts by pure parsers. Parsers
 //! never fail: what cannot be read stays unknown (None). A layer below
 //! every operation: it imports nothing above `script` and changes nothing
 //! on a host.
 
+pub mod addresses;
 pub mod block;
 
 use std::collections::BTreeMap;

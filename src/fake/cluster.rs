@@ -395,9 +395,9 @@ impl World for FakeCluster {
             // A one-off `ceph ...` in the image (as client.bootstrap-osd).
             let images = &self.hosts[host].images;
             if let Some(i) = argv.iter().position(|a| images.contains_key(a))
-                && argv.get(i + 1).map(String::as_str) == Some("ceph")
+                && argv.iter().any(|a| a == "--entrypoint=ceph")
             {
-                return Ok(self.ceph_client(&argv[i + 2..]));
+                return Ok(self.ceph_client(&argv[i + 1..]));
             }
         }
         if let [test, flag, path] = argv.as_slice()

@@ -83,7 +83,7 @@ fn parse_run(words: &[String]) -> RunArgs {
         let w = words[i].as_str();
         if !w.starts_with('-') {
             r.image = w.to_string();
-            r.command = words[i + 1..].to_vec();
+            r.command.extend(words[i + 1..].iter().cloned());
             break;
         }
         let (key, value) = match w.split_once('=') {
@@ -101,6 +101,8 @@ fn parse_run(words: &[String]) -> RunArgs {
         };
         match key {
             "--name" => r.name = Some(value),
+            // The program, in front of the arguments after the image.
+            "--entrypoint" => r.command = vec![value],
             "-d" | "--detach" => r.detach = true,
             "--label" | "-l" => {
                 let (k, v) = pair(&value);

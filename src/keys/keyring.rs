@@ -179,7 +179,8 @@ pub fn write_private(path: &Path, text: &str, backup: Option<&Path>) -> std::io:
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".cephalo-")
-        .tempfile_in(dir)?;
+        .tempfile_in(dir)
+        .map_err(crate::error::without_temp_path)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))?;
     tmp.write_all(text.as_bytes())?;

@@ -7,8 +7,8 @@ if command -v ceph >/dev/null 2>&1; then
   exec ceph --cluster "$cluster" --connect-timeout 20 -s -f json
 elif command -v "$engine" >/dev/null 2>&1 && "$engine" image inspect "$image" >/dev/null 2>&1; then
   echo "via: image $image" >&2
-  exec "$engine" run --rm --network=host -v /etc/ceph:/etc/ceph:ro "$image" \
-    ceph --cluster "$cluster" --connect-timeout 20 -s -f json
+  exec "$engine" run --rm --network=host -v /etc/ceph:/etc/ceph:ro --entrypoint=ceph "$image" \
+    --cluster "$cluster" --connect-timeout 20 -s -f json
 else
   exit "$no_ceph"
 fi

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::ceph_ansible::text;
-use super::types::{AddressFrom, AddressSource, Cluster, Connection, Role};
+use super::types::{AddressFrom, AddressSource, Cluster, Connection, Host, Role};
 use crate::error::{Error, Origin, Problems, Result};
 use crate::inventory::{NameKind, check_name};
 use crate::settings::Layer;
@@ -193,35 +193,63 @@ pub fn resolve_addresses(
     facts: &BTreeMap<String, Vec<(String, IpAddr)>>,
 ) -> Result<()> {
     let mut problems = Problems::default();
-    let (public_net, cluster_net) = (cluster.public_network, cluster.cluster_network);
+    let nets = (cluster.public_network, cluster.cluster_network);
     for host in &mut cluster.hosts {
         let have = facts.get(&host.name).map(Vec::as_slice);
-        for (slot, net, what) in [
-            (&mut host.address_from, Some(public_net), "public_network"),
-            (&mut host.rgw_address_from, None, ""),
-            (
-                &mut host.cluster_address_from,
-                cluster_net,
-                "cluster_network",
-            ),
-        ] {
-            let Some(src) = slot.as_mut() else { continue };
-            if src.address().is_some() {
-                continue;
-            }
-            match pick(&host.name, src, have, net.map(|n| (n, what))) {
-                Ok(a) => src.from = AddressFrom::Given(a),
-                Err(why) => problems.error(src.origin.clone(), why),
-            }
-        }
-        if host.public_address.is_none() {
-            host.public_address = host.address_from.as_ref().and_then(AddressSource::address);
-        }
+        resolve_host(host, nets, have, &mut problems);
     }
     if problems.has_errors() {
         return Err(Error::Invalid { problems });
     }
     Ok(())
+}
+
+/// `resolve_addresses` for one host only, from its interfaces and their
+/// addresses; the other hosts are left as they are. Its problems name the
+/// host and the setting.
+pub fn resolve_host_addresses(
+    cluster: &mut Cluster,
+    name: &str,
+    have: &[(String, IpAddr)],
+) -> Result<()> {
+    let mut problems = Problems::default();
+    let nets = (cluster.public_network, cluster.cluster_network);
+    if let Some(host) = cluster.hosts.iter_mut().find(|h| h.name == name) {
+        resolve_host(host, nets, Some(have), &mut problems);
+    }
+    if problems.has_errors() {
+        return Err(Error::Invalid { problems });
+    }
+    Ok(())
+}
+
+fn resolve_host(
+    host: &mut Host,
+    (public_net, cluster_net): (IpNet, Option<IpNet>),
+    have: Option<&[(String, IpAddr)]>,
+    problems: &mut Problems,
+) {
+    for (slot, net, what) in [
+        (&mut host.address_from, Some(public_net), "public_network"),
+        (&mut host.rgw_address_from, None, ""),
+        (
+            &mut host.cluster_address_from,
+            cluster_net,
+            "cluster_network",
+        ),
+    ] {
+        let Some(src) = slot.as_mut() else { continue };
+        if src.address().is_some() {
+            continue;
+        }
+        match pick(&host.name, src, have, net.map(|n| (n, what))) {
+            Ok(a) => src.from = AddressFrom::Given(a),
+            Err(why) => problems.error(src.origin.clone(), why),
+        }
+    }
+    if host.public_address.is_none() {
+        host.public_address = host.address_from.as_ref().and_then(AddressSource::address);
+    }
 }
 
 /// The address of one source in a host's facts.

@@ -108,7 +108,10 @@ fn load_with(sources: &Sources, view_only: bool) -> Result<Cluster> {
     } else {
         problems.error(
             Origin::file(&passwords_path),
-            "passwords file not found; run `cephalo genpwd --passwords FILE` to make one",
+            format!(
+                "passwords file not found; run `{}` to make one",
+                crate::passwords::genpwd_command(&passwords_path)
+            ),
         );
         Passwords::default()
     };

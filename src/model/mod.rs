@@ -14,19 +14,25 @@
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
 //! - `custom`: the custom containers declared beside Ceph
+//! - `image`: the image tag a release needs
+//! - `networks`: public and cluster network of one address family
+//! - `overrides`: the sections of ceph_conf_overrides
 
 mod addresses;
 mod ceph_ansible;
 pub mod conf;
 pub mod custom;
+pub mod image;
 mod jinja;
 mod layers;
 mod load;
+mod networks;
+mod overrides;
 mod resolve;
 mod types;
 mod validate;
 
-pub use addresses::resolve_addresses;
+pub use addresses::{resolve_addresses, resolve_host_addresses};
 pub use conf::CephConf;
 pub use load::{find_file, load, load_targets, load_view, parse_extra_vars, read_globals};
 pub use resolve::{Inputs, image_name, resolve, secret_kind};

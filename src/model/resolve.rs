@@ -230,9 +230,16 @@ fn cluster_values(
     if let Some(c) = cs {
         validate::cluster_settings(c, &origin_of, problems);
     }
+    super::networks::check_families(
+        public_network.as_ref(),
+        cluster_network.as_ref(),
+        &origin_of,
+        problems,
+    );
     // cephx_key_type must fit the release (genpwd uses it; here only checked).
     if let (Some(c), Some(r)) = (cs, release) {
         secret_kind(&c.cephx_key_type, r, &origin_of("cephx_key_type"), problems);
+        super::image::check_tag(c, r, &origin_of, problems);
     }
     ClusterValues {
         release,
@@ -375,7 +382,10 @@ fn secrets(
             if passwords.path.exists() {
                 problems.error(
                     Origin::file(&passwords.path).with_key(crate::passwords::FSID_KEY),
-                    "the cluster fsid is missing; run `cephalo genpwd` to fill it in",
+                    format!(
+                        "the cluster fsid is missing; run `{}` to fill it in",
+                        crate::passwords::genpwd_command(&passwords.path)
+                    ),
                 );
             }
             None
@@ -397,7 +407,10 @@ fn secrets(
             }
             None if passwords.path.exists() => problems.error(
                 Origin::file(&passwords.path).with_key(*key),
-                format!("the {entity} key is missing; run `cephalo genpwd` to fill it in"),
+                format!(
+                    "the {entity} key is missing; run `{}` to fill it in",
+                    crate::passwords::genpwd_command(&passwords.path)
+                ),
             ),
             None => {}
         }
@@ -405,12 +418,15 @@ fn secrets(
     (fsid, secrets)
 }
 
-/// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the release.
+/// `<registry>/<namespace>/<name>:<tag>`, the tag defaulting to the
+/// release's upstream one (`v18`; `image::check_tag` refuses releases
+/// without one).
 pub fn image_name(c: &ClusterSettings, release: Release) -> String {
-    let tag = if c.ceph_image_tag.is_empty() {
-        release.name()
-    } else {
-        &c.ceph_image_tag
+    let upstream = release.upstream_tag();
+    let tag = match (c.ceph_image_tag.is_empty(), &upstream) {
+        (true, Some(t)) => t.as_str(),
+        (true, None) => release.name(),
+        (false, _) => &c.ceph_image_tag,
     };
     let mut parts: Vec<&str> = Vec::new();
     if !c.ceph_image_registry.is_empty() {

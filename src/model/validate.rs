@@ -68,6 +68,7 @@ pub(super) fn cluster_settings(
             problems.error(origin_of(key), format!("{key}: {msg}"));
         }
     }
+    super::overrides::check_sections(c, origin_of, problems);
     for (section, options) in &c.ceph_conf_overrides {
         if section.trim().is_empty() || options.keys().any(|k| k.trim().is_empty()) {
             problems.error(

@@ -1,6 +1,8 @@
 //! The files a playground hands to every other cephalo command: the
-//! kolla-style inventory, globals.yml and known_hosts, as text made from
-//! the layout (pure), and the check that cephalo's own model accepts them.
+//! kolla-style inventory, globals.yml and known_hosts (and, with
+//! `--names-only`, the `hosts` file this machine finds the hosts by), as
+//! text made from the layout (pure), and the check that cephalo's own
+//! model accepts them.
 
 use std::path::Path;
 
@@ -26,7 +28,17 @@ pub fn inventory_text(l: &Layout, key: &Path) -> String {
         l.subnet,
         l.release.name()
     );
-    for h in &l.hosts {
+    if l.request.names_only {
+        // Names only, as a kolla multinode lists them: the addresses come
+        // from network_interface, and the names resolve through `hosts`.
+        for h in &l.hosts {
+            out.push_str(&format!("{}\n", h.name));
+        }
+        out.push_str(&format!(
+            "\n[playground:vars]\nansible_user=cephalo\nansible_become=yes\nansible_ssh_private_key_file={key}\n"
+        ));
+    }
+    for h in l.hosts.iter().filter(|_| !l.request.names_only) {
         out.push_str(&format!(
             "{} ansible_host={addr} ansible_user=cephalo ansible_become=yes ansible_ssh_private_key_file={key} public_address={addr}\n",
             h.name,
@@ -59,10 +71,16 @@ pub fn globals_text(l: &Layout) -> String {
         r#"# cephalo playground `{name}`. Written by `cephalo playground up`; every
 # `up` rewrites it.
 ceph_release: {release}
+# The playground's own images, built from Debian's packages by `playground
+# up` (cephalo's default is the upstream quay.io/ceph/ceph:v<major>).
+ceph_image_registry: ""
+ceph_image_namespace: cephalo
+ceph_image_name: ceph
+ceph_image_tag: {release}
 public_network: {subnet}
 # Each host container has one interface, on the playground network.
 network_interface: eth0
-container_engine: {engine}
+{hosts_file}container_engine: {engine}
 enable_ceph_mds: "yes"
 
 # Small test OSDs; pools no wider than the hosts.
@@ -102,12 +120,34 @@ ceph_conf_overrides:
         release = l.release.name(),
         subnet = l.subnet,
         engine = l.request.engine,
+        hosts_file = if l.request.names_only {
+            format!(
+                "# The inventory names the hosts only: this machine finds them here.\nssh_hosts_file: '{}'\n",
+                l.hosts_file().display().to_string().replace('\'', "''")
+            )
+        } else {
+            String::new()
+        },
         store = if l.request.filestore {
             "filestore"
         } else {
             "bluestore"
         },
     )
+}
+
+/// `hosts` (/etc/hosts format): each host's name at its address, for
+/// cephalo on this machine (`ssh_hosts_file`); the hosts themselves find
+/// each other by name through the Docker network's aliases.
+pub fn hosts_text(l: &Layout) -> String {
+    let mut out = format!(
+        "# cephalo playground `{}`: the hosts' names on this machine (ssh_hosts_file).\n",
+        l.request.name
+    );
+    for h in &l.hosts {
+        out.push_str(&format!("{} {}\n", h.address, h.name));
+    }
+    out
 }
 
 /// The kinds of cephx secret in an existing passwords.yml that `kind` (the
@@ -161,6 +201,7 @@ mod tests {
                 filestore: false,
                 engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
+                names_only: false,
             },
             dir,
         )
@@ -206,6 +247,43 @@ mod tests {
             assert_eq!(s.network_interface, "eth0");
             assert_eq!(c.settings.osd_pool_default_size, hosts.min(3) as u64);
         }
+    }
+
+    #[test]
+    fn names_only_files_name_the_hosts_and_this_machine_finds_them_in_hosts() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = layout(3, dir.path());
+        l.request.names_only = true;
+        let inventory = inventory_text(&l, &l.key());
+        assert!(!inventory.contains("ansible_host") && !inventory.contains("public_address"));
+        std::fs::write(l.inventory(), inventory).unwrap();
+        std::fs::write(dir.path().join("globals.yml"), globals_text(&l)).unwrap();
+        std::fs::write(l.hosts_file(), hosts_text(&l)).unwrap();
+        crate::passwords::genpwd(
+            &dir.path().join("passwords.yml"),
+            l.release.info().generated_secret,
+        )
+        .unwrap();
+        let c = crate::model::load(&crate::model::Sources {
+            inventory: l.inventory(),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let hosts = crate::ssh::HostsFile::load(std::path::Path::new(&c.settings.ssh_hosts_file))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for (h, plan) in c.hosts.iter().zip(&l.hosts) {
+            // SSH to the name, found in `hosts`; the address from eth0.
+            assert_eq!(h.connection.address, plan.name);
+            assert_eq!(h.connection.user.as_deref(), Some("cephalo"));
+            assert!(h.connection.become_root);
+            assert_eq!(hosts.lookup(&plan.name), Some(plan.address.into()));
+            assert_eq!(h.public_address, None);
+            assert_eq!(
+                h.address_from.as_ref().map(|a| a.describe()).as_deref(),
+                Some("from interface eth0 (network_interface)")
+            );
+        }
+        assert_eq!(c.unresolved_addresses().len(), 3);
     }
 
     #[test]

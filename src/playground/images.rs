@@ -71,7 +71,7 @@ pub fn host_image() -> ImageSpec {
     }
 }
 
-/// `cephalo/ceph:<release>`: the name cephalo's settings give by default.
+/// `cephalo/ceph:<release>`: the name the playground's globals.yml gives it.
 pub fn ceph_image_name(release: Release) -> String {
     format!("cephalo/ceph:{}", release.name())
 }

@@ -42,6 +42,11 @@ pub struct Request {
     #[serde(default = "docker")]
     pub engine: String,
     pub subnet: String,
+    /// The inventory names hosts only (no ansible_host, no
+    /// public_address): addresses come from `network_interface`, and this
+    /// machine finds the hosts through the `hosts` file (`ssh_hosts_file`).
+    #[serde(default)]
+    pub names_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -277,6 +282,11 @@ impl Layout {
     pub fn known_hosts(&self) -> PathBuf {
         self.dir.join("known_hosts")
     }
+
+    /// The names this machine resolves the hosts by (`--names-only`).
+    pub fn hosts_file(&self) -> PathBuf {
+        self.dir.join("hosts")
+    }
 }
 
 /// Releases the playground can build, for messages.
@@ -311,6 +321,7 @@ mod tests {
             filestore: false,
             engine: "docker".into(),
             subnet: "10.77.0.0/24".into(),
+            names_only: false,
         }
     }
 
@@ -393,6 +404,7 @@ mod tests {
             filestore: false,
             engine: "docker".into(),
             subnet: "10.77.0.1/24".into(),
+            names_only: false,
         };
         let e = Layout::new(r, Path::new("/pg")).unwrap_err().to_string();
         for part in [

@@ -221,7 +221,13 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
     for h in &layout.hosts {
         let host_key = hosts::wait_ready(h, &layout.request.engine)?;
         hosts::authorize(h, &public_key)?;
-        keys.push((h.address.to_string(), host_key));
+        // known_hosts under the name cephalo connects to.
+        let known_as = if layout.request.names_only {
+            h.name.clone()
+        } else {
+            h.address.to_string()
+        };
+        keys.push((known_as, host_key));
     }
     timings.push(("hosts".to_string(), t.elapsed()));
 
@@ -241,7 +247,7 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
 
 fn describe(r: &Request) -> String {
     format!(
-        "--name {} --hosts {} --clients {} --release {} --engine {} --osds-per-host {} --disk-size {}{} --subnet {}",
+        "--name {} --hosts {} --clients {} --release {} --engine {} --osds-per-host {} --disk-size {}{} --subnet {}{}",
         r.name,
         r.hosts,
         r.clients,
@@ -250,7 +256,8 @@ fn describe(r: &Request) -> String {
         r.osds_per_host,
         r.disk_size,
         if r.filestore { " --filestore" } else { "" },
-        r.subnet
+        r.subnet,
+        if r.names_only { " --names-only" } else { "" },
     )
 }
 
@@ -286,6 +293,9 @@ fn write_files(l: &Layout, keys: &[(String, String)]) -> Result<(), PlaygroundEr
     write("inventory", files::inventory_text(l, &l.key()))?;
     write("globals.yml", files::globals_text(l))?;
     write("known_hosts", files::known_hosts_text(keys)?)?;
+    if l.request.names_only {
+        write("hosts", files::hosts_text(l))?;
+    }
     let passwords = l.dir.join("passwords.yml");
     crate::passwords::genpwd(&passwords, l.release.info().generated_secret)
         .map_err(|e| PlaygroundError::Files(e.to_string()))?;
@@ -541,7 +551,7 @@ pub fn down(dir: &Path, purge: bool, say: &dyn Fn(&str)) -> Result<DownReport, P
         }
     }
 
-    let mut generated = vec![state::FILE, "known_hosts"];
+    let mut generated = vec![state::FILE, "known_hosts", "hosts"];
     if purge {
         generated.extend([
             "inventory",

@@ -18,7 +18,7 @@ pub struct ReleaseImage {
     /// The release the playground was made with.
     pub running: String,
     pub release: Release,
-    /// `cephalo/ceph:<release>`: the name cephalo's settings give it.
+    /// `cephalo/ceph:<release>`: the name the playground's globals.yml gives it.
     pub image: String,
     /// The `docker save` archive `pull --image-archive` loads.
     pub archive: PathBuf,

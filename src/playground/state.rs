@@ -115,6 +115,7 @@ mod tests {
                 filestore: false,
                 engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
+                names_only: false,
             },
             dir.path(),
         )

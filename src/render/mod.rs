@@ -3,9 +3,9 @@
 //! network access, except `write_tree`, which writes a review copy.
 
 mod containers;
+mod tree;
 
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -13,6 +13,7 @@ use crate::error::{Error, Origin, Result};
 pub use crate::model::conf::{CephConf, normalize_key};
 use crate::model::{Cluster, Host, Role};
 pub use containers::{ContainerSpec, container_spec};
+pub use tree::{Written, write_tree};
 
 const CEPH_CONF_TEMPLATE: &str = include_str!("../../templates/ceph.conf.j2");
 const KEYRING_TEMPLATE: &str = include_str!("../../templates/keyring.j2");
@@ -83,6 +84,10 @@ struct ConfContext<'a> {
     secure_global_id: bool,
     osd: Osd,
     rgws: Vec<Rgw>,
+    /// The public network is IPv6: the daemons bind to IPv6 only
+    /// (`ms_bind_ipv6`), as Ceph needs for a v6 network (a mixed v4/v6
+    /// pair of networks is refused by the model).
+    ipv6: bool,
 }
 
 #[derive(Serialize)]
@@ -96,6 +101,9 @@ struct Pool {
 struct Osd {
     objectstore: &'static str,
     memory_target: Option<u64>,
+    /// ceph-ansible's `osd_crush_location` as `crush_location` wants it:
+    /// the OSD places itself there at every start.
+    crush_location: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -109,18 +117,22 @@ pub fn mon_addresses(cluster: &Cluster) -> Vec<String> {
     cluster
         .hosts_with(Role::Mon)
         .filter_map(|h| h.public_address)
-        .map(|ip| {
-            let ip = match ip {
-                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-                v4 => v4.to_string(),
-            };
-            if cluster.release.has_msgr2() {
-                format!("[v2:{ip}:3300,v1:{ip}:6789]")
-            } else {
-                format!("{ip}:6789")
-            }
-        })
+        .map(|ip| mon_address(ip, cluster.release))
         .collect()
+}
+
+/// One mon's address as Ceph writes it (`mon_host`, monmaptool): v2 and v1
+/// from Nautilus on, an IPv6 address in brackets (`[v2:[fd00::1]:3300,...]`).
+pub fn mon_address(ip: std::net::IpAddr, release: crate::release::Release) -> String {
+    let ip = match ip {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    };
+    if release.has_msgr2() {
+        format!("[v2:{ip}:3300,v1:{ip}:6789]")
+    } else {
+        format!("{ip}:6789")
+    }
 }
 
 /// The ceph.conf of one host: the template, then ceph_conf_overrides, then
@@ -155,6 +167,7 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
             .collect(),
         mon_host: mon_addresses(cluster),
         public_network: cluster.public_network.to_string(),
+        ipv6: matches!(cluster.public_network, ipnet::IpNet::V6(_)),
         cluster_network: cluster.cluster_network.map(|n| n.to_string()),
         pool: Pool {
             size: s.osd_pool_default_size,
@@ -176,6 +189,13 @@ pub fn ceph_conf(cluster: &Cluster, host: &Host) -> Result<String> {
                 .release
                 .has_osd_memory_target()
                 .then_some(host.settings.osd_memory_target),
+            crush_location: (host.has(Role::Osd) && !host.crush_location.is_empty()).then(|| {
+                host.crush_location
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
         },
         rgws: cluster
             .hosts_with(Role::Rgw)
@@ -357,49 +377,4 @@ pub fn render_host(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<H
         files,
         containers,
     })
-}
-
-/// Writes each host's files under `dir/<host>/<path on the host>` and its
-/// container specs under `dir/<host>/containers/<name>.json`, for review.
-/// Returns the files written.
-pub fn write_tree(dir: &Path, renders: &[HostRender]) -> Result<Vec<PathBuf>> {
-    let werr = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Write { path, source }
-    };
-    std::fs::create_dir_all(dir).map_err(werr(dir))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(werr(dir))?;
-    let mut written = Vec::new();
-    for r in renders {
-        let base = dir.join(&r.host);
-        let mut items: Vec<(PathBuf, u32, String)> = r
-            .files
-            .iter()
-            .map(|f| {
-                (
-                    base.join(f.path.trim_start_matches('/')),
-                    f.mode,
-                    f.content.clone(),
-                )
-            })
-            .collect();
-        for c in &r.containers {
-            let json = serde_json::to_string_pretty(c).map_err(|e| Error::Usage(e.to_string()))?;
-            items.push((
-                base.join("containers").join(format!("{}.json", c.name)),
-                0o644,
-                json + "\n",
-            ));
-        }
-        for (path, mode, content) in items {
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(werr(parent))?;
-            }
-            std::fs::write(&path, content).map_err(werr(&path))?;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
-                .map_err(werr(&path))?;
-            written.push(path);
-        }
-    }
-    Ok(written)
 }

@@ -259,7 +259,7 @@ pub fn classify_layer(
             KeyClass::Unknown(None) => problems.error(
                 var.origin.clone(),
                 format!(
-                    "unknown key `{key}` in {where_}; see roles/*/defaults.yml for the settings cephalo knows"
+                    "unknown key `{key}` in {where_}; `cephalo settings` lists the settings cephalo knows"
                 ),
             ),
         }
@@ -361,6 +361,8 @@ pub struct ClusterSettings {
     pub forks: u64,
     #[serde(deserialize_with = "de::string")]
     pub ssh_known_hosts_file: String,
+    #[serde(deserialize_with = "de::string")]
+    pub ssh_hosts_file: String,
     #[serde(deserialize_with = "de::u64")]
     pub ssh_connect_timeout: u64,
     #[serde(deserialize_with = "de::u64")]

@@ -33,6 +33,8 @@ pub struct SshOptions {
     pub max_channels: usize,
     /// Key exchange algorithms, most preferred first.
     pub kex: Vec<String>,
+    /// Names this machine resolves before DNS (`ssh_hosts_file`).
+    pub hosts: super::HostsFile,
 }
 
 impl SshOptions {
@@ -58,6 +60,7 @@ impl SshOptions {
                 "diffie-hellman-group-exchange-sha256".into(),
                 "diffie-hellman-group14-sha256".into(),
             ],
+            hosts: super::HostsFile::default(),
         }
     }
 }
@@ -163,9 +166,15 @@ impl SshTransport {
 
     async fn open(&self, host: &Endpoint) -> Result<Conn, TransportError> {
         let c = &host.connection;
+        // The hosts file first, then the system's resolver (DNS, /etc/hosts).
+        let mapped = self.opts.hosts.lookup(&c.address);
+        let target = mapped.map_or_else(|| c.address.clone(), |ip| ip.to_string());
         let unreachable = |reason: String| TransportError::Unreachable {
             host: host.name.clone(),
-            target: format!("{}:{}", c.address, c.port),
+            target: match mapped {
+                Some(ip) => format!("{}:{} ({ip}, ssh_hosts_file)", c.address, c.port),
+                None => format!("{}:{}", c.address, c.port),
+            },
             reason,
         };
         let failure = Arc::new(StdMutex::new(None));
@@ -180,11 +189,7 @@ impl SshTransport {
         };
         let config = self.config_for(host).await;
         let connect: BoxFuture<'_, Result<Handle<Client>, russh::Error>> = match &c.jump {
-            None => Box::pin(client::connect(
-                config,
-                (c.address.as_str(), c.port),
-                handler,
-            )),
+            None => Box::pin(client::connect(config, (target.as_str(), c.port), handler)),
             Some(j) => {
                 // The jump host is a host of its own: verified, authenticated
                 // with the same credentials, and shared by every host behind it.
@@ -206,7 +211,7 @@ impl SshTransport {
                 })?;
                 let channel = via
                     .handle
-                    .channel_open_direct_tcpip(c.address.clone(), u32::from(c.port), "127.0.0.1", 0)
+                    .channel_open_direct_tcpip(target.clone(), u32::from(c.port), "127.0.0.1", 0)
                     .await
                     .map_err(|e| {
                         unreachable(format!(

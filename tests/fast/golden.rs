@@ -14,7 +14,7 @@ use cephalo::release::Release;
 use cephalo::transport::Endpoint;
 
 pub(super) const HOSTS: [&str; 3] = ["ceph1", "ceph2", "ceph3"];
-pub(super) const IMAGE: &str = "cephalo/ceph:pacific";
+pub(super) const IMAGE: &str = "quay.io/ceph/ceph:v16";
 
 pub(super) fn files(dir: &Path) {
     let mut inv = String::from("[playground]\n");

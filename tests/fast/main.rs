@@ -5,6 +5,7 @@
 mod ceph_answers;
 mod custom;
 mod golden;
+mod interfaces;
 mod layers;
 mod map;
 mod prometheus;

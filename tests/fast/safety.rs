@@ -98,13 +98,13 @@ async fn an_image_missing_on_the_host_fails_before_any_container_is_touched() {
     set_global(dir.path(), "ceph_image_tag", "pacific-v2");
     t.world(|w| {
         w.releases
-            .insert("cephalo/ceph:pacific-v2".into(), Release::Pacific)
+            .insert("quay.io/ceph/ceph:pacific-v2".into(), Release::Pacific)
     });
     let recap = reconfigure(t.clone(), cluster(dir.path())).await;
     assert!(recap.any_failed());
     let e = errors(&recap);
     assert!(
-        e.contains("image cephalo/ceph:pacific-v2 is not on ceph1")
+        e.contains("image quay.io/ceph/ceph:pacific-v2 is not on ceph1")
             && e.contains("nothing was changed")
             && e.contains("cephalo pull"),
         "{e}"
@@ -207,7 +207,7 @@ async fn the_same_tag_with_new_content_is_recreated_and_then_left_alone() {
     engine(t.clone(), &c).run(&check).await;
     let said = format!("{:?}", notes.lock().unwrap());
     assert!(
-        said.contains("ceph_mon: image cephalo/ceph:pacific has new content (")
+        said.contains("ceph_mon: image quay.io/ceph/ceph:v16 has new content (")
             && said.contains(" -> abababababab): would be recreated"),
         "{said}"
     );
@@ -326,7 +326,8 @@ async fn a_configured_release_other_than_the_running_one_is_refused() {
     let (_dir, c, world) = running_cluster("reef", "5a7e0000-0000-4000-8000-000000000003");
     let t = Arc::new(FakeTransport::new(world));
     t.world(|w| {
-        w.releases.insert("cephalo/ceph:reef".into(), Release::Reef);
+        w.releases
+            .insert("quay.io/ceph/ceph:v18".into(), Release::Reef);
     });
     for command in ["deploy", "reconfigure", "tune"] {
         t.clear_sent();
@@ -358,9 +359,9 @@ async fn a_configured_release_other_than_the_running_one_is_refused() {
     // Half upgraded (ceph1's mon runs Reef): the rest are named, not it.
     t.world(|w| {
         let h = w.hosts.get_mut("ceph1").unwrap();
-        h.add_image("cephalo/ceph:reef");
+        h.add_image("quay.io/ceph/ceph:v18");
         h.containers.remove("ceph_mon");
-        h.add_container("ceph_mon", "cephalo/ceph:reef", &[]);
+        h.add_container("ceph_mon", "quay.io/ceph/ceph:v18", &[]);
         w.sync();
     });
     let text = guard(&c, t.clone(), "deploy")
@@ -376,7 +377,7 @@ async fn a_configured_release_other_than_the_running_one_is_refused() {
     t.world(|w| {
         for h in w.hosts.values_mut() {
             for c in h.containers.values_mut() {
-                c.image = "cephalo/ceph:reef".into();
+                c.image = "quay.io/ceph/ceph:v18".into();
             }
         }
         w.sync();

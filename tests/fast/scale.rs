@@ -14,7 +14,7 @@ use cephalo::model::{self, Cluster, Sources};
 use cephalo::release::Release;
 use cephalo::transport::{Command, Endpoint};
 
-const IMAGE: &str = "cephalo/ceph:pacific";
+const IMAGE: &str = "quay.io/ceph/ceph:v16";
 
 fn names(n: usize) -> Vec<String> {
     (1..=n).map(|i| format!("ceph{i}")).collect()
@@ -91,7 +91,9 @@ fn ceph_sent<'a>(sent: &'a [Sent], what: &str) -> Vec<&'a Sent> {
 async fn a_first_deploy_creates_the_osds_of_all_hosts_at_once_and_waits_once() {
     // A mkfs takes 3 s, every other command 20 ms.
     let latency: cephalo::fake::Latency = Arc::new(|_, cmd: &Command| {
-        if cmd.argv.iter().any(|a| a == "--mkfs") && cmd.argv.iter().any(|a| a == "ceph-osd") {
+        if cmd.argv.iter().any(|a| a == "--mkfs")
+            && cmd.argv.iter().any(|a| a == "--entrypoint=ceph-osd")
+        {
             Duration::from_secs(3)
         } else {
             Duration::from_millis(20)
@@ -260,8 +262,8 @@ impl cephalo::fake::World for MkfsFailsOnce {
         host: &str,
         cmd: &Command,
     ) -> Result<cephalo::transport::Output, cephalo::transport::TransportError> {
-        let mkfs =
-            cmd.argv.iter().any(|a| a == "--mkfs") && cmd.argv.iter().any(|a| a == "ceph-osd");
+        let mkfs = cmd.argv.iter().any(|a| a == "--mkfs")
+            && cmd.argv.iter().any(|a| a == "--entrypoint=ceph-osd");
         if mkfs && host == self.host && !self.failed {
             self.failed = true;
             return Ok(cephalo::fake::fail(1, "mkfs: I/O error"));

@@ -20,7 +20,7 @@ use cephalo::upgrade::{PlanOptions, plan};
 
 use super::golden;
 
-const REEF: &str = "cephalo/ceph:reef";
+const REEF: &str = "quay.io/ceph/ceph:v18";
 
 /// The model with the target release, as `cephalo upgrade --to reef` loads it.
 fn target(dir: &Path) -> Cluster {
@@ -322,7 +322,7 @@ async fn jewel_to_luminous_sets_sortbitwise_creates_the_mgrs_and_finalises() {
     let dir = tempfile::tempdir().unwrap();
     golden::files(dir.path());
     let jewel = "cephalo/ceph:jewel";
-    let luminous = "cephalo/ceph:luminous";
+    let luminous = "quay.io/ceph/ceph:luminous";
     let mut world = FakeCluster::deployed(Release::Jewel, jewel, &golden::HOSTS, 1);
     world.releases.insert(luminous.into(), Release::Luminous);
     for h in world.hosts.values_mut() {
@@ -346,7 +346,11 @@ async fn jewel_to_luminous_sets_sortbitwise_creates_the_mgrs_and_finalises() {
     let cluster = Arc::new(
         model::load(&Sources {
             inventory: dir.path().join("inventory"),
-            extra_vars: vec!["ceph_release=luminous".into(), "enable_ceph_mds=no".into()],
+            extra_vars: vec![
+                "ceph_release=luminous".into(),
+                "ceph_image_tag=luminous".into(),
+                "enable_ceph_mds=no".into(),
+            ],
             ..Default::default()
         })
         .unwrap_or_else(|e| panic!("{e}")),

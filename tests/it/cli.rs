@@ -288,7 +288,9 @@ fn upgrade_plans_offline_and_refuses_what_ceph_cannot_do() {
             .arg(&inv)
             .arg("--passwords")
             .arg(&pw)
-            .args(["--to", to, "--plan", "--from", from]);
+            .args(["--to", to, "--plan", "--from", from])
+            // Releases before nautilus have no upstream image to default to.
+            .args(["-e", "ceph_image_tag=own-build"]);
         if json {
             c.arg("--json");
         }
@@ -595,4 +597,273 @@ fn run_without_dashes_gets_a_tip_and_help_lists_exit_codes() {
         .stdout(predicate::str::contains(
             "  8  --check: something would change; status: something is flagged (nothing failed)",
         ));
+}
+
+/// A passwords.yml readable by others (a git checkout's 0644) is named,
+/// with its mode and the fix, by every command that reads it; the fix as
+/// printed works; genpwd says that it tightened the mode.
+#[test]
+fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
+    let dir = scratch(&[]);
+    let inv = dir.path().join("multinode");
+    std::fs::copy(repo().join("inventory/multinode"), &inv).unwrap();
+    std::fs::copy(
+        repo().join("inventory/globals.yml"),
+        dir.path().join("globals.yml"),
+    )
+    .unwrap();
+    let pw = dir.path().join("passwords.yml");
+    std::fs::copy(corpus("good/passwords.yml"), &pw).unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warning = format!(
+        "warning: {}: mode 0644: the cephx keys in this file are readable by every user of this machine; run `chmod 600 {}`",
+        pw.display(),
+        pw.display()
+    );
+    let out = dir.path().join("out");
+    // (`inventory` reads no passwords.yml: its views show no secrets.)
+    for args in [vec!["render", "--out", out.to_str().unwrap()]] {
+        cephalo()
+            .args(&args)
+            .arg("-i")
+            .arg(&inv)
+            .assert()
+            .success()
+            .stderr(predicate::str::contains(warning.as_str()));
+    }
+    // The fix as printed.
+    let fix = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("chmod 600 {}", pw.display()))
+        .status()
+        .unwrap();
+    assert!(fix.success());
+    cephalo()
+        .args(["inventory", "--list", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("chmod").not());
+    // genpwd on a full but readable file only tightens it, and says so.
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    cephalo()
+        .args(["genpwd", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("mode 0640 -> 0600"))
+        .stdout(predicate::str::contains("nothing to fill in").not());
+    assert_eq!(
+        std::fs::metadata(&pw).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    cephalo()
+        .args(["genpwd", "-i"])
+        .arg(&inv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("nothing to fill in"));
+}
+
+/// The all-in-one example renders without a warning with its own globals;
+/// with the multinode globals (size 3 on one host) render warns, naming
+/// the file and key, as prechecks fails.
+#[test]
+fn render_warns_of_a_pool_size_above_the_osd_hosts() {
+    let dir = scratch(&[]);
+    let pw = dir.path().join("passwords.yml");
+    std::fs::copy(corpus("good/passwords.yml"), &pw).unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let render = |globals: &str| {
+        let out = cephalo()
+            .args(["render", "-i"])
+            .arg(repo().join("inventory/all-in-one"))
+            .arg("--globals")
+            .arg(repo().join(globals))
+            .arg("--passwords")
+            .arg(&pw)
+            .arg("--out")
+            .arg(dir.path().join("out"))
+            .assert()
+            .success();
+        String::from_utf8_lossy(&out.get_output().stderr).to_string()
+    };
+    let own = render("inventory/globals-all-in-one.yml");
+    assert!(!own.contains("warning"), "{own}");
+    let shared = render("inventory/globals.yml");
+    assert!(
+        shared.contains(&format!(
+            "warning: {} (key `osd_pool_default_size`): osd_pool_default_size 3 > 1 OSD host(s): add OSD hosts or lower osd_pool_default_size",
+            repo().join("inventory/globals.yml").display()
+        )),
+        "{shared}"
+    );
+}
+
+/// Every error comes in one format (`error: ...`, and the count line for
+/// bad input), names the real file and not a temp file, and the hints it
+/// prints work when run as printed.
+#[test]
+fn errors_have_one_format_and_their_hints_run_as_printed() {
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).to_string();
+    // genpwd without a file to fill in.
+    let out = cephalo().arg("genpwd").assert().code(2);
+    assert_eq!(
+        stderr(out.get_output()),
+        "error: say which file to fill in: --passwords FILE, or -i INVENTORY to use passwords.yml next to it\n\
+         1 error(s) in the input; nothing was changed\n"
+    );
+    // A write failure names the file, not the temp file beside it.
+    let dir = scratch(&[]);
+    let missing = dir.path().join("no-such-dir/passwords.yml");
+    let out = cephalo()
+        .args(["genpwd", "--passwords"])
+        .arg(&missing)
+        .assert()
+        .code(1);
+    let e = stderr(out.get_output());
+    assert_eq!(
+        e,
+        format!(
+            "error: cannot write {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
+    // --limit matching nothing.
+    let out = cephalo()
+        .args(["render", "--limit", "nosuch", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("-i")
+        .arg(repo().join("inventory/multinode"))
+        .arg("--passwords")
+        .arg(corpus("good/passwords.yml"))
+        .assert()
+        .code(2);
+    let e = stderr(out.get_output());
+    assert!(
+        e.starts_with("error: `nosuch` in --limit matches no host"),
+        "{e}"
+    );
+    assert!(
+        e.ends_with("\n1 error(s) in the input; nothing was changed\n"),
+        "{e}"
+    );
+
+    // A passwords.yml without keys: the hint, run as printed, fills it in.
+    let inv = dir.path().join("my inventory");
+    std::fs::create_dir_all(&inv).unwrap();
+    std::fs::copy(repo().join("inventory/multinode"), inv.join("hosts")).unwrap();
+    std::fs::copy(
+        repo().join("inventory/globals.yml"),
+        inv.join("globals.yml"),
+    )
+    .unwrap();
+    std::fs::write(
+        inv.join("passwords.yml"),
+        "---\nkeystone_admin_password: x\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        inv.join("passwords.yml"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let rendered = dir.path().join("rendered");
+    let out = cephalo()
+        .args(["render", "--out"])
+        .arg(&rendered)
+        .arg("-i")
+        .arg(inv.join("hosts"))
+        .assert()
+        .code(2);
+    let e = stderr(out.get_output());
+    let hint = e
+        .split("run `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no hint in {e}"));
+    assert!(hint.starts_with("cephalo genpwd --passwords '"), "{hint}");
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(hint.replacen("cephalo", cephalo_bin().to_str().unwrap(), 1))
+        .output()
+        .unwrap();
+    assert!(ran.status.success(), "{}", stderr(&ran));
+    cephalo()
+        .args(["render", "--out"])
+        .arg(&rendered)
+        .arg("-i")
+        .arg(inv.join("hosts"))
+        .assert()
+        .success();
+
+    // An unknown key points at `cephalo settings`, which lists it all.
+    let out = cephalo()
+        .args(["render", "-e", "frobnicate=1", "--out"])
+        .arg(dir.path().join("out"))
+        .arg("-i")
+        .arg(inv.join("hosts"))
+        .assert()
+        .code(2);
+    assert!(
+        stderr(out.get_output()).contains("`cephalo settings` lists the settings cephalo knows")
+    );
+    let out = cephalo().arg("settings").assert().success();
+    let all = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for key in [
+        "public_network",
+        "ceph_image_tag",
+        "ceph_osd_devices",
+        "osd_memory_target",
+    ] {
+        assert!(all.contains(&format!("\n{key}:")), "{key} missing");
+    }
+    cephalo()
+        .args(["settings", "ceph_osd_devices"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("cephalo disks prepare"));
+    cephalo()
+        .args(["settings", "ceph_image_tga"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(did you mean `ceph_image_tag`?)"));
+}
+
+fn cephalo_bin() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("cephalo")
+}
+
+/// The run log goes next to the inventory (as known_hosts and keys/ do),
+/// not into the folder cephalo was started from; --log-dir still decides.
+#[test]
+fn run_logs_go_next_to_the_inventory_unless_log_dir_says_otherwise() {
+    let site = scratch(&[("inventory", "[mons]\nlocalhost ansible_connection=local\n")]);
+    let cwd = scratch(&[]);
+    let logs = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .map(|d| d.filter_map(|e| e.ok()).count())
+            .unwrap_or(0)
+    };
+    cephalo()
+        .current_dir(cwd.path())
+        .args(["run", "-i"])
+        .arg(site.path().join("inventory"))
+        .args(["--", "true"])
+        .assert()
+        .success();
+    assert_eq!(logs(&site.path().join("logs")), 1);
+    assert!(!cwd.path().join("logs").exists());
+    let elsewhere = cwd.path().join("my-logs");
+    cephalo()
+        .current_dir(cwd.path())
+        .args(["run", "-i"])
+        .arg(site.path().join("inventory"))
+        .arg("--log-dir")
+        .arg(&elsewhere)
+        .args(["--", "true"])
+        .assert()
+        .success();
+    assert_eq!(logs(&elsewhere), 1);
+    assert_eq!(logs(&site.path().join("logs")), 1);
 }

@@ -10,6 +10,7 @@ mod engine;
 mod fuzz_ini;
 mod genpwd;
 mod inventory;
+mod names_only;
 mod operate;
 mod playground;
 mod precedence;

@@ -146,7 +146,7 @@ fn cluster_settings_come_from_globals_and_extra_vars_only() {
     )
     .unwrap();
     assert_eq!(c.release.name(), "reef");
-    assert_eq!(c.image, "cephalo/ceph:reef");
+    assert_eq!(c.image, "quay.io/ceph/ceph:v18");
 }
 
 #[test]

@@ -493,3 +493,37 @@ fn table_shows_every_check_per_host() {
         "{text}"
     );
 }
+
+/// kolla's all-in-one naming: one host called `localhost` in the
+/// inventory, reached over loopback, whose own name is something else. Its
+/// name checks pass (the daemon ids are `localhost`), and its pool size 1
+/// fits its one OSD host. (Written for the lead's e2e run.)
+#[test]
+fn a_single_host_named_localhost_passes_its_name_and_pool_checks() {
+    let fleet = Fleet::start(1);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = files(&fleet, dir.path(), &[], "\n[osds]\nnode1\n", "");
+    let text = std::fs::read_to_string(&inv)
+        .unwrap()
+        .replace("node1", "localhost");
+    std::fs::write(&inv, text).unwrap();
+    let (_code, report) = prechecks(&fleet, &inv, &[]);
+    assert_eq!(level(&report, "hostname.matches", "localhost"), "pass");
+    assert_eq!(level(&report, "hostname.resolves", "localhost"), "pass");
+    assert!(
+        result(&report, "hostname.matches", "localhost")["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("`localhost` on a single-host cluster"),
+        "{report:#}"
+    );
+    assert_eq!(
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "cluster.pool_size")
+            .unwrap()["level"],
+        "pass"
+    );
+}

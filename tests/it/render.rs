@@ -31,7 +31,11 @@ fn ceph_conf_multinode_pacific_has_v2_and_v1_addresses() {
 
 #[test]
 fn ceph_conf_multinode_jewel_has_v1_addresses_only() {
-    let c = multinode(&["ceph_release=jewel", "ceph_osd_store_type=filestore"]);
+    let c = multinode(&[
+        "ceph_release=jewel",
+        "ceph_image_tag=jewel",
+        "ceph_osd_store_type=filestore",
+    ]);
     let text = conf(&c, "storage01");
     insta::assert_snapshot!("multinode_jewel_storage01", text);
     assert!(text.contains("mon_host = 10.10.10.11:6789,10.10.10.12:6789,10.10.10.13:6789\n"));
@@ -152,7 +156,7 @@ fn keyrings_by_role_and_redaction() {
             .collect::<String>()
     );
     // Jewel: no mgr caps, no bootstrap-mgr keyring.
-    let j = multinode(&["ceph_release=jewel"]);
+    let j = multinode(&["ceph_release=jewel", "ceph_image_tag=jewel"]);
     let files = render::keyrings(&j, j.host("control01").unwrap(), Secrets::Redact).unwrap();
     assert!(!files[0].content.contains("mgr"));
     assert!(!files.iter().any(|f| f.path.contains("bootstrap-mgr")));
@@ -164,7 +168,7 @@ fn container_specs_per_daemon() {
     let control = c.host("control01").unwrap();
     let mon = render::container_spec(&c, control, Role::Mon, "control01").unwrap();
     assert_eq!(mon.name, "ceph_mon");
-    assert_eq!(mon.image, "cephalo/ceph:pacific");
+    assert_eq!(mon.image, "quay.io/ceph/ceph:v16");
     assert_eq!(mon.network, "host");
     assert_eq!(
         mon.command,
@@ -245,4 +249,125 @@ fn render_host_lists_every_file_of_a_host() {
     let names: Vec<&str> = r.containers.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["ceph_osd_ID", "ceph_mds"]);
     let _ = corpus("good");
+}
+
+/// An IPv6 public network binds the messengers to IPv6 only and writes the
+/// mons' addresses in brackets; an IPv4 one writes no ms_bind line; a v4/v6
+/// mix of the two networks is refused naming cluster_network.
+#[test]
+fn ipv6_networks_bind_ipv6_and_a_mix_is_refused() {
+    let inv = "[mons]\nm1 ansible_host=fd00:10::11\n[osds]\nm1\n";
+    let dir = scratch(&[
+        ("inv", inv),
+        (
+            "globals.yml",
+            "public_network: fd00:10::/64\ncluster_network: fd00:20::/64\n",
+        ),
+    ]);
+    let c = load(
+        &dir.path().join("inv"),
+        &dir.path().join("globals.yml"),
+        &good_passwords(),
+        &[],
+    )
+    .unwrap();
+    let text = conf(&c, "m1");
+    assert!(text.contains("ms_bind_ipv6 = true\n"), "{text}");
+    assert!(text.contains("ms_bind_ipv4 = false\n"), "{text}");
+    assert!(
+        text.contains("mon_host = [v2:[fd00:10::11]:3300,v1:[fd00:10::11]:6789]\n"),
+        "{text}"
+    );
+
+    let v4 = multinode(&[]);
+    assert!(!conf(&v4, "control01").contains("ms_bind"));
+
+    let mixed = scratch(&[
+        ("inv", inv),
+        (
+            "globals.yml",
+            "public_network: fd00:10::/64\ncluster_network: 10.10.20.0/24\n",
+        ),
+    ]);
+    let e = load(
+        &mixed.path().join("inv"),
+        &mixed.path().join("globals.yml"),
+        &good_passwords(),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("globals.yml:2 (key `cluster_network`): cluster_network 10.10.20.0/24 is IPv4 but public_network fd00:10::/64 is IPv6"),
+        "{e}"
+    );
+}
+
+/// `render --out` again after a host left the inventory removes that
+/// host's folder, and only what cephalo wrote: a file of the operator's is
+/// kept (and so its folder), a folder cephalo never wrote is not touched,
+/// and a host left out by --limit keeps its folder.
+#[test]
+fn render_out_removes_what_it_wrote_for_hosts_no_longer_in_the_inventory() {
+    let three = "[mons]\nm1 ansible_host=10.0.0.1\nm2 ansible_host=10.0.0.2\nm3 ansible_host=10.0.0.3\n[osds]\nm1\nm2\nm3\n";
+    let dir = scratch(&[
+        ("inv", three),
+        (
+            "globals.yml",
+            "public_network: 10.0.0.0/24\nosd_pool_default_size: 1\nosd_pool_default_min_size: 1\n",
+        ),
+    ]);
+    std::fs::copy(good_passwords(), dir.path().join("passwords.yml")).unwrap();
+    let out = dir.path().join("out");
+    let render = |limit: Option<&str>| {
+        let mut c = assert_cmd::Command::cargo_bin("cephalo").unwrap();
+        c.args(["render", "-i"])
+            .arg(dir.path().join("inv"))
+            .arg("--out")
+            .arg(&out);
+        if let Some(l) = limit {
+            c.args(["--limit", l]);
+        }
+        let a = c.assert().success();
+        String::from_utf8_lossy(&a.get_output().stdout).to_string()
+    };
+    render(None);
+    for h in ["m1", "m2", "m3"] {
+        assert!(out.join(h).join("etc/ceph/ceph.conf").is_file(), "{h}");
+    }
+    std::fs::write(out.join("m3/my-notes.txt"), "mine").unwrap();
+    std::fs::create_dir_all(out.join("not-a-host")).unwrap();
+    std::fs::write(out.join("not-a-host/file"), "mine").unwrap();
+
+    // m2 and m3 leave the inventory; m1 alone is rendered.
+    std::fs::write(
+        dir.path().join("inv"),
+        "[mons]\nm1 ansible_host=10.0.0.1\n[osds]\nm1\n",
+    )
+    .unwrap();
+    let said = render(None);
+    assert!(
+        said.contains(&format!(
+            "removed {}: m2 is no longer in the inventory",
+            out.join("m2").display()
+        )),
+        "{said}"
+    );
+    assert!(!out.join("m2").exists());
+    assert!(!out.join("m3/etc").exists() && !out.join("m3/containers").exists());
+    assert_eq!(
+        std::fs::read_to_string(out.join("m3/my-notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("not-a-host/file")).unwrap(),
+        "mine"
+    );
+    assert!(out.join("m1/etc/ceph/ceph.conf").is_file());
+
+    // A host left out by --limit is still in the inventory: kept.
+    std::fs::write(dir.path().join("inv"), three).unwrap();
+    render(None);
+    render(Some("m1"));
+    assert!(out.join("m2/etc/ceph/ceph.conf").is_file());
 }

@@ -24,12 +24,14 @@ pub struct AdminArgs {
     /// Replace a conf on the host that differs from the rendered one.
     #[arg(long)]
     pub overwrite_conf: bool,
-    /// Show how a host's conf differs from the rendered one.
+    /// Show how the conf on each host differs from the rendered one
+    /// (keyrings never shown); without --check, before changing it.
     #[arg(short = 'D', long)]
     pub diff: bool,
-    /// Say what would change, and change nothing. Exit code 8 when
-    /// something would change, 0 when nothing would (7 when a conf differs
-    /// and --overwrite-conf is not given, as without --check).
+    /// Change nothing; show what would change on each host (its conf and
+    /// admin keyring). Exit code 8 when something would change, 0 when
+    /// nothing would (7 when a conf differs and --overwrite-conf is not
+    /// given, as without --check).
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Hosts or groups of the inventory (`client1`, `control`, `web*`); any
@@ -57,9 +59,11 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
     }
     let mut sources = a.target.sources();
     sources.extra_clients = names.clone();
-    let cluster = model::load(&sources)?;
+    let mut cluster = model::load(&sources)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &names, &a.connect, verbose)?;
+    let rt = runtime()?;
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &names, &engine, a.connect.json)?;
     let cluster = Arc::new(cluster);
     let notes = admin::Notes::default();
     let opts = admin::Options {
@@ -68,7 +72,7 @@ pub fn exec(a: AdminArgs, verbose: u8) -> Result<Outcome> {
         check: a.check,
     };
     let plan = admin::plan(&cluster, names, opts, &notes);
-    let recap = runtime()?.block_on(engine.run(&plan));
+    let recap = rt.block_on(engine.run(&plan));
     let notes = notes.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if !a.connect.json {
         for (host, n) in &notes {

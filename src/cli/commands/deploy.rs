@@ -1,13 +1,15 @@
-//! `cephalo deploy` and `cephalo reconfigure`: prechecks, the refusal to
-//! change a running daemon's release, then (with `--check`/`--diff`) what
-//! would change, then the converging plan and `ceph -s`. Reconfigure runs the same plan without creating daemons.
+//! `cephalo deploy` and `cephalo reconfigure`: the addresses learned from
+//! interfaces, prechecks, the refusal to change a running daemon's release,
+//! then (with `--check`/`--diff`) what would change, then the converging
+//! plan and `ceph -s`. Reconfigure runs the same plan without creating
+//! daemons.
 
 use std::sync::Arc;
 
 use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
-use crate::cli::context::{cluster_engine, load, runtime};
+use crate::cli::context::{cluster_engine, learn_addresses, load, resolve_addresses, runtime};
 use crate::cli::drift::{Outcome, checked};
 use crate::cli::output::{host_failures, print_failures, print_findings, print_warnings};
 use crate::error::{Error, Result};
@@ -25,9 +27,9 @@ pub struct DeployArgs {
     /// Do not wait for HEALTH_OK at the end.
     #[arg(long)]
     pub no_wait: bool,
-    /// Show what would change on each host (files, tuning, daemon
-    /// containers, new OSDs) and change nothing. Exit code 8 when something
-    /// would change, 0 when nothing would.
+    /// Change nothing; show what would change on each host (files, tuning,
+    /// daemon containers, new OSDs). Exit code 8 when something would
+    /// change, 0 when nothing would.
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Show how the config files on the hosts differ from the rendered ones
@@ -46,13 +48,24 @@ pub fn reconfigure(a: DeployArgs, verbose: u8) -> Result<Outcome> {
 
 /// deploy (`create`) or reconfigure (only what exists).
 fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<Outcome> {
-    let (cluster, selected) = load(&a.target)?;
+    let (mut cluster, selected) = load(&a.target)?;
     print_warnings(&cluster, verbose);
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
-    let cluster = Arc::new(cluster);
     let rt = runtime()?;
+    // Addresses from interfaces: with the prechecks, a host whose address
+    // cannot be learned is one of their failures.
+    let addresses = if a.skip_prechecks {
+        resolve_addresses(&rt, &mut cluster, &selected, &engine, a.connect.json)?;
+        Vec::new()
+    } else {
+        learn_addresses(&rt, &mut cluster, &selected, &engine)
+            .map(|l| super::prechecks::address_checks(&cluster, &l, &selected))
+            .unwrap_or_default()
+    };
+    let cluster = Arc::new(cluster);
     if !a.skip_prechecks {
-        let report = rt.block_on(run_prechecks(cluster.clone(), &engine, false));
+        let mut report = rt.block_on(run_prechecks(cluster.clone(), &engine, false));
+        report.results.splice(0..0, addresses);
         if report.failed() {
             if a.connect.json {
                 println!("{}", report.to_json());

@@ -35,7 +35,8 @@ pub struct DisksPrepareArgs {
     pub target: Target,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Show the plan and change nothing.
+    /// Change nothing; show what would change on each host (the partitions
+    /// each device would get).
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Wipe this device before labelling it (`HOST:/dev/sdb`, or

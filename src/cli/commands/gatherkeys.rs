@@ -22,8 +22,9 @@ pub struct GatherkeysArgs {
     /// inventory). Made 0700, or tightened to 0700.
     #[arg(long, value_name = "DIR")]
     pub dest: Option<PathBuf>,
-    /// Say what would change, and change nothing (here or in the cluster).
-    /// Exit code 8 when something would change, 0 when nothing would.
+    /// Change nothing; show what would change (the local keyring files;
+    /// nothing changes in the cluster either). Exit code 8 when something
+    /// would change, 0 when nothing would.
     #[arg(short = 'C', long)]
     pub check: bool,
     /// Mons to try, in this order (default: the inventory's mons).

@@ -43,7 +43,12 @@ pub fn exec(a: GenpwdArgs) -> Result<()> {
         (None, None) => Some(path.with_file_name("globals.yml")).filter(|p| p.exists()),
     };
     let kind = secret_kind_for(globals.as_deref())?;
+    let loose = passwords::loose_mode(&path);
     let report = passwords::genpwd(&path, kind)?;
+    let mode = match loose {
+        Some(m) => format!("mode {m:04o} -> 0600"),
+        None => "mode 0600".to_string(),
+    };
     let generated: Vec<&str> = report
         .iter()
         .filter_map(|f| match f {
@@ -51,7 +56,13 @@ pub fn exec(a: GenpwdArgs) -> Result<()> {
             Filled::Kept(_) => None,
         })
         .collect();
-    if generated.is_empty() {
+    if generated.is_empty() && loose.is_some() {
+        println!(
+            "{}: {mode}; nothing else to fill in, {} values kept",
+            path.display(),
+            report.len()
+        );
+    } else if generated.is_empty() {
         println!(
             "{}: nothing to fill in; {} values kept",
             path.display(),
@@ -59,7 +70,7 @@ pub fn exec(a: GenpwdArgs) -> Result<()> {
         );
     } else {
         println!(
-            "{}: generated {} ({}); {} kept; mode 0600",
+            "{}: generated {} ({}); {} kept; {mode}",
             path.display(),
             generated.join(", "),
             kind.name(),

@@ -19,6 +19,7 @@ pub mod prometheus_targets;
 pub mod pull;
 pub mod render;
 pub mod run;
+pub mod settings;
 pub mod status;
 pub mod tune;
 pub mod upgrade;

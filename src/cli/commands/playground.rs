@@ -78,6 +78,12 @@ pub struct PlaygroundUpArgs {
     /// Stop after the image is on the hosts, without `cephalo deploy`.
     #[arg(long)]
     pub no_deploy: bool,
+    /// Write an inventory of host names only, as a kolla multinode lists
+    /// them (no ansible_host, no public_address): the addresses come from
+    /// `network_interface`, and this machine finds the hosts through the
+    /// `hosts` file beside the inventory (the `ssh_hosts_file` setting).
+    #[arg(long)]
+    pub names_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +120,7 @@ pub fn up(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         filestore: a.filestore,
         engine: a.engine,
         subnet: a.subnet,
+        names_only: a.names_only,
     };
     let report = crate::playground::up(request, &a.dir.dir, &say)?;
     let l = &report.layout;

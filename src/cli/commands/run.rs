@@ -44,7 +44,13 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
         Some(p) => targets.inventory.select(p).map_err(Error::Usage)?,
         None => targets.hosts.iter().map(|t| t.name.clone()).collect(),
     };
-    let (transport, reporter) = connect_parts(&a.connect, targets.known_hosts.clone(), verbose)?;
+    let (transport, reporter) = connect_parts(
+        &a.connect,
+        a.target.primary_inventory(),
+        targets.known_hosts.clone(),
+        &targets.settings.ssh_hosts_file,
+        verbose,
+    )?;
     let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
     let command = crate::transport::Command::new(a.command.clone())
         .become_root(a.become_root)

@@ -18,9 +18,9 @@ pub struct TuneArgs {
     pub target: Target,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// Compare the live values with the wanted ones and print the drift;
-    /// change nothing. Exit code 8 when something drifted, 0 when nothing
-    /// did.
+    /// Change nothing; show what would change on each host (each setting's
+    /// live and wanted value). Exit code 8 when something would change, 0
+    /// when nothing would.
     #[arg(short = 'C', long)]
     pub check: bool,
 }

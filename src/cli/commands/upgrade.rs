@@ -126,6 +126,12 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
     let (mut cluster, selected) = load(&a.target)?;
     if let Some(image) = &a.image {
         cluster.image = image.clone();
+    } else if let Some(tag) =
+        crate::model::image::tag_for_upgrade(&cluster.settings.ceph_image_tag, to)
+            .map_err(Error::Usage)?
+    {
+        cluster.settings.ceph_image_tag = tag;
+        cluster.image = crate::model::image_name(&cluster.settings, to);
     }
     print_warnings(&cluster, verbose);
     let options = options(&a, &selected)?;
@@ -143,8 +149,9 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
 
     let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
     let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
-    let cluster = Arc::new(cluster);
     let rt = runtime()?;
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
+    let cluster = Arc::new(cluster);
     let t = engine.transport.clone();
     let journal = rt
         .block_on(up::unfinished(&cluster, Some(t.as_ref()), &dir))

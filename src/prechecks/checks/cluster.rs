@@ -58,7 +58,9 @@ fn mons(cluster: &Cluster) -> CheckResult {
     }
 }
 
-fn pool_size(cluster: &Cluster) -> CheckResult {
+/// `osd_pool_default_size` against the OSD hosts (Ceph puts each copy on
+/// another host): prechecks fails on it, `render` warns.
+pub fn pool_size(cluster: &Cluster) -> CheckResult {
     let osd_hosts = cluster.hosts_with(Role::Osd).count() as u64;
     let size = cluster.settings.osd_pool_default_size;
     if size > osd_hosts {

@@ -58,22 +58,55 @@ fn os(v: &HostView) -> Vec<CheckResult> {
     }]
 }
 
+/// The all-in-one case: a cluster of one host, named `localhost` in the
+/// inventory (as kolla's all-in-one names it) and reached on this machine
+/// (`ansible_connection=local`) or over loopback. Its daemon ids are
+/// `localhost`, which Ceph accepts; the host's own name does not matter.
+fn single_local_host(v: &HostView) -> bool {
+    let c = &v.host.connection;
+    let loopback = c
+        .address
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+        || c.address == "localhost";
+    v.host.name == "localhost" && v.cluster.hosts.len() == 1 && (c.local || loopback)
+}
+
 fn hostname_matches(v: &HostView) -> Vec<CheckResult> {
     let host = v.host;
     let short = v.facts.hostname.clone().unwrap_or_default();
     let daemon_ids = host.has(Role::Mon) || host.has(Role::Mgr) || host.has(Role::Mds);
     vec![if short == host.name {
         v.result("hostname.matches", Level::Pass, short, "")
-    } else {
+    } else if single_local_host(v) {
         v.result(
             "hostname.matches",
-            if daemon_ids { Level::Fail } else { Level::Warn },
-            format!("host calls itself `{short}`, the inventory `{}`", host.name),
-            format!(
-                "rename the host (hostnamectl set-hostname {}) or the inventory entry",
-                host.name
-            ),
+            Level::Pass,
+            format!("`localhost` on a single-host cluster (the host calls itself `{short}`)"),
+            "",
         )
+    } else {
+        let level = if daemon_ids { Level::Fail } else { Level::Warn };
+        let value = format!("host calls itself `{short}`, the inventory `{}`", host.name);
+        // A host is never renamed to `localhost` (or any loopback name):
+        // the inventory entry is what must change.
+        let hint = if host.name == "localhost" || short.is_empty() || short == "localhost" {
+            format!(
+                "name the host by its own name in the inventory (`{}` ansible_connection=local, \
+                 or ansible_host=127.0.0.1 on this machine)",
+                if short.is_empty() || short == "localhost" {
+                    "HOSTNAME"
+                } else {
+                    short.as_str()
+                }
+            )
+        } else {
+            format!(
+                "rename the host (hostnamectl set-hostname {}) or the inventory entry (`{short}`)",
+                host.name
+            )
+        };
+        v.result("hostname.matches", level, value, hint)
     }]
 }
 
@@ -83,7 +116,14 @@ fn hostname_resolves(v: &HostView) -> Vec<CheckResult> {
         return Vec::new();
     };
     let a = addr.to_string();
-    vec![if f.resolves_to.is_empty() {
+    vec![if single_local_host(v) {
+        v.result(
+            "hostname.resolves",
+            Level::Pass,
+            format!("`localhost` is this machine; the daemons use public_address {a}"),
+            "",
+        )
+    } else if f.resolves_to.is_empty() {
         v.result(
             "hostname.resolves",
             Level::Warn,

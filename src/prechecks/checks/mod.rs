@@ -158,14 +158,20 @@ pub(crate) mod tests {
     /// The repository's all-in-one inventory (host `localhost`, every
     /// role), with fresh passwords.
     pub(super) fn all_in_one() -> (tempfile::TempDir, Cluster) {
+        all_in_one_with(&[])
+    }
+
+    /// The all-in-one with `-e` values.
+    fn all_in_one_with(extra: &[&str]) -> (tempfile::TempDir, Cluster) {
         let dir = tempfile::tempdir().expect("tempdir");
         let passwords = dir.path().join("passwords.yml");
         crate::passwords::genpwd(&passwords, crate::release::SecretKind::Aes).expect("genpwd");
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let cluster = crate::model::load(&crate::model::Sources {
             inventory: root.join("inventory/all-in-one"),
-            globals: Some(root.join("inventory/globals.yml")),
+            globals: Some(root.join("inventory/globals-all-in-one.yml")),
             passwords: Some(passwords),
+            extra_vars: extra.iter().map(|e| e.to_string()).collect(),
             ..Default::default()
         })
         .expect("the all-in-one inventory loads");
@@ -205,13 +211,12 @@ pub(crate) mod tests {
                 ("engine.installed", Pass),
                 ("engine.running", Pass),
                 ("engine.image", Warn),
-                ("hostname.matches", Fail),
-                ("hostname.resolves", Warn),
+                ("hostname.matches", Pass),
+                ("hostname.resolves", Pass),
                 ("time.sync", Fail),
                 ("time.offset", Pass),
                 ("network.interface", Pass),
                 ("network.public", Fail),
-                ("network.cluster", Fail),
                 ("network.mons", Pass),
                 ("ports.mon", Pass),
                 ("ports.rgw", Pass),
@@ -231,12 +236,83 @@ pub(crate) mod tests {
         };
         assert_eq!(
             value("hostname.matches"),
-            Some("host calls itself `vm`, the inventory `localhost`")
+            Some("`localhost` on a single-host cluster (the host calls itself `vm`)")
         );
         assert_eq!(
             value("disks.bootstrap"),
             Some("1 bootstrap partition(s), 0 existing OSD(s)")
         );
+    }
+
+    /// The all-in-one example passes the checks that are about its own
+    /// files (the name, the pool size); `localhost` in a cluster of more
+    /// hosts fails, and no hint ever says to rename a host to localhost.
+    #[test]
+    fn the_all_in_one_passes_its_name_and_pool_checks_and_localhost_elsewhere_fails() {
+        let (_dir, cluster) = all_in_one();
+        let pool = super::cluster::cluster_checks(&cluster)
+            .into_iter()
+            .find(|r| r.id == "cluster.pool_size")
+            .unwrap();
+        assert_eq!(pool.level, Level::Pass, "{}", pool.value);
+
+        let facts = crate::facts::parse(include_str!(
+            "../../../tests/fixtures/prechecks/gather-bookworm.txt"
+        ));
+        let mut grown = cluster.clone();
+        let mut other = grown.hosts[0].clone();
+        other.name = "ceph2".into();
+        grown.hosts.push(other);
+        let host = grown.host("localhost").unwrap();
+        let view = HostView {
+            cluster: &grown,
+            host,
+            facts: &facts,
+            clock: None,
+        };
+        let r = &super::host::NAME[0].run;
+        let got = r(&view);
+        assert_eq!(got[0].id, "hostname.matches");
+        assert_eq!(got[0].level, Level::Fail);
+        assert!(
+            !got[0].hint.contains("set-hostname localhost"),
+            "{}",
+            got[0].hint
+        );
+        assert!(
+            got[0]
+                .hint
+                .contains("name the host by its own name in the inventory (`vm`"),
+            "{}",
+            got[0].hint
+        );
+    }
+
+    /// On an IPv6 public_network, network.public looks for the host's IPv6
+    /// address (the fixture's eth0 has fd00::2/64).
+    #[test]
+    fn an_ipv6_public_network_needs_an_ipv6_address_on_the_host() {
+        let facts = crate::facts::parse(include_str!(
+            "../../../tests/fixtures/prechecks/gather-bookworm.txt"
+        ));
+        for (address, want) in [("fd00::2", Level::Pass), ("fd00::9", Level::Fail)] {
+            let (_dir, cluster) = all_in_one_with(&[
+                "public_network=fd00::/64",
+                &format!("public_address={address}"),
+            ]);
+            let view = HostView {
+                cluster: &cluster,
+                host: &cluster.hosts[0],
+                facts: &facts,
+                clock: None,
+            };
+            let r = super::network::CHECKS
+                .iter()
+                .find(|c| c.id == "network.public")
+                .map(|c| (c.run)(&view))
+                .unwrap();
+            assert_eq!(r[0].level, want, "{address}: {}", r[0].value);
+        }
     }
 
     #[test]
