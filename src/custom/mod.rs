@@ -53,7 +53,9 @@ pub fn wanted_hash(h: &Host, c: &CustomContainer) -> String {
 
 /// `docker run -d ...` of a custom container: the daemons' command line
 /// with its health command (`--health-cmd`, one shell-quoted line: the
-/// engines run it with `sh -c`) before the image.
+/// engines run it with `sh -c`) among the options, and its command after
+/// the image as the image's arguments (docker's CMD: an ENTRYPOINT of the
+/// image stays, unlike the Ceph daemons').
 pub fn run_argv(
     engine: Engine,
     h: &Host,
@@ -61,13 +63,18 @@ pub fn run_argv(
     hash: &str,
 ) -> Result<Vec<String>, String> {
     let spec = spec(h, c);
-    let mut a = containers::run_argv(engine, &spec, hash);
+    let options_only = ContainerSpec {
+        command: Vec::new(),
+        ..spec
+    };
+    let mut a = containers::run_argv(engine, &options_only, hash);
     if !c.health.is_empty() {
         let line = shlex::try_join(c.health.iter().map(String::as_str))
             .map_err(|e| format!("the health command of `{}` cannot be quoted: {e}", c.name))?;
-        let image_at = a.len() - spec.command.len() - 1;
-        a.insert(image_at, format!("--health-cmd={line}"));
+        let at = a.len() - 1;
+        a.insert(at, format!("--health-cmd={line}"));
     }
+    a.extend(c.command.iter().cloned());
     Ok(a)
 }
 

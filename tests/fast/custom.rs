@@ -14,7 +14,6 @@ use cephalo::model::{self, Cluster, Sources};
 use cephalo::release::Release;
 use cephalo::transport::Endpoint;
 
-const IMAGE: &str = "cephalo/ceph:pacific";
 const MAPPER: &str = "example/rbd-mapper:1.0";
 const EXPORTER: &str = "quay.io/prometheus/node-exporter:v1.8.2";
 
@@ -68,7 +67,13 @@ async fn deploy(t: &Arc<FakeTransport<FakeCluster>>, cluster: &Arc<Cluster>) -> 
         reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
     };
     let recap = engine.run(&plan).await;
-    assert!(!recap.any_failed(), "{}", recap_text(&recap));
+    let failures: Vec<String> = recap
+        .results
+        .iter()
+        .filter(|r| matches!(r.status, cephalo::engine::Status::Failed { .. }))
+        .map(|r| format!("{} {}: {:?}", r.host, r.step, r.status))
+        .collect();
+    assert!(failures.is_empty(), "{failures:#?}\n{}", recap_text(&recap));
     recap
 }
 
@@ -92,13 +97,13 @@ fn custom_ids(t: &FakeTransport<FakeCluster>) -> Vec<(String, String, String)> {
 async fn deployed() -> (tempfile::TempDir, Arc<FakeTransport<FakeCluster>>) {
     let dir = tempfile::tempdir().unwrap();
     fresh::write_lab(dir.path(), &hosts(), 1, &customs("fast")).unwrap();
-    let mut world = FakeCluster::fresh(Release::Pacific, IMAGE, &hosts(), 1);
+    let cluster = load(dir.path()).unwrap();
+    let mut world = FakeCluster::fresh(Release::Pacific, &cluster.image, &hosts(), 1);
     for h in world.hosts.values_mut() {
         h.add_image(MAPPER);
         h.add_image(EXPORTER);
     }
     let t = Arc::new(FakeTransport::new(world));
-    let cluster = load(dir.path()).unwrap();
     deploy(&t, &cluster).await;
     assert!(
         t.world(|w| w.unknown.is_empty()),
@@ -154,7 +159,7 @@ async fn custom_containers_run_on_their_groups_hosts_with_their_cephx_user() {
             r.command
         );
         assert!(
-            r.command.contains("'--health-cmd=curl -sf http://localhost:9500/health' example/rbd-mapper:1.0 /usr/bin/mapper"),
+            r.command.ends_with("'--health-cmd=curl -sf http://localhost:9500/health' example/rbd-mapper:1.0 /usr/bin/mapper --port 9500"),
             "{}",
             r.command
         );

@@ -160,7 +160,7 @@ fn custom_container_and_prometheus_targets_on_pacific() {
         pg.on(
             h,
             &format!(
-                "printf 'FROM cephalo/ceph:pacific\\nLABEL purpose=cephalo-test\\n' | docker build -q -t {IMAGE} - >/dev/null"
+                "printf 'FROM cephalo/ceph:pacific\\nENTRYPOINT []\\nLABEL purpose=cephalo-test\\n' | docker build -q -t {IMAGE} - >/dev/null"
             ),
         );
     }
