@@ -323,6 +323,21 @@ pub async fn ensure(
     hash: &str,
     stop_timeout: Duration,
 ) -> Result<Ensured, TransportError> {
+    let run = run_argv(engine, spec, hash);
+    ensure_with(t, host, engine, spec, hash, stop_timeout, run).await
+}
+
+/// `ensure` with the `run` command line given (a spec's `run_argv` with
+/// more options, such as a custom container's health command).
+pub async fn ensure_with(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    spec: &ContainerSpec,
+    hash: &str,
+    stop_timeout: Duration,
+    run_cmd: Vec<String>,
+) -> Result<Ensured, TransportError> {
     let sudo = host.connection.become_root;
     let found = inspect(t, host, engine, &spec.name).await?;
     let done = match need(&found, hash) {
@@ -363,12 +378,7 @@ pub async fn ensure(
         )
         .await?;
     }
-    checked(
-        t,
-        host,
-        &Command::new(run_argv(engine, spec, hash)).become_root(sudo),
-    )
-    .await?;
+    checked(t, host, &Command::new(run_cmd).become_root(sudo)).await?;
     Ok(done)
 }
 

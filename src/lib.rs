@@ -26,7 +26,8 @@
 //! `settings`, `passwords`, `model`, `render`; no tokio, no SSH) < reaching
 //! hosts (`transport`, `script`, `ssh`, `local`, `engine`, `fake`) <
 //! operations (`deploy`, `prechecks`, `disks`, `keys`, `tune`, `pull`,
-//! `containers`, `ceph`, `facts`, `files`, `upgrade`, `status`, `map`,
+//! `containers`, `custom`, `ceph`, `facts`, `files`, `upgrade`, `status`,
+//! `map`, `prometheus`,
 //! `playground`) <
 //! `cli`.
 
@@ -34,6 +35,7 @@ pub mod ceph;
 pub mod cephx;
 pub mod cli;
 pub mod containers;
+pub mod custom;
 pub mod deploy;
 pub mod disks;
 pub mod engine;
@@ -49,6 +51,7 @@ pub mod model;
 pub mod passwords;
 pub mod playground;
 pub mod prechecks;
+pub mod prometheus;
 pub mod pull;
 pub mod release;
 pub mod render;

@@ -2,7 +2,9 @@
 //! SSH engine, the way an air-gapped site would: from an image archive
 //! (`docker save` output) streamed into `docker load`, skipping hosts that
 //! already have the archive's image id, or from the registry (`docker
-//! pull`). It reads archives locally and knows nothing of the playground.
+//! pull`). Custom containers' images are pulled from their registries onto
+//! the hosts that run them. It reads archives locally and knows nothing of
+//! the playground.
 
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -378,6 +380,40 @@ pub fn plan(action: PullImage, hosts: Vec<String>) -> Plan {
             action: std::sync::Arc::new(action),
         }),
     }
+}
+
+/// The pull plan with more images after the first, each on its hosts
+/// (custom containers' images: from their registries).
+pub fn plan_all(first: PullImage, hosts: Vec<String>, more: Vec<(PullImage, Vec<String>)>) -> Plan {
+    let head = plan(first, hosts);
+    if more.is_empty() {
+        return head;
+    }
+    let mut nodes = vec![head.root];
+    nodes.extend(more.into_iter().map(|(a, h)| plan(a, h).root));
+    Plan {
+        name: "pull".into(),
+        root: Node::Serial("pull".into(), nodes),
+    }
+}
+
+/// The images of the custom containers and the hosts (of `selected`, in
+/// inventory order) that run each, in the order declared.
+pub fn custom_images(
+    cluster: &crate::model::Cluster,
+    selected: &[String],
+) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for h in cluster.hosts.iter().filter(|h| selected.contains(&h.name)) {
+        for c in &h.custom {
+            match out.iter_mut().find(|(i, _)| *i == c.image) {
+                Some((_, hosts)) if !hosts.contains(&h.name) => hosts.push(h.name.clone()),
+                Some(_) => {}
+                None => out.push((c.image.clone(), vec![h.name.clone()])),
+            }
+        }
+    }
+    out
 }
 
 /// Checks that an archive loads as the image the cluster uses.

@@ -33,6 +33,7 @@ pub use commands::playground::{
     PlaygroundCommand, PlaygroundDirArgs, PlaygroundDownArgs, PlaygroundUpArgs,
 };
 pub use commands::prechecks::PrechecksArgs;
+pub use commands::prometheus_targets::PrometheusTargetsArgs;
 pub use commands::pull::PullArgs;
 pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
@@ -111,6 +112,10 @@ pub enum Command {
     /// than the configured one, a daemon missing or stopped, and a
     /// container no role explains. Exit 8 when something is flagged.
     Status(StatusArgs),
+    /// Prometheus scrape targets: the mgrs' prometheus module and custom
+    /// containers with a metrics port, labelled with cluster, host and
+    /// daemon, as file_sd JSON or a `scrape_configs:` snippet.
+    PrometheusTargets(PrometheusTargetsArgs),
     /// Where an RBD image's objects are (`map rbd POOL/IMAGE`), or which
     /// images an OSD holds (`map osd ID`), from the cluster's own maps.
     #[command(subcommand)]
@@ -184,6 +189,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Status(a) => status::exec(a, verbose),
         Command::Map(MapCommand::Rbd(a)) => drift::done(map::rbd(a, verbose)),
         Command::Map(MapCommand::Osd(a)) => drift::done(map::osd(a, verbose)),
+        Command::PrometheusTargets(a) => drift::done(prometheus_targets::exec(a, verbose)),
         Command::Genpwd(a) => drift::done(genpwd::exec(a)),
         Command::Render(a) => drift::done(render::exec(a, verbose)),
         Command::Inventory(a) => drift::done(inventory::exec(a)),

@@ -1,4 +1,5 @@
-//! `cephalo destroy`: stop and remove every Ceph daemon container and the
+//! `cephalo destroy`: stop and remove every Ceph daemon container (and
+//! custom container, with its keyring) and the
 //! cluster's data and config on the hosts. OSD partitions keep their data
 //! unless `--zap`, which wipes them and gives them back their bootstrap
 //! labels, ready for a new deploy.
@@ -53,6 +54,16 @@ pub fn script(engine: &str, cluster: &str, zap: bool) -> Script {
         .arg(if zap { "yes" } else { "no" })
 }
 
+/// The script for a host, with the keyrings of its custom containers.
+fn host_script(cluster: &crate::model::Cluster, h: &crate::model::Host, zap: bool) -> Script {
+    h.custom
+        .iter()
+        .filter_map(|c| c.cephx.as_ref())
+        .fold(script(h.engine.command(), &cluster.name, zap), |s, x| {
+            s.arg(x.keyring(&cluster.name))
+        })
+}
+
 const SCRIPT: &str = include_str!("destroy.sh");
 
 impl Action for Destroy {
@@ -67,7 +78,7 @@ impl Action for Destroy {
                 return HostOutcome::status(Status::Skipped("not a Ceph host".into()));
             };
             let zap = self.zap && h.has(Role::Osd);
-            let cmd = script(h.engine.command(), &self.cluster.name, zap)
+            let cmd = host_script(&self.cluster, h, zap)
                 .command()
                 .become_root(ep.connection.become_root)
                 .timeout(Duration::from_secs(600));

@@ -1,15 +1,17 @@
 # Removes a host's Ceph daemons and data. Arguments: ENGINE (docker or
 # podman), CLUSTER, ZAP (yes/no). With ZAP, wipes the OSD partitions and
 # gives them back their bootstrap labels. Prints `changed` when it removed
-# anything.
+# anything. Further arguments: the keyrings of the host's custom
+# containers, removed with their containers (`ceph_custom_*`).
 engine=$1 cluster=$2 zap=$3
-names=$("$engine" ps -a --format '{{.Names}}' | grep -E '^ceph_(mon|mgr|mds|rgw|osd_[0-9]+)$')
+shift 3
+names=$("$engine" ps -a --format '{{.Names}}' | grep -E '^ceph_(mon|mgr|mds|rgw|osd_[0-9]+|custom_.+)$')
 # shellcheck disable=SC2086 # one container name per word
 [ -n "$names" ] && { "$engine" rm -f $names >/dev/null && echo changed; }
 for d in /var/lib/ceph/mon /var/lib/ceph/mgr /var/lib/ceph/osd /var/lib/ceph/mds /var/lib/ceph/radosgw /var/lib/ceph/tmp; do
   [ -n "$(ls -A $d 2>/dev/null)" ] && { rm -rf "$d"/* && echo changed; }
 done
-for f in "/etc/ceph/$cluster.conf" "/etc/ceph/$cluster.client.admin.keyring" /var/lib/ceph/bootstrap-*/"$cluster.keyring"; do
+for f in "/etc/ceph/$cluster.conf" "/etc/ceph/$cluster.client.admin.keyring" /var/lib/ceph/bootstrap-*/"$cluster.keyring" "$@"; do
   [ -e "$f" ] && { rm -f "$f" && echo changed; }
 done
 if [ "$zap" = yes ]; then

@@ -1,5 +1,6 @@
 //! `cephalo deploy`: the plan that brings up a cluster in kolla's order
-//! (config, mons and quorum, mgrs, OSDs, mds and CephFS, rgw, health), built
+//! (config, mons and quorum, mgrs, OSDs, mds and CephFS, rgw, custom
+//! containers, health), built
 //! by a pure function from the model; each step makes its part match and
 //! changes nothing that already does, so a second run reports 0 changed and
 //! a half-failed first run completes when run again.
@@ -319,6 +320,18 @@ pub fn plan_with(
             Arc::new(daemon::Daemon {
                 cluster: c.clone(),
                 role: Role::Rgw,
+                create,
+            }),
+        ));
+    }
+    let custom = hosts_where(cluster, selected, |h| !h.custom.is_empty());
+    if !custom.is_empty() {
+        nodes.push(step(
+            "custom containers",
+            custom,
+            None,
+            Arc::new(crate::custom::CustomContainers {
+                cluster: c.clone(),
                 create,
             }),
         ));

@@ -277,6 +277,10 @@ impl FakeCeph {
                 });
                 out(0, format!("[{entity}]\n\tkey = {key}\n"))
             }
+            ["auth", "get-key", entity] => match self.auth.get(*entity) {
+                Some(key) => out(0, format!("{key}\n")),
+                None => fail(2, format!("Error ENOENT: failed to find {entity} in keyring")),
+            },
             ["auth", "del", entity] => {
                 self.auth.remove(*entity);
                 out(0, "")

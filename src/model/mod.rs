@@ -13,6 +13,7 @@
 //!   interfaces (`resolve_addresses`)
 //! - `validate`: cross-checks, including the one name rule's uses
 //! - `conf`: ceph.conf as data (override files are part of the model)
+//! - `custom`: the custom containers declared beside Ceph
 //! - `image`: the image tag a release needs
 //! - `networks`: public and cluster network of one address family
 //! - `overrides`: the sections of ceph_conf_overrides
@@ -20,6 +21,7 @@
 mod addresses;
 mod ceph_ansible;
 pub mod conf;
+pub mod custom;
 pub mod image;
 mod jinja;
 mod layers;

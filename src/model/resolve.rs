@@ -260,6 +260,7 @@ fn hosts(
     let inventory = inputs.inventory;
     let mut hosts = Vec::new();
     let mut addresses: BTreeMap<(String, u16), String> = BTreeMap::new();
+    let mut customs = super::custom::Declared::default();
     for (name, decl) in &inventory.hosts {
         let mut roles: BTreeSet<Role> = Role::ALL
             .into_iter()
@@ -300,6 +301,7 @@ fn hosts(
             problems,
         );
         let crush_location = ceph_ansible::crush_location(&merged, problems);
+        let custom = customs.of_host(&hs, &o, inventory, name, &roles, problems);
         hosts.push(Host {
             name: name.clone(),
             connection,
@@ -309,12 +311,14 @@ fn hosts(
             rgw_address_from: addresses.rgw,
             cluster_address_from: addresses.cluster,
             crush_location,
+            custom,
             engine,
             object_store,
             settings: hs,
             vars: merged,
         });
     }
+    super::custom::check_users(hosts.iter().flat_map(|h| &h.custom), problems);
     hosts
 }
 

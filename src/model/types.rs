@@ -267,6 +267,8 @@ pub struct Host {
     /// `{root: default, rack: r1, host: osd0}`), in the order written;
     /// empty: Ceph's default (`host=<name> root=default`).
     pub crush_location: IndexMap<String, String>,
+    /// The custom containers this host runs (`ceph_custom_containers`).
+    pub custom: Vec<super::custom::CustomContainer>,
     pub engine: Engine,
     pub object_store: ObjectStore,
     pub settings: HostSettings,

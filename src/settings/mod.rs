@@ -48,6 +48,10 @@ pub const ROLE_DEFAULTS: &[(&str, &str)] = &[
         "roles/tuning/defaults.yml",
         include_str!("../../roles/tuning/defaults.yml"),
     ),
+    (
+        "roles/custom/defaults.yml",
+        include_str!("../../roles/custom/defaults.yml"),
+    ),
 ];
 const IGNORED_KEYS: &str = include_str!("../../roles/ignored-keys.yml");
 const CLUSTER_DEFAULTS: &str = "roles/cluster/defaults.yml";
@@ -442,6 +446,8 @@ pub struct HostSettings {
     pub ceph_rgw_stop_timeout: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_osd_creations_per_host: u64,
+    /// The custom containers as written; `model::custom` reads them.
+    pub ceph_custom_containers: Value,
 }
 
 /// How much a daemon container may do on its host. `privileged` is what real

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::ceph::parse_version;
+use crate::model::custom::{CONTAINER_PREFIX, CustomContainer};
 use crate::model::{Cluster, Role};
 
 /// One container named `ceph_*` on a host, as the engine and the
@@ -212,7 +213,17 @@ fn wanted(cluster: &Cluster, host: &str, osds: Option<&BTreeMap<String, Vec<u32>
     {
         want.extend(ids.iter().map(|id| format!("ceph_osd_{id}")));
     }
+    want.extend(h.custom.iter().map(|c| c.container()));
     want
+}
+
+/// The declared custom container of this name on the host.
+fn custom<'a>(cluster: &'a Cluster, host: &str, container: &str) -> Option<&'a CustomContainer> {
+    cluster
+        .host(host)?
+        .custom
+        .iter()
+        .find(|c| c.container() == container)
 }
 
 /// Whether a host's roles explain a container of this name.
@@ -232,6 +243,9 @@ fn explained(cluster: &Cluster, host: &str, container: &str, wanted: &[String]) 
 fn daemon_name(container: &str, host: &str) -> String {
     if let Some(id) = container.strip_prefix("ceph_osd_") {
         return format!("osd.{id}");
+    }
+    if let Some(name) = container.strip_prefix(CONTAINER_PREFIX) {
+        return format!("custom.{name}");
     }
     match container {
         "ceph_mon" | "ceph_mgr" | "ceph_mds" | "ceph_rgw" => {
@@ -312,7 +326,12 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
                 if !c.running {
                     flags.push(format!("not running ({})", c.state));
                 }
-                if c.image != cluster.image {
+                if let Some(x) = custom(cluster, host, &c.name) {
+                    // A custom container runs its own image, not Ceph's.
+                    if c.image != x.image {
+                        flags.push(format!("image {} is not the declared {}", c.image, x.image));
+                    }
+                } else if c.image != cluster.image {
                     flags.push(format!(
                         "image {} is not the configured {}",
                         c.image, cluster.image
@@ -387,7 +406,7 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
 }
 
 /// Daemons in the order operators read them: mon, mgr, OSDs, mds, rgw,
-/// anything else.
+/// anything else (custom containers).
 fn rank(container: &str) -> (u8, u64) {
     match container {
         "ceph_mon" => (0, 0),

@@ -27,6 +27,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "facts",
             "ceph",
             "containers",
+            "custom",
+            "prometheus",
             "prechecks",
             "disks",
             "pull",

@@ -3,10 +3,12 @@
 //! a minute). The README's test command runs them with everything else.
 
 mod ceph_answers;
+mod custom;
 mod golden;
 mod interfaces;
 mod layers;
 mod map;
+mod prometheus;
 mod safety;
 mod scale;
 mod status;

@@ -3,6 +3,7 @@
 mod ansible_compat;
 mod cli;
 mod corpus;
+mod custom;
 mod deploy;
 mod disks;
 mod engine;

@@ -15,6 +15,7 @@ pub mod man;
 pub mod map;
 pub mod playground;
 pub mod prechecks;
+pub mod prometheus_targets;
 pub mod pull;
 pub mod render;
 pub mod run;

@@ -1,5 +1,6 @@
 //! `cephalo pull`: the cluster's Ceph image onto the selected hosts, from
-//! an image archive or the registry; a status line per host.
+//! an image archive or the registry, then the custom containers' images
+//! from their registries; a status line per host and image.
 
 use std::path::PathBuf;
 
@@ -35,18 +36,31 @@ pub fn exec(a: PullArgs, verbose: u8) -> Result<()> {
         None => None,
     };
     let engine = cluster_engine(&cluster, &selected, &a.connect, verbose)?;
-    let engines = cluster
+    let engines: std::collections::HashMap<String, String> = cluster
         .hosts
         .iter()
         .map(|h| (h.name.clone(), h.engine.command().to_string()))
+        .collect();
+    let timeout = std::time::Duration::from_secs(cluster.settings.ssh_command_timeout);
+    let more = crate::pull::custom_images(&cluster, &selected)
+        .into_iter()
+        .map(|(image, hosts)| {
+            let action = crate::pull::PullImage {
+                image,
+                engines: engines.clone(),
+                archive: None,
+                timeout,
+            };
+            (action, hosts)
+        })
         .collect();
     let action = crate::pull::PullImage {
         image: cluster.image.clone(),
         engines,
         archive,
-        timeout: std::time::Duration::from_secs(cluster.settings.ssh_command_timeout),
+        timeout,
     };
-    let plan = crate::pull::plan(action, engine.hosts.keys().cloned().collect());
+    let plan = crate::pull::plan_all(action, engine.hosts.keys().cloned().collect(), more);
     let recap = runtime()?.block_on(engine.run(&plan));
     if !a.connect.json {
         for r in &recap.results {

@@ -4,6 +4,7 @@
 //! runs the tables in order. Nothing here touches a host.
 
 pub mod cluster;
+pub mod custom;
 pub mod disks;
 pub mod engine;
 pub mod host;
@@ -109,6 +110,7 @@ pub fn host_table() -> impl Iterator<Item = &'static HostCheck> {
         time::CHECKS,
         network::CHECKS,
         ports::CHECKS,
+        custom::CHECKS,
         resources::CHECKS,
         disks::CHECKS,
     ]
