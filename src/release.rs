@@ -354,6 +354,14 @@ impl Release {
         self >= Release::Nautilus
     }
 
+    /// AUTH_INSECURE_SERVICE_KEY_TYPE (an error), AUTH_INSECURE_SERVICE_TICKETS
+    /// and the client, rotating-key and allowed-cipher warnings are raised
+    /// from 19.2.6 and 20.2.4 on (CVE-2025-30156) for keys of type aes, which
+    /// every cluster made before has.
+    pub fn warns_insecure_key_types(self) -> bool {
+        self >= Release::Squid
+    }
+
     /// BLUESTORE_NO_PER_POOL_OMAP is raised by default from Pacific on for
     /// OSDs whose omap is not yet per pool (made before Octopus); the first
     /// start with `bluestore_fsck_quick_fix_on_mount true` converts them

@@ -354,6 +354,30 @@ pub const LASTING_WARNINGS: &[(&str, &str)] = &[
         "`ceph config set mon auth_allow_insecure_global_id_reclaim false` once every client is 14.2.20, 15.2.11, 16.2.1 or later (`ceph features`)",
     ),
     (
+        "AUTH_INSECURE_SERVICE_KEY_TYPE",
+        "daemon keys of type aes (CVE-2025-30156, from 19.2.6/20.2.4): rotate each daemon's key to aes256k (`ceph auth rotate ENTITY --key-type aes256k`, its keyring, a restart), then `ceph config set mon auth_service_cipher aes256k`",
+    ),
+    (
+        "AUTH_INSECURE_SERVICE_TICKETS",
+        "the mons issue aes service tickets (CVE-2025-30156): once every daemon key is aes256k, `ceph config set mon auth_service_cipher aes256k`",
+    ),
+    (
+        "AUTH_INSECURE_CLIENT_KEY_TYPE",
+        "client keys of type aes (CVE-2025-30156): rotate them to aes256k (`ceph auth rotate ENTITY --key-type aes256k`) and give each client its new keyring",
+    ),
+    (
+        "AUTH_INSECURE_ROTATING_SERVICE_KEY_TYPE",
+        "rotating service keys of type aes: once `auth_service_cipher` is aes256k, `ceph auth wipe-rotating-service-keys`",
+    ),
+    (
+        "AUTH_INSECURE_KEYS_ALLOWED",
+        "the mons accept aes keys (`auth_allowed_ciphers`): drop aes once no key of that type is left",
+    ),
+    (
+        "AUTH_INSECURE_KEYS_CREATABLE",
+        "the mons may create aes keys: `ceph config set mon auth_preferred_cipher aes256k`",
+    ),
+    (
         "BLUESTORE_NO_PER_POOL_OMAP",
         "`ceph config set osd bluestore_fsck_quick_fix_on_mount true`, then restart the OSDs one host at a time (each converts its omap on start)",
     ),

@@ -470,6 +470,22 @@ pub async fn warning(up: &Upgrade, t: &dyn Transport, w: Warning) -> Result<bool
             }
             Ok(false)
         }
+        Warning::InsecureKeyTypes => {
+            let insecure: Vec<String> = checks
+                .iter()
+                .filter(|(k, _)| {
+                    k.starts_with("AUTH_INSECURE_") && !k.starts_with("AUTH_INSECURE_GLOBAL_ID")
+                })
+                .map(|(k, m)| format!("{k} ({m})"))
+                .collect();
+            if !insecure.is_empty() {
+                up.say(&format!(
+                    "left: keys of type aes (CVE-2025-30156): {}. Rotate the daemon keys to aes256k one daemon at a time (mon, mgr, mds, osd: `ceph auth rotate ENTITY --key-type aes256k`, the new key into the daemon's keyring, a restart), then `ceph config set mon auth_service_cipher aes256k`, then the clients' keys; cephalo does not rotate keys yet",
+                    insecure.join("; ")
+                ));
+            }
+            Ok(false)
+        }
         Warning::PerPoolOmap => {
             if let Some(osds) = has("BLUESTORE_NO_PER_POOL_OMAP") {
                 up.say(&format!(

@@ -211,6 +211,16 @@ impl Builder<'_> {
                 None,
             ));
         }
+        if to.warns_insecure_key_types() && !from.warns_insecure_key_types() {
+            steps.push(step(
+                "warn:insecure-key-types",
+                StepKind::Warning {
+                    warning: Warning::InsecureKeyTypes,
+                },
+                "AUTH_INSECURE_SERVICE_KEY_TYPE and the other AUTH_INSECURE_* key checks (CVE-2025-30156, from 19.2.6/20.2.4) never clear by themselves: name the entities whose keys are of type aes and the migration to aes256k (cephalo does not rotate keys yet)",
+                None,
+            ));
+        }
         let bluestore = self
             .layout
             .hosts

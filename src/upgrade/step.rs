@@ -158,6 +158,10 @@ pub enum Warning {
     /// POOL_TOO_MANY_PGS on pools made before Octopus: set their
     /// `pg_autoscale_mode` from `warn` to `on`.
     PoolAutoscaleWarn,
+    /// AUTH_INSECURE_*_KEY_TYPE and AUTH_INSECURE_SERVICE_TICKETS (19.2.6
+    /// and 20.2.4 on, CVE-2025-30156): keys made before are of type aes;
+    /// name the entities and the migration to aes256k (not automated).
+    InsecureKeyTypes,
 }
 
 /// What must hold after a step.

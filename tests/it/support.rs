@@ -172,7 +172,8 @@ impl Playground {
     pub fn ceph_json(&self, args: &str) -> Value {
         let out = self.on(
             "ceph1",
-            &format!("docker exec ceph_mon ceph {args} -f json"),
+            // stderr apart: `auth get` says "exported keyring" there.
+            &format!("docker exec ceph_mon ceph {args} -f json 2>/dev/null"),
         );
         serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("ceph {args}: {e}: {out}"))
     }

@@ -126,6 +126,12 @@ impl Run<'_> {
     /// Waits for HEALTH_OK but for the `noscrub` flag the test set as an
     /// operator would (its OSDMAP_FLAGS warning stays while it is set).
     fn health_ok(&self, limit: Duration) {
+        self.health_ok_but(limit, &[]);
+    }
+
+    /// `health_ok`, with the checks whose code starts with one of `known`
+    /// aside as well.
+    fn health_ok_but(&self, limit: Duration, known: &[&str]) {
         let start = Instant::now();
         let mut last = Value::Null;
         while start.elapsed() < limit {
@@ -137,6 +143,7 @@ impl Run<'_> {
                 .filter(|(code, c)| {
                     !(code.as_str() == "OSDMAP_FLAGS"
                         && c["summary"]["message"] == "noscrub flag(s) set")
+                        && !known.iter().any(|k| code.starts_with(k))
                 })
                 .map(|(code, _)| code)
                 .collect();
@@ -493,7 +500,8 @@ fn shlex_quote(s: &str) -> String {
 /// Reef -> Tentacle in place, the newest jump cephalo plans: 3 hosts (no
 /// client host; the objects go through the mon's container), 64 objects
 /// written on Reef and read back on Tentacle, every daemon on Tentacle,
-/// `require-osd-release tentacle`, flags as before, HEALTH_OK, and a
+/// `require-osd-release tentacle`, flags as before, HEALTH_OK but for the
+/// aes key-type checks Tentacle raises (named by the upgrade), and a
 /// second run changes nothing.
 #[test]
 fn reef_to_tentacle_in_place() {
@@ -542,7 +550,20 @@ fn reef_to_tentacle_in_place() {
     assert_eq!(dump["require_osd_release"], "tentacle", "{dump}");
     let flags = dump["flags"].as_str().unwrap_or("");
     assert!(!flags.contains("noout"), "noout left set: {flags}");
-    run.health_ok(Duration::from_secs(600));
+    // Keys made on Reef are of type aes: Tentacle raises the CVE-2025-30156
+    // checks (one an error) that no upgrade clears by itself; cephalo names
+    // them and the migration, and all else is healthy.
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    let insecure = pg.ceph_json("health detail")["checks"]
+        .as_object()
+        .is_some_and(|c| c.contains_key("AUTH_INSECURE_SERVICE_KEY_TYPE"));
+    if insecure {
+        assert!(
+            said.contains("CVE-2025-30156") && said.contains("aes256k"),
+            "the upgrade did not name the insecure key types:\n{said}"
+        );
+    }
+    run.health_ok_but(Duration::from_secs(600), &["AUTH_INSECURE_"]);
     assert_eq!(objects(READ_OBJECTS), written, "objects changed");
     let again = run.upgrade(&["--to", "tentacle", "--yes"]);
     assert!(
