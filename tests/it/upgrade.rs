@@ -141,9 +141,10 @@ impl Run<'_> {
                 .into_iter()
                 .flatten()
                 .filter(|(code, c)| {
-                    !(code.as_str() == "OSDMAP_FLAGS"
-                        && c["summary"]["message"] == "noscrub flag(s) set")
-                        && !known.iter().any(|k| code.starts_with(k))
+                    let noscrub = code.as_str() == "OSDMAP_FLAGS"
+                        && c["summary"]["message"] == "noscrub flag(s) set";
+                    let aside = known.iter().any(|k| code.starts_with(k));
+                    !noscrub && !aside
                 })
                 .map(|(code, _)| code)
                 .collect();
