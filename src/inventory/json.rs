@@ -9,7 +9,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::name::{NameKind, check_name, shown};
-use super::{Builder, Inventory, Var, Vars};
+use super::yaml::to_vars;
+use super::{Builder, Inventory, Vars};
 use crate::error::{Origin, Result};
 use crate::yamlfile;
 
@@ -173,18 +174,4 @@ fn names(b: &mut Builder, list: Option<&Value>, keypath: &str) -> Vec<String> {
             Vec::new()
         }
     }
-}
-
-fn to_vars(path: &Path, m: &Map<String, Value>, keypath: &str) -> Vars {
-    m.iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                Var {
-                    value: v.clone(),
-                    origin: Origin::file(path).with_key(format!("{keypath}.{k}")),
-                },
-            )
-        })
-        .collect()
 }

@@ -153,7 +153,9 @@ fn vars_of(b: &mut Builder, value: &Value, keypath: &str) -> Option<Vars> {
     }
 }
 
-fn to_vars(path: &Path, m: &Map<String, Value>, keypath: &str) -> Vars {
+/// A mapping's entries as variables, each with its key path as origin
+/// (the JSON inventory reads them the same way).
+pub(super) fn to_vars(path: &Path, m: &Map<String, Value>, keypath: &str) -> Vars {
     m.iter()
         .map(|(k, v)| {
             (

@@ -211,7 +211,9 @@ impl Builder<'_> {
                 None,
             ));
         }
-        if to.warns_insecure_key_types() && !from.warns_insecure_key_types() {
+        // Keys made before 19.2.6/20.2.4 are aes whatever the source, so
+        // every jump to Squid or later checks.
+        if to.warns_insecure_key_types() {
             steps.push(step(
                 "warn:insecure-key-types",
                 StepKind::Warning {
