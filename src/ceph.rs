@@ -298,6 +298,65 @@ pub fn quorum_names(quorum_status: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// What one mon says of itself through its admin socket, which answers
+/// with or without a quorum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonStatus {
+    /// `leader`, `peon`, `probing`, `electing`, `synchronizing`.
+    pub state: String,
+    /// The epoch of its monmap: 0 until the mons first formed a quorum
+    /// (a monmap from `monmaptool --create`), 1 or more after.
+    pub monmap_epoch: u64,
+}
+
+impl MonStatus {
+    pub fn in_quorum(&self) -> bool {
+        self.state == "leader" || self.state == "peon"
+    }
+
+    /// The mons have never met: the monmap is the one it was made from.
+    pub fn never_formed(&self) -> bool {
+        self.monmap_epoch == 0
+    }
+}
+
+/// Reads `mon_status` as printed by every release from Jewel to Tentacle.
+pub fn parse_mon_status(v: &serde_json::Value) -> Option<MonStatus> {
+    Some(MonStatus {
+        state: v["state"].as_str()?.to_string(),
+        monmap_epoch: v["monmap"]["epoch"].as_u64()?,
+    })
+}
+
+/// `mon_status` of `mon` through its admin socket, with `timeout`.
+pub async fn mon_status(
+    cluster: &Cluster,
+    mon: &Host,
+    t: &dyn Transport,
+    timeout: Duration,
+) -> Result<MonStatus, TransportError> {
+    let asok = format!("/var/run/ceph/{}-mon.{}.asok", cluster.name, mon.name);
+    let cmd = Command::new([
+        mon.engine.command(),
+        "exec",
+        "ceph_mon",
+        "ceph",
+        "--admin-daemon",
+        &asok,
+        "mon_status",
+    ])
+    .become_root(mon.connection.become_root)
+    .timeout(timeout);
+    let out = checked(t, &crate::transport::Endpoint::of(mon), &cmd).await?;
+    serde_json::from_str(&out.stdout_text())
+        .ok()
+        .and_then(|v| parse_mon_status(&v))
+        .ok_or_else(|| TransportError::Other {
+            host: mon.name.clone(),
+            reason: "mon_status printed no state and monmap epoch".into(),
+        })
+}
+
 /// An OSD as the OSD map has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OsdState {

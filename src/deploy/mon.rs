@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ceph::quorum;
+use crate::ceph::{MonStatus, mon_status, quorum};
 use crate::containers::{self, oneoff_argv};
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, RemoteFile};
@@ -89,6 +89,107 @@ async fn has_mon_data(
     Ok(out.success())
 }
 
+/// What another mon with data is, seen from a mon about to be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Peer {
+    /// Its admin socket answered.
+    Said(MonStatus),
+    /// Its container is not running, or it did not answer (why).
+    Silent(String),
+}
+
+/// How a mon without data gets its first monmap.
+#[derive(Debug, PartialEq, Eq)]
+enum Join {
+    /// `monmaptool --create` with every inventory mon: a new cluster, or
+    /// one whose mons have never met (a run stopped during the bootstrap
+    /// left some made from such a map; one more from the same list meets
+    /// them).
+    Initial,
+    /// `mon getmap` from this mon, which is in quorum.
+    Through(String),
+    Refuse(String),
+}
+
+/// The decision, from what the other mons said.
+fn join_plan(existing: bool, peers: &[(String, Peer)]) -> Join {
+    if !existing {
+        return Join::Initial;
+    }
+    if let Some((name, _)) = peers
+        .iter()
+        .find(|(_, p)| matches!(p, Peer::Said(s) if s.in_quorum()))
+    {
+        return Join::Through(name.clone());
+    }
+    let never_met = |p: &Peer| matches!(p, Peer::Said(s) if s.never_formed());
+    if peers.iter().any(|(_, p)| never_met(p))
+        && !peers
+            .iter()
+            .any(|(_, p)| matches!(p, Peer::Said(s) if !s.never_formed()))
+    {
+        return Join::Initial;
+    }
+    let said: Vec<String> = peers
+        .iter()
+        .map(|(name, p)| match p {
+            Peer::Said(s) => format!("mon {name}: {} (monmap epoch {})", s.state, s.monmap_epoch),
+            Peer::Silent(why) => format!("mon {name}: {why}"),
+        })
+        .collect();
+    Join::Refuse(format!(
+        "the cluster has mon data but no mon in quorum to join; start the existing mons first ({})",
+        if said.is_empty() {
+            "no other mon has data".to_string()
+        } else {
+            said.join("; ")
+        }
+    ))
+}
+
+/// Every other inventory mon that has data: what its admin socket says.
+/// A mon started a moment ago gets a while to open its socket.
+async fn peer_states(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+    ctx: &StepContext,
+) -> Result<Vec<(String, Peer)>, TransportError> {
+    let mut peers = Vec::new();
+    for other in cluster.hosts_with(Role::Mon).filter(|o| o.name != h.name) {
+        if !has_mon_data(cluster, other, t).await? {
+            continue;
+        }
+        let o_ep = crate::transport::Endpoint::of(other);
+        let present = containers::inspect(t, &o_ep, other.engine, "ceph_mon").await?;
+        if !matches!(present, containers::Present::Present { running: true, .. }) {
+            peers.push((
+                other.name.clone(),
+                Peer::Silent("its ceph_mon container is not running".into()),
+            ));
+            continue;
+        }
+        let what = format!("mon {} did not answer on its admin socket", other.name);
+        let said = wait_for(ctx, &h.name, &what, Duration::from_secs(60), || async {
+            Ok(
+                match mon_status(cluster, other, t, Duration::from_secs(15)).await {
+                    Ok(s) => Ok(s),
+                    Err(e) => Err(e.to_string()),
+                },
+            )
+        })
+        .await;
+        peers.push((
+            other.name.clone(),
+            match said {
+                Ok(s) => Peer::Said(s),
+                Err(e) => Peer::Silent(e.to_string()),
+            },
+        ));
+    }
+    Ok(peers)
+}
+
 async fn mon_bootstrap(
     cluster: &Cluster,
     ep: &Endpoint,
@@ -107,34 +208,22 @@ async fn mon_bootstrap(
     }
     if fresh {
         let monmap = format!("/var/lib/ceph/tmp/{c}.monmap");
-        // A cluster that existed before this run: join it through a
-        // running mon.
-        let mut running = None;
-        for other in cluster
-            .hosts_with(Role::Mon)
-            .filter(|o| existing && o.name != h.name)
-        {
-            let present = containers::inspect(
-                t,
-                &crate::transport::Endpoint::of(other),
-                other.engine,
-                "ceph_mon",
-            )
-            .await?;
-            if matches!(present, containers::Present::Present { running: true, .. })
-                && has_mon_data(cluster, other, t).await?
-            {
-                running = Some(other);
-                break;
+        let peers = if existing {
+            peer_states(cluster, h, t, ctx).await?
+        } else {
+            Vec::new()
+        };
+        let running = match join_plan(existing, &peers) {
+            Join::Initial => None,
+            Join::Through(name) => cluster.hosts_with(Role::Mon).find(|o| o.name == name),
+            Join::Refuse(reason) => {
+                return Err(TransportError::Other {
+                    host: h.name.clone(),
+                    reason,
+                });
             }
-        }
+        };
         let spec = spec_of(cluster, h, Role::Mon, &h.name)?;
-        if existing && running.is_none() {
-            return Err(TransportError::Other {
-                host: h.name.clone(),
-                reason: "the cluster has mon data but no running mon to join; start the existing mons first".into(),
-            });
-        }
         match running {
             Some(other) => {
                 let o_ep = crate::transport::Endpoint::of(other);
@@ -310,6 +399,60 @@ impl Action for WaitQuorum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn said(state: &str, epoch: u64) -> Peer {
+        Peer::Said(MonStatus {
+            state: state.into(),
+            monmap_epoch: epoch,
+        })
+    }
+
+    #[test]
+    fn a_new_mon_joins_through_a_mon_in_quorum_else_from_the_first_list_when_none_ever_met() {
+        let p = |v: Vec<(&str, Peer)>| -> Vec<(String, Peer)> {
+            v.into_iter().map(|(n, p)| (n.to_string(), p)).collect()
+        };
+        assert_eq!(join_plan(false, &[]), Join::Initial);
+        assert_eq!(
+            join_plan(
+                true,
+                &p(vec![
+                    ("ceph1", said("probing", 3)),
+                    ("ceph2", said("peon", 3))
+                ])
+            ),
+            Join::Through("ceph2".into())
+        );
+        // A deploy stopped after ceph1's mon started: it waits for peers
+        // that were never made.
+        assert_eq!(
+            join_plan(true, &p(vec![("ceph1", said("probing", 0))])),
+            Join::Initial
+        );
+        // Mons that once met and lost their quorum: never a second monmap.
+        for peers in [
+            vec![("ceph1", said("probing", 5))],
+            vec![
+                ("ceph1", said("probing", 0)),
+                ("ceph2", said("electing", 2)),
+            ],
+            vec![(
+                "ceph1",
+                Peer::Silent("its ceph_mon container is not running".into()),
+            )],
+            vec![],
+        ] {
+            match join_plan(true, &p(peers.clone())) {
+                Join::Refuse(why) => {
+                    assert!(why.contains("no mon in quorum to join"), "{why}");
+                    for (name, _) in &peers {
+                        assert!(why.contains(&format!("mon {name}: ")), "{why}");
+                    }
+                }
+                other => panic!("{peers:?}: {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn a_hostile_mon_folder_is_one_word() {

@@ -71,6 +71,11 @@ pub struct FakeCeph {
     pub clean_after: std::time::Duration,
     /// When the last daemon change happened (tokio time).
     pub changed_at: Option<tokio::time::Instant>,
+    /// Some(n) while the mons have never met: they were made from a
+    /// `monmaptool --create` map of n mons, and a quorum needs more than
+    /// half of them running. None once they formed one (or for a cluster
+    /// a test made directly).
+    pub initial_monmap: Option<usize>,
 }
 
 impl Default for FakeCeph {
@@ -107,6 +112,7 @@ impl Default for FakeCeph {
             msgr2: true,
             clean_after: std::time::Duration::ZERO,
             changed_at: None,
+            initial_monmap: None,
         }
     }
 }
@@ -138,11 +144,21 @@ impl FakeCeph {
     }
 
     pub fn quorum(&self) -> Vec<String> {
-        self.mons
+        let running: Vec<String> = self
+            .mons
             .iter()
             .filter(|(_, d)| d.running.is_some())
             .map(|(n, _)| n.clone())
-            .collect()
+            .collect();
+        match self.initial_monmap {
+            Some(n) if running.len() * 2 <= n => Vec::new(),
+            _ => running,
+        }
+    }
+
+    /// The epoch of the mons' monmap: 0 until they first formed a quorum.
+    pub fn monmap_epoch(&self) -> u64 {
+        if self.initial_monmap.is_some() { 0 } else { 1 }
     }
 
     pub fn osds_down(&self) -> Vec<u32> {
@@ -156,6 +172,10 @@ impl FakeCeph {
     /// A daemon (re)started or stopped: a new map; PGs on a stopped OSD
     /// degrade, and settle over later polls once every OSD is up again.
     pub fn changed(&mut self) {
+        if !self.quorum().is_empty() {
+            // The mons met: from now on the monmap is the cluster's.
+            self.initial_monmap = None;
+        }
         self.epoch += 1;
         self.changed_at = Some(tokio::time::Instant::now());
         let down = self.osds_down().len() as u64;

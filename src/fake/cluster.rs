@@ -286,6 +286,7 @@ impl FakeCluster {
                         "name": host,
                         "state": if in_quorum { "leader" } else { "probing" },
                         "quorum": if in_quorum { vec![0] } else { vec![] },
+                        "monmap": {"epoch": self.ceph.monmap_epoch()},
                     })
                     .to_string(),
                 )
@@ -392,6 +393,14 @@ impl World for FakeCluster {
             && argv.get(1).map(String::as_str) == Some("run")
             && !argv.iter().any(|a| a == "-d")
         {
+            // A new cluster's first monmap: the mons in it must meet.
+            if argv.iter().any(|a| a == "--entrypoint=monmaptool")
+                && argv.iter().any(|a| a == "--create")
+                && self.ceph.mons.is_empty()
+            {
+                let mons = argv.iter().filter(|a| *a == "--addv" || *a == "--add");
+                self.ceph.initial_monmap = Some(mons.count());
+            }
             // A one-off `ceph ...` in the image (as client.bootstrap-osd).
             let images = &self.hosts[host].images;
             if let Some(i) = argv.iter().position(|a| images.contains_key(a))

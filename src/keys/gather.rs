@@ -255,25 +255,13 @@ async fn from_mon(
 ) -> Result<Vec<(Entry, bool)>, String> {
     let ep = crate::transport::Endpoint::of(mon);
     let c = cluster.name.as_str();
-    let asok = format!("/var/run/ceph/{c}-mon.{}.asok", mon.name);
     // The admin socket answers without quorum: it never hangs on a mon
     // that is out of it (ceph-deploy's gatherkeys did).
-    let out = checked(
-        t,
-        &ep,
-        &in_mon(
-            mon,
-            &["ceph", "--admin-daemon", &asok, "mon_status"],
-            STATUS_TIMEOUT,
-        ),
-    )
-    .await
-    .map_err(|e| why(&e))?;
-    let status: serde_json::Value = serde_json::from_str(&out.stdout_text())
-        .map_err(|e| format!("mon_status printed no JSON ({e})"))?;
-    let state = status["state"].as_str().unwrap_or("unknown");
-    if state != "leader" && state != "peon" {
-        return Err(format!("not in quorum (state: {state})"));
+    let status = crate::ceph::mon_status(cluster, mon, t, STATUS_TIMEOUT)
+        .await
+        .map_err(|e| why(&e))?;
+    if !status.in_quorum() {
+        return Err(format!("not in quorum (state: {})", status.state));
     }
     let mon_keyring = format!("/var/lib/ceph/mon/{c}-{}/keyring", mon.name);
     let text = checked(

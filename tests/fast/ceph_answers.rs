@@ -1,9 +1,9 @@
 //! The readers of `ceph ... -f json` on every release's real answers
 //! (tests/fixtures/ceph/<release>/, captured from playground clusters at
-//! HEALTH_OK: 3 mons, 2 mgrs, 3 OSDs, one MDS). A release whose folder is
-//! missing is skipped; at least Nautilus is there.
+//! HEALTH_OK: 3 mons, 2 mgrs, 3 OSDs, one MDS; a lone mon's `mon_status`
+//! by capture-mon-status.sh). Every release's folder must be there.
 
-use cephalo::ceph::{osd_in_dump, parse_version, quorum_names};
+use cephalo::ceph::{osd_in_dump, parse_mon_status, parse_version, quorum_names};
 use cephalo::release::Release;
 use serde_json::Value;
 
@@ -129,5 +129,24 @@ fn fs_status_is_no_json_on_nautilus_so_deploy_asks_fs_dump() {
     assert!(table.contains("cephfs - 0 clients"), "{table}");
     each_release(|r, _, get| {
         assert!(get("fs-dump")["filesystems"].is_array(), "{r}");
+    });
+}
+
+#[test]
+fn a_mons_own_status_tells_never_met_from_in_quorum() {
+    // deploy::mon: a mon made by a stopped deploy, whose peers were never
+    // made, is probing with the monmap of `monmaptool --create` (epoch 0);
+    // a new mon then starts from the same list. A mon in quorum is joined
+    // through `mon getmap`.
+    each_release(|r, _, get| {
+        let alone = parse_mon_status(&get("never-met")).unwrap();
+        assert_eq!(alone.state, "probing", "{r}");
+        assert!(!alone.in_quorum() && alone.never_formed(), "{r}: {alone:?}");
+        let leader = parse_mon_status(&get("in-quorum")).unwrap();
+        assert!(
+            leader.in_quorum() && !leader.never_formed(),
+            "{r}: {leader:?}"
+        );
+        assert_eq!(leader.monmap_epoch, 1, "{r}");
     });
 }

@@ -356,3 +356,66 @@ async fn a_half_failed_parallel_creation_is_completed_by_the_next_run() {
     );
     t.world(|w| assert!(w.inner.ceph.osds.values().all(|o| o.running.is_some())));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_deploy_stopped_after_the_first_mon_started_is_completed_by_the_next_run() {
+    // The first run reaches nothing after ceph1's mon container started
+    // (cephalo killed there): ceph1 waits alone, with a monmap of three
+    // mons that never met, and no quorum answers `mon getmap`.
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = names(3);
+    fresh::write_lab(dir.path(), &hosts, 1, "").unwrap();
+    let mut world = FakeCluster::fresh(Release::Pacific, IMAGE, &hosts, 1);
+    let t = Arc::new(FakeTransport::new(FakeCluster::default()));
+    let cluster = load(dir.path());
+    let first_mon_started = {
+        let probe = Arc::new(FakeTransport::new(FakeCluster::fresh(
+            Release::Pacific,
+            IMAGE,
+            &hosts,
+            1,
+        )));
+        play(probe.clone(), &cluster, true).await;
+        probe
+            .sent()
+            .iter()
+            .position(|s| s.host == "ceph1" && s.command.contains("run -d --name ceph_mon"))
+            .unwrap()
+    };
+    world.cut_after = Some(first_mon_started + 2);
+    t.world(|w| *w = world);
+    let first = play(t.clone(), &cluster, true).await;
+    assert!(
+        first.stopped && first.any_unreachable(),
+        "{}",
+        recap_text(&first)
+    );
+    t.world(|w| {
+        assert_eq!(w.ceph.mons.keys().collect::<Vec<_>>(), ["ceph1"]);
+        assert!(w.ceph.quorum().is_empty() && w.ceph.monmap_epoch() == 0);
+        w.cut_after = None;
+    });
+    let before = t.sent().len();
+    let again = play(t.clone(), &cluster, true).await;
+    assert!(!again.any_failed(), "{}", recap_text(&again));
+    t.world(|w| {
+        assert_eq!(w.ceph.quorum(), ["ceph1", "ceph2", "ceph3"]);
+        assert_eq!(w.ceph.monmap_epoch(), 1);
+        assert_eq!(w.ceph.osds.len(), 3);
+    });
+    // ceph2 was made from a first monmap of all three, like ceph1; ceph3
+    // joined the quorum ceph1 and ceph2 formed.
+    let sent = &t.sent()[before..];
+    let monmaps: Vec<&str> = sent
+        .iter()
+        .filter(|s| s.command.contains("--entrypoint=monmaptool"))
+        .map(|s| s.host.as_str())
+        .collect();
+    assert_eq!(monmaps, ["ceph2"]);
+    let getmaps: Vec<&str> = sent
+        .iter()
+        .filter(|s| s.command.contains("mon getmap"))
+        .map(|s| s.host.as_str())
+        .collect();
+    assert_eq!(getmaps.len(), 1, "{getmaps:?}");
+}
