@@ -40,29 +40,20 @@ impl Passwords {
     /// Reads passwords.yml; a missing value is not an error here (the model
     /// reports what it needs), a malformed one is.
     pub fn load(path: &Path, problems: &mut Problems) -> Result<Passwords> {
+        let out = Self::values(path, problems)?;
+        check_mode(path, problems);
+        Ok(out)
+    }
+
+    /// The values alone, whatever the file's mode (genpwd reads a file it
+    /// is about to make private).
+    fn values(path: &Path, problems: &mut Problems) -> Result<Passwords> {
         let bytes = std::fs::read(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
         let text = crate::inventory::decode_text(path, &bytes)?;
         let top = yamlfile::parse_top_mapping(path, &text)?;
-        if let Some(mode) = loose_mode(path) {
-            // A warning, not a refusal: a checkout of a git repository
-            // gives every file 0644, and the operator's next command must
-            // still work while the fix is one chmod away.
-            problems.warning(
-                Origin::file(path),
-                format!(
-                    "mode {mode:04o}: the cephx keys in this file are readable by {}; run `chmod 600 {}`",
-                    if mode & 0o007 != 0 {
-                        "every user of this machine"
-                    } else {
-                        "its group"
-                    },
-                    path.display()
-                ),
-            );
-        }
         let mut out = Passwords {
             path: path.to_path_buf(),
             ..Default::default()
@@ -113,6 +104,35 @@ impl Passwords {
     }
 }
 
+/// A passwords file open to every user of the machine is an error, open to
+/// its group a warning; both name the mode and the fix.
+fn check_mode(path: &Path, problems: &mut Problems) {
+    if let Some(mode) = loose_mode(path) {
+        // Open to every user: an error (any local account could take the
+        // cluster's keys). Open to the group only (a shared admin group,
+        // as some sites keep /etc/kolla): a warning.
+        let text = format!(
+            "mode {mode:04o}: the cephx keys in this file are {} {}; run `chmod 600 {}`",
+            if mode & 0o044 != 0 {
+                "readable by"
+            } else {
+                "open to"
+            },
+            if mode & 0o007 != 0 {
+                "every user of this machine"
+            } else {
+                "its group"
+            },
+            shell_word(path)
+        );
+        if mode & 0o007 != 0 {
+            problems.error(Origin::file(path), text);
+        } else {
+            problems.warning(Origin::file(path), text);
+        }
+    }
+}
+
 /// The file's permission bits when its group or others may read or write
 /// it (a secrets file must be 0600 or tighter); None when it is private
 /// or cannot be read.
@@ -124,16 +144,20 @@ pub fn loose_mode(path: &Path) -> Option<u32> {
 /// The command that fills in `path`, runnable as printed (the path quoted
 /// for a shell when it needs it): every hint about a missing secret gives it.
 pub fn genpwd_command(path: &Path) -> String {
+    format!("cephalo genpwd --passwords {}", shell_word(path))
+}
+
+/// A path as one word a shell reads back unchanged.
+fn shell_word(path: &Path) -> String {
     let p = path.display().to_string();
     let safe = !p.is_empty()
         && p.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@,=".contains(&b));
-    let p = if safe {
+    if safe {
         p
     } else {
         format!("'{}'", p.replace('\'', "'\\''"))
-    };
-    format!("cephalo genpwd --passwords {p}")
+    }
 }
 
 fn near_miss(key: &str) -> Option<&'static str> {
@@ -168,7 +192,7 @@ pub fn genpwd(path: &Path, kind: SecretKind) -> Result<Vec<Filled>> {
     // Refuse to touch a file whose present values are malformed.
     let mut problems = Problems::default();
     if !existing.is_empty() {
-        let tmp = Passwords::load(path, &mut problems)?;
+        let tmp = Passwords::values(path, &mut problems)?;
         drop(tmp);
     }
     if problems.has_errors() {

@@ -2,9 +2,9 @@
 //! change on each host, found with the same facts and decisions the steps
 //! use (`containers::need` for containers) and changing nothing: files
 //! that differ (with `--diff`, their differences; keyrings never shown),
-//! daemon containers that would be created, recreated or started (or
-//! could not be, their image missing), and OSDs that would be made from
-//! bootstrap partitions.
+//! daemon and custom containers that would be created, recreated or
+//! started (or could not be, their image missing), and OSDs that would be
+//! made from bootstrap partitions.
 
 use std::sync::Arc;
 
@@ -153,6 +153,9 @@ impl Daemons {
                 }
             }
         }
+        // (container, wanted spec label, image): the Ceph daemons, then
+        // the custom containers, judged alike.
+        let mut containers: Vec<(String, String, String)> = Vec::new();
         for (role, id) in wanted {
             let name = if role == Role::Osd {
                 format!("ceph_osd_{id}")
@@ -160,24 +163,30 @@ impl Daemons {
                 format!("ceph_{}", role.name())
             };
             let want = super::config::wanted_hash(cluster, h, role, &id)?;
+            let image = super::config::spec_of(cluster, h, role, &id)?.image;
+            containers.push((name, want, image));
+        }
+        for c in &h.custom {
+            let want = crate::custom::wanted_hash(h, c);
+            containers.push((c.container(), want, c.image.clone()));
+        }
+        for (name, want, image) in containers {
             let found = containers::inspect(t, ep, h.engine, &name).await?;
             let need = containers::need(&found, &want);
             // A container to make needs its image on the host: the run
             // would stop there, changing nothing.
             let makes =
                 matches!(need, Need::Recreate { .. }) || (self.missing && need == Need::Create);
-            if makes {
-                let image = super::config::spec_of(cluster, h, role, &id)?.image;
-                if containers::image_id(t, ep, h.engine, &image)
+            if makes
+                && containers::image_id(t, ep, h.engine, &image)
                     .await?
                     .is_none()
-                {
-                    say(format!(
-                        "{name}: image {image} is not on the host: run `cephalo pull -i {}` first",
-                        cluster.files.inventory.display()
-                    ));
-                    continue;
-                }
+            {
+                say(format!(
+                    "{name}: image {image} is not on the host: run `cephalo pull -i {}` first",
+                    cluster.files.inventory.display()
+                ));
+                continue;
             }
             match need {
                 Need::Nothing => {}

@@ -80,6 +80,9 @@ pub fn check_plan(
 ) -> Plan {
     let all = hosts_where(cluster, selected, |_| true);
     let daemons = hosts_where(cluster, selected, |h| crate::tune::tuned(h).0);
+    let containers = hosts_where(cluster, selected, |h| {
+        crate::tune::tuned(h).0 || !h.custom.is_empty()
+    });
     let step = |name: &str, hosts: &[String], action: Arc<dyn crate::engine::Action>| {
         Node::Step(Step {
             name: name.to_string(),
@@ -113,7 +116,7 @@ pub fn check_plan(
     ));
     nodes.push(step(
         "compare daemon containers",
-        &daemons,
+        &containers,
         Arc::new(check::Daemons {
             cluster: c,
             missing: create,

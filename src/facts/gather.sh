@@ -1,5 +1,5 @@
 # cephalo prechecks: every fact about a host in one round trip.
-# Arguments: NAME ENGINE IMAGE PEER... -- DEVICE...
+# Arguments: NAME ENGINE IMAGE PEER... -- CUSTOM_IMAGE... -- DEVICE...
 # Each section starts with `=== name ===` (their order does not matter); a
 # missing tool leaves a section empty. block.sh follows this script
 # (sections block, mounts, lvm) and reads the devices left in "$@".
@@ -13,6 +13,14 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do
     r=$(timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' bash "$1" "$port" 2>&1) && r=open || { [ -z "$r" ] && r=timeout; }
     echo "$1:$port $(echo "$r" | tail -n 1)"
   done
+  shift
+done
+[ "${1:-}" = "--" ] && shift
+# The images of the custom containers: the image id, or `missing`.
+sec custom_images
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+  id=$("$engine" image inspect --format '{{.Id}}' "$1" 2>/dev/null) || id=missing
+  echo "$1 ${id:-missing}"
   shift
 done
 [ "${1:-}" = "--" ] && shift

@@ -25,13 +25,14 @@ pub const GATHER: &str = include_str!("gather.sh");
 
 /// The gather script, followed by the block script, for one host: its
 /// inventory name, engine command and image, the mon peers it must reach,
-/// and its OSD devices (none: every disk). Every value is a positional
-/// parameter.
+/// the images of its custom containers, and its OSD devices (none: every
+/// disk). Every value is a positional parameter.
 pub fn gather_script<D, S>(
     name: &str,
     engine: &str,
     image: &str,
     peers: &[IpAddr],
+    custom_images: &[String],
     devices: D,
 ) -> Script
 where
@@ -43,6 +44,8 @@ where
         .arg(engine)
         .arg(image)
         .args(peers.iter().map(|p| p.to_string()))
+        .arg("--")
+        .args(custom_images.iter().cloned())
         .arg("--")
         .args(devices)
 }
@@ -96,6 +99,8 @@ pub struct Facts {
     /// ... or why it did not answer.
     pub engine_error: Option<String>,
     pub image_id: Option<String>,
+    /// The custom containers' images: image -> present on the host.
+    pub custom_images: BTreeMap<String, bool>,
     pub time_sync: Vec<String>,
     pub interfaces: Vec<Interface>,
     pub listeners: Vec<Listener>,
@@ -184,6 +189,12 @@ pub fn parse(output: &str) -> Facts {
     f.image_id = rc_section(get("image"))
         .ok()
         .filter(|s| s.starts_with("sha256:"));
+    for line in get("custom_images").lines() {
+        if let Some((image, id)) = line.trim().rsplit_once(' ') {
+            f.custom_images
+                .insert(image.to_string(), id.starts_with("sha256:"));
+        }
+    }
     let procs: Vec<&str> = get("procs").lines().map(str::trim).collect();
     for daemon in ["chronyd", "ntpd", "systemd-timesyncd", "openntpd", "ntpsec"] {
         if procs.contains(&daemon) {
@@ -423,12 +434,14 @@ mod tests {
     fn gather_values_are_positional_parameters() {
         let hostile = "a b;$(id)`id`'\"\n-x";
         let peers = ["10.0.0.2".parse().unwrap(), "::1".parse().unwrap()];
-        let cmd = gather_script(hostile, "docker", hostile, &peers, [hostile, "-n"]).command();
+        let custom = [hostile.to_string()];
+        let cmd =
+            gather_script(hostile, "docker", hostile, &peers, &custom, [hostile, "-n"]).command();
         assert_eq!(cmd.argv[2], format!("{GATHER}\n{BLOCK_SCRIPT}"));
         assert_eq!(
             cmd.argv[4..],
             [
-                hostile, "docker", hostile, "10.0.0.2", "::1", "--", hostile, "-n"
+                hostile, "docker", hostile, "10.0.0.2", "::1", "--", hostile, "--", hostile, "-n"
             ]
         );
     }

@@ -147,5 +147,10 @@ pub fn write_lab(
     )?;
     let passwords =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/passwords.yml");
-    std::fs::copy(passwords, dir.join("passwords.yml")).map(|_| ())
+    std::fs::copy(passwords, dir.join("passwords.yml"))?;
+    // As cephalo requires of a secrets file (git checks it out 0644).
+    std::fs::set_permissions(
+        dir.join("passwords.yml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
 }

@@ -192,11 +192,13 @@ async fn gather(
     } else {
         &[]
     };
+    let custom: Vec<String> = host.custom.iter().map(|c| c.image.clone()).collect();
     let script = facts::gather_script(
         &host.name,
         host.engine.command(),
         &cluster.image,
         &peers,
+        &custom,
         devices.iter().cloned(),
     );
     let cmd = script

@@ -1,6 +1,6 @@
 //! `render --out DIR`: each host's files written under `DIR/<host>/` for
-//! review, and what an earlier run wrote there and is no longer rendered
-//! removed. Each host folder carries a list of the files cephalo wrote in
+//! review (DIR new, empty, or an earlier render's), and what an earlier
+//! run wrote there and is no longer rendered removed. Each host folder carries a list of the files cephalo wrote in
 //! it (`.cephalo-rendered`): only files on such a list are ever removed,
 //! never anything cephalo did not write.
 
@@ -40,6 +40,7 @@ pub fn write_tree(
     renders: &[HostRender],
     inventory_hosts: &[String],
 ) -> Result<Written> {
+    refuse_foreign(dir)?;
     std::fs::create_dir_all(dir).map_err(werr(dir))?;
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(werr(dir))?;
     let mut out = Written::default();
@@ -94,6 +95,36 @@ pub fn write_tree(
     }
     out.removed_hosts.sort();
     Ok(out)
+}
+
+/// A folder that exists, is not empty and holds no host folder an earlier
+/// render wrote is someone else's: nothing is written into it (nor its
+/// mode changed).
+fn refuse_foreign(dir: &Path) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(Error::Read {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut any = false;
+    for e in entries.flatten() {
+        if e.path().join(MARKER).is_file() {
+            return Ok(());
+        }
+        any = true;
+    }
+    if any {
+        return Err(Error::Usage(format!(
+            "{}: this folder holds files that no earlier `cephalo render` wrote; give --out a new or empty folder (or one render wrote before)",
+            dir.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The files a host folder's list names (none without a list). A line that

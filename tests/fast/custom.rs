@@ -223,6 +223,83 @@ async fn a_second_deploy_changes_nothing_and_a_spec_change_restarts_only_that_co
     assert_eq!(env, "slow");
 }
 
+/// `deploy --check`'s drift lines about containers by host, after a
+/// check plan ran (the fake keeps no sysctl files: tuning is left out).
+async fn check(
+    t: &Arc<FakeTransport<FakeCluster>>,
+    cluster: &Arc<Cluster>,
+) -> Vec<(String, String)> {
+    let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let notes = cephalo::tune::Notes::default();
+    let plan = cephalo::deploy::check_plan(cluster, &selected, true, false, &notes);
+    let engine = Engine {
+        transport: t.clone(),
+        hosts: cluster
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), Endpoint::of(h)))
+            .collect(),
+        forks: 16,
+        reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
+    };
+    let recap = engine.run(&plan).await;
+    assert!(!recap.any_failed(), "{}", recap_text(&recap));
+    let notes = notes.lock().unwrap();
+    notes
+        .iter()
+        .flat_map(|(h, lines)| {
+            lines
+                .iter()
+                .filter(|l| l.drift && l.text.starts_with("ceph_"))
+                .map(move |l| (h.clone(), l.text.clone()))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn deploy_check_names_a_custom_container_to_restart_and_changes_nothing() {
+    let (dir, t) = deployed().await;
+    let cluster = load(dir.path()).unwrap();
+    assert_eq!(check(&t, &cluster).await, []);
+    fresh::write_lab(dir.path(), &hosts(), 1, &customs("slow")).unwrap();
+    let cluster = load(dir.path()).unwrap();
+    let before = custom_ids(&t);
+    t.clear_sent();
+    let drift = check(&t, &cluster).await;
+    let want: Vec<(String, String)> = ["ceph1", "ceph2", "ceph3"]
+        .iter()
+        .map(|h| {
+            (
+                h.to_string(),
+                format!(
+                    "ceph_custom_rbd-mapper: {}: would be recreated",
+                    cephalo::containers::SPEC_DIFFERS
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(drift, want);
+    assert_eq!(custom_ids(&t), before);
+    assert!(!t.sent().iter().any(|s| s.command.contains(" run ")
+        || s.command.contains(" rm ")
+        || s.command.contains(" stop ")));
+    // Its image gone from ceph2: the check says the run would stop there.
+    t.world(|w| {
+        w.hosts.get_mut("ceph2").unwrap().images.remove(MAPPER);
+    });
+    let drift = check(&t, &cluster).await;
+    assert!(
+        drift.contains(&(
+            "ceph2".to_string(),
+            format!(
+                "ceph_custom_rbd-mapper: image {MAPPER} is not on the host: run `cephalo pull -i {}` first",
+                dir.path().join("inventory").display()
+            )
+        )),
+        "{drift:#?}"
+    );
+}
+
 #[tokio::test]
 async fn status_lists_custom_containers_without_a_flag() {
     let (dir, t) = deployed().await;
@@ -449,4 +526,54 @@ fn prechecks_find_a_custom_containers_port_taken() {
         judged("ceph4", 9500),
         [(Level::Pass, "9100 free".to_string())]
     );
+}
+
+#[test]
+fn prechecks_find_a_custom_containers_image_missing() {
+    use cephalo::facts::{Facts, parse};
+    use cephalo::prechecks::{Level, checks::host_checks};
+    let dir = tempfile::tempdir().unwrap();
+    fresh::write_lab(dir.path(), &hosts(), 1, &customs("fast")).unwrap();
+    let cluster = load(dir.path()).unwrap();
+    // As the gather script prints them: an id, or `missing`.
+    let gathered = parse(&format!(
+        "=== engine_version ===\n20.10.24\nrc=0\n=== custom_images ===\n{MAPPER} sha256:0123456789abcdef\n{EXPORTER} missing\n"
+    ));
+    assert_eq!(gathered.custom_images.get(MAPPER), Some(&true));
+    assert_eq!(gathered.custom_images.get(EXPORTER), Some(&false));
+    let judged = |host: &str, facts: &Facts| {
+        host_checks(&cluster, cluster.host(host).unwrap(), facts, None)
+            .into_iter()
+            .filter(|r| r.id == "image.custom")
+            .map(|r| (r.level, r.value))
+            .collect::<Vec<_>>()
+    };
+    // ceph1 runs the mapper (a mon) and the exporter (an OSD host).
+    assert_eq!(
+        judged("ceph1", &gathered),
+        [(
+            Level::Warn,
+            format!("not on the host: {EXPORTER} (node-exporter)")
+        )]
+    );
+    // ceph4 is an OSD host only: the exporter is all it needs.
+    assert_eq!(
+        judged("ceph4", &gathered),
+        [(
+            Level::Warn,
+            format!("not on the host: {EXPORTER} (node-exporter)")
+        )]
+    );
+    let mut all = gathered.clone();
+    all.custom_images.insert(EXPORTER.into(), true);
+    assert_eq!(
+        judged("ceph1", &all),
+        [(Level::Pass, format!("{MAPPER}, {EXPORTER}"))]
+    );
+    // No engine answering: the engine checks say so, this one is silent.
+    let no_engine = Facts {
+        engine_version: None,
+        ..all
+    };
+    assert!(judged("ceph1", &no_engine).is_empty());
 }

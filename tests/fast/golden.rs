@@ -35,6 +35,11 @@ pub(super) fn files(dir: &Path) {
     .unwrap();
     let passwords = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/passwords.yml");
     std::fs::copy(passwords, dir.join("passwords.yml")).unwrap();
+    std::fs::set_permissions(
+        dir.join("passwords.yml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
 }
 
 pub(super) fn cluster(dir: &Path) -> Cluster {

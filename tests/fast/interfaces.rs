@@ -36,6 +36,11 @@ fn names_only(dir: &Path) -> Cluster {
     .unwrap();
     let passwords = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/passwords.yml");
     std::fs::copy(passwords, dir.join("passwords.yml")).unwrap();
+    std::fs::set_permissions(
+        dir.join("passwords.yml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     model::load(&Sources {
         inventory: dir.join("inventory"),
         ..Default::default()

@@ -398,6 +398,11 @@ fn the_layout_comes_from_the_inventory() {
     let passwords =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/good/passwords.yml");
     std::fs::copy(passwords, dir.path().join("passwords.yml")).unwrap();
+    std::fs::set_permissions(
+        dir.path().join("passwords.yml"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .unwrap();
     let cluster = cephalo::model::load(&cephalo::model::Sources {
         inventory: dir.path().join("inventory"),
         ..Default::default()

@@ -599,11 +599,12 @@ fn run_without_dashes_gets_a_tip_and_help_lists_exit_codes() {
         ));
 }
 
-/// A passwords.yml readable by others (a git checkout's 0644) is named,
-/// with its mode and the fix, by every command that reads it; the fix as
+/// A passwords.yml readable by others (a git checkout's 0644) is an error,
+/// with its mode and the fix, for every command that reads it, and
+/// nothing is written; open to its group only, a warning. The fix as
 /// printed works; genpwd says that it tightened the mode.
 #[test]
-fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
+fn a_readable_passwords_file_is_refused_and_genpwd_says_it_tightens_it() {
     let dir = scratch(&[]);
     let inv = dir.path().join("multinode");
     std::fs::copy(repo().join("inventory/multinode"), &inv).unwrap();
@@ -615,22 +616,38 @@ fn a_readable_passwords_file_is_warned_about_and_genpwd_says_it_tightens_it() {
     let pw = dir.path().join("passwords.yml");
     std::fs::copy(corpus("good/passwords.yml"), &pw).unwrap();
     std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let warning = format!(
-        "warning: {}: mode 0644: the cephx keys in this file are readable by every user of this machine; run `chmod 600 {}`",
+    let error = format!(
+        "error: {}: mode 0644: the cephx keys in this file are readable by every user of this machine; run `chmod 600 {}`",
         pw.display(),
         pw.display()
     );
     let out = dir.path().join("out");
     // (`inventory` reads no passwords.yml: its views show no secrets.)
-    {
-        cephalo()
-            .args(["render", "--out", out.to_str().unwrap()])
-            .arg("-i")
-            .arg(&inv)
-            .assert()
-            .success()
-            .stderr(predicate::str::contains(warning.as_str()));
+    for args in [
+        vec!["render", "--out", out.to_str().unwrap()],
+        vec!["deploy", "--check"],
+        vec!["gatherkeys", "--check"],
+    ] {
+        let got = cephalo().args(&args).arg("-i").arg(&inv).output().unwrap();
+        let text = String::from_utf8_lossy(&got.stderr).to_string();
+        assert_eq!(got.status.code(), Some(2), "{args:?}: {text}");
+        assert!(text.contains(error.as_str()), "{args:?}: {text}");
     }
+    assert!(!out.exists());
+    // Open to the group only: rendered, with a warning.
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o640)).unwrap();
+    cephalo()
+        .args(["render", "--out", out.to_str().unwrap()])
+        .arg("-i")
+        .arg(&inv)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(format!(
+            "warning: {}: mode 0640: the cephx keys in this file are readable by its group; run `chmod 600 {}`",
+            pw.display(),
+            pw.display()
+        )));
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
     // The fix as printed.
     let fix = std::process::Command::new("sh")
         .arg("-c")

@@ -6,7 +6,9 @@
 //!   lists the cluster's pools with that user;
 //! - `status` lists it without a flag;
 //! - a second deploy leaves every container as it was; a change of its
-//!   environment makes only it again;
+//!   environment is named by `deploy --check` (exit 8) and makes only it
+//!   again; prechecks find its image on its hosts, and say so when it is
+//!   gone from one;
 //! - with `enable_ceph_mgr_prometheus` the targets `prometheus-targets`
 //!   prints answer, the active mgr's with Ceph metrics, also after the
 //!   active mgr fails over (`ceph mgr fail`);
@@ -240,8 +242,67 @@ fn custom_container_and_prometheus_targets_on_pacific() {
     // Deployed again: nothing made again.
     pg.deploy();
     assert_eq!(containers(&pg), first);
-    // Its environment changed: only the mappers are made again.
+    // Its environment changed: `deploy --check` names the mappers and
+    // nothing else (exit 8, drift), and changes nothing; a deploy makes
+    // only the mappers again.
     write_globals(&pg, &base, "two");
+    let check = cephalo(&pg, &["deploy", "--check"]);
+    let text = output_text(&check);
+    assert_eq!(check.status.code(), Some(8), "{text}");
+    let drift: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" | ") && l.contains("would be"))
+        .collect();
+    assert_eq!(drift.len(), 2, "{text}");
+    for (line, h) in drift.iter().zip(["ceph1", "ceph3"]) {
+        assert!(
+            line.starts_with(&format!("{h} | ceph_custom_mapper: ")),
+            "{text}"
+        );
+    }
+    assert_eq!(containers(&pg), first);
+    // prechecks: the image of each host's custom containers is there;
+    // gone from ceph3, it is named there.
+    let judged = |pg: &Playground| -> Vec<(String, String, String)> {
+        let out = cephalo(pg, &["prechecks", "--json"]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let report: Value = serde_json::from_str(text.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {}", output_text(&out)));
+        report["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["id"] == "image.custom")
+            .map(|r| {
+                let s = |k: &str| r[k].as_str().unwrap_or_default().to_string();
+                (s("host"), s("level"), s("value"))
+            })
+            .collect()
+    };
+    let found = judged(&pg);
+    assert_eq!(
+        found
+            .iter()
+            .map(|(h, l, v)| (h.as_str(), l.as_str(), v.as_str()))
+            .collect::<Vec<_>>(),
+        [("ceph1", "pass", IMAGE), ("ceph3", "pass", IMAGE)],
+        "{found:?}"
+    );
+    pg.on(
+        "ceph3",
+        &format!("docker tag {IMAGE} {IMAGE}-kept && docker rmi {IMAGE} >/dev/null"),
+    );
+    let found = judged(&pg);
+    assert!(
+        found
+            .iter()
+            .any(|(h, l, v)| h == "ceph3" && l == "warn" && v.contains(IMAGE)),
+        "{found:?}"
+    );
+    pg.on(
+        "ceph3",
+        &format!("docker tag {IMAGE}-kept {IMAGE} && docker rmi {IMAGE}-kept >/dev/null"),
+    );
     pg.deploy();
     let after = containers(&pg);
     for h in HOSTS {

@@ -354,13 +354,18 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
             .any(|n| n.starts_with("KOLLA_CEPH_OSD_BOOTSTRAP_BS_OSD")),
         "{names}"
     );
-    // A deploy killed during the mon bootstrap, then one killed while the
-    // OSDs are created on every host at once: the next deploy completes,
-    // prechecks included, without any clean-up by hand.
+    // A deploy killed during the mon bootstrap as soon as ceph1's mon
+    // runs (it waits alone for two mons that were never made, with no
+    // quorum to join), then one killed while the OSDs are created on every
+    // host at once: the next deploy completes, prechecks included,
+    // without any clean-up by hand.
     let t = Instant::now();
-    for step in ["bootstrap mons", "osd creations"] {
+    for (step, after) in [
+        ("bootstrap mons", Some("changed: ceph1 ")),
+        ("osd creations", None),
+    ] {
         let mut killed = std::process::Command::new(env!("CARGO_BIN_EXE_cephalo"))
-            .args(["deploy", "-i"])
+            .args(["deploy", "-v", "-i"])
             .arg(pg.inventory())
             .arg("--log-dir")
             .arg(pg.logs())
@@ -372,18 +377,29 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
         let lines = std::io::BufReader::new(killed.stderr.take().unwrap());
         let mut seen = Vec::new();
         let marker = format!("STEP [{step}]");
+        let mut in_step = false;
         for line in std::io::BufRead::lines(lines) {
             let line = line.unwrap();
-            let started = line.starts_with(&marker);
+            in_step |= line.starts_with(&marker);
+            let now = in_step
+                && match after {
+                    Some(done) => line.starts_with(done),
+                    None => line.starts_with(&marker),
+                };
             seen.push(line);
-            if started {
-                std::thread::sleep(Duration::from_secs(4));
+            if now {
+                if after.is_none() {
+                    std::thread::sleep(Duration::from_secs(4));
+                }
                 break;
             }
         }
         killed.kill().unwrap();
         killed.wait().unwrap();
         assert!(seen.iter().any(|l| l.starts_with(&marker)), "{seen:?}");
+        if let Some(done) = after {
+            assert!(seen.iter().any(|l| l.starts_with(done)), "{seen:?}");
+        }
     }
     let again = pg.deploy();
     timings.push(("deploy after destroy --zap, killed twice", t.elapsed()));

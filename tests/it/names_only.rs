@@ -114,6 +114,7 @@ fn render_names_the_mons_that_need_facts_and_gathering_from_an_unreachable_host_
         dir.path().join("passwords.yml"),
     )
     .unwrap();
+    crate::support::private_if_secrets(&dir.path().join("passwords.yml"));
     let render = |more: &[&str]| {
         cephalo()
             .env("HOME", dir.path())

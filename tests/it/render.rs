@@ -4,6 +4,8 @@
 use cephalo::model::{Cluster, Role};
 use cephalo::render::{self, Secrets};
 
+use std::os::unix::fs::PermissionsExt;
+
 use crate::support::{corpus, good_passwords, load, repo, scratch};
 
 fn multinode(extra: &[&str]) -> Cluster {
@@ -318,6 +320,7 @@ fn render_out_removes_what_it_wrote_for_hosts_no_longer_in_the_inventory() {
         ),
     ]);
     std::fs::copy(good_passwords(), dir.path().join("passwords.yml")).unwrap();
+    crate::support::private_if_secrets(&dir.path().join("passwords.yml"));
     let out = dir.path().join("out");
     let render = |limit: Option<&str>| {
         let mut c = assert_cmd::Command::cargo_bin("cephalo").unwrap();
@@ -370,4 +373,47 @@ fn render_out_removes_what_it_wrote_for_hosts_no_longer_in_the_inventory() {
     render(None);
     render(Some("m1"));
     assert!(out.join("m2/etc/ceph/ceph.conf").is_file());
+
+    // A folder of someone else's (not empty, no earlier render in it) is
+    // refused before anything is written or its mode changed.
+    let theirs = dir.path().join("theirs");
+    std::fs::create_dir_all(theirs.join("photos")).unwrap();
+    std::fs::write(theirs.join("notes.txt"), "mine").unwrap();
+    std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let refused = assert_cmd::Command::cargo_bin("cephalo")
+        .unwrap()
+        .args(["render", "-i"])
+        .arg(dir.path().join("inv"))
+        .arg("--out")
+        .arg(&theirs)
+        .assert()
+        .code(2);
+    let e = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        e.contains(&format!(
+            "error: {}: this folder holds files that no earlier `cephalo render` wrote; give --out a new or empty folder",
+            theirs.display()
+        )),
+        "{e}"
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&theirs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["notes.txt", "photos"]);
+    assert_eq!(
+        std::fs::metadata(&theirs).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
+    // An empty folder is taken.
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    assert_cmd::Command::cargo_bin("cephalo")
+        .unwrap()
+        .args(["render", "-i"])
+        .arg(dir.path().join("inv"))
+        .arg("--out")
+        .arg(dir.path().join("empty"))
+        .assert()
+        .success();
 }

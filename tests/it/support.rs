@@ -11,7 +11,23 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn corpus(rel: &str) -> PathBuf {
-    repo().join("tests/corpus").join(rel)
+    let p = repo().join("tests/corpus").join(rel);
+    private_if_secrets(&p);
+    p
+}
+
+/// A passwords file is kept 0600, as cephalo requires of it: git checks
+/// every file out 0644 (it records no other modes), so the fixtures are
+/// made private before a test reads them. Other files are left alone.
+pub fn private_if_secrets(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("passwords"))
+        || path.components().any(|c| c.as_os_str() == "passwords");
+    if secrets && path.is_file() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
 }
 
 /// Loads a cluster from an inventory with the given globals and passwords.
@@ -36,7 +52,8 @@ pub fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
     for (rel, content) in files {
         let p = dir.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, content).unwrap();
+        std::fs::write(&p, content).unwrap();
+        private_if_secrets(&p);
     }
     dir
 }
