@@ -384,6 +384,15 @@ impl Inventory {
     /// the way Ansible applies group vars: `all` first, then by depth from
     /// `all`, then by name; later groups win.
     pub fn groups_of(&self, host: &str) -> Vec<String> {
+        self.groups_by_depth(host)
+            .into_iter()
+            .map(|(_, g)| g)
+            .collect()
+    }
+
+    /// `groups_of`, each with its depth from `all` (groups of one depth
+    /// are siblings: Ansible applies them by name).
+    pub fn groups_by_depth(&self, host: &str) -> Vec<(usize, String)> {
         let mut found: Vec<(usize, String)> = self
             .groups
             .keys()
@@ -391,7 +400,7 @@ impl Inventory {
             .map(|g| (self.depth(g), g.clone()))
             .collect();
         found.sort();
-        found.into_iter().map(|(_, g)| g).collect()
+        found
     }
 
     /// Longest chain of parents from `all` down to this group.

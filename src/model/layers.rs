@@ -35,6 +35,8 @@ pub struct Layers {
     /// Kolla-ansible, ceph-ansible or Ansible keys read past, in the order
     /// found.
     ignored: Vec<(String, Origin)>,
+    /// Sibling-group conflicts already noted: (key, loser, winner).
+    siblings_noted: std::collections::BTreeSet<(String, String, String)>,
 }
 
 impl Layers {
@@ -104,6 +106,7 @@ impl Layers {
             raw_extra: extra.clone(),
             cluster,
             ignored,
+            siblings_noted: Default::default(),
         };
         (layers, cluster_settings)
     }
@@ -141,6 +144,7 @@ impl Layers {
         layers.push(&host_files);
         layers.push(&self.extra);
         let mut merged = settings::merge(&layers);
+        self.note_siblings(inventory, name, &merged, problems);
         if merged.values().any(|v| jinja::has_template(&v.value)) {
             let view = self.host_view(inventory, name);
             let magic = magic_vars(inventory, name, &groups);
@@ -148,6 +152,50 @@ impl Layers {
         }
         ceph_ansible::host_names(&mut merged, problems);
         merged
+    }
+
+    /// A value that reaches host `name` from a group while a sibling group
+    /// (same depth from `all`) sets it otherwise: a note naming both and
+    /// the winner, once per key and pair (Ansible's rule: groups of one
+    /// depth apply by name, the later wins; `ansible_group_priority` is
+    /// not read).
+    fn note_siblings(
+        &mut self,
+        inventory: &Inventory,
+        name: &str,
+        merged: &Layer,
+        problems: &mut Problems,
+    ) {
+        let groups = inventory.groups_by_depth(name);
+        for source in [&self.groups, &self.group_files] {
+            for (key, won) in merged {
+                let Some((depth, winner)) = groups.iter().find(|(_, g)| {
+                    source
+                        .get(g)
+                        .and_then(|l| l.get(key))
+                        .is_some_and(|v| v.origin == won.origin)
+                }) else {
+                    continue;
+                };
+                for (_, loser) in groups.iter().filter(|(d, g)| d == depth && g != winner) {
+                    let Some(lost) = source.get(loser).and_then(|l| l.get(key)) else {
+                        continue;
+                    };
+                    let noted = (key.clone(), loser.clone(), winner.clone());
+                    if lost.value == won.value || self.siblings_noted.contains(&noted) {
+                        continue;
+                    }
+                    self.siblings_noted.insert(noted);
+                    problems.note(
+                        won.origin.clone(),
+                        format!(
+                            "`{key}` differs between sibling groups `{loser}` ({}) and `{winner}`; host `{name}` is in both and gets `{winner}`'s (groups of one depth apply by name, the later wins, as in Ansible)",
+                            lost.origin
+                        ),
+                    );
+                }
+            }
+        }
     }
 
     /// Every raw var that applies to host `name`, in the same order.

@@ -184,3 +184,64 @@ fn cluster_settings_may_come_from_group_all_as_ceph_ansible_keeps_them() {
         "{e}"
     );
 }
+
+/// Two sibling groups (same depth from `all`) set a value differently for
+/// a host in both: the later name wins, as in Ansible, and a note names
+/// both groups, the losing value's place and the winner, once. No note
+/// when the siblings agree or when a host var decides.
+#[test]
+fn sibling_groups_that_disagree_get_a_note_naming_both_and_the_winner() {
+    let inventory = "\
+[mons]
+m1 ansible_host=10.0.0.1
+m2 ansible_host=10.0.0.2 osd_memory_target=5000
+
+[rack_a]
+m1
+m2
+
+[rack_b]
+m1
+m2
+
+[rack_a:vars]
+osd_memory_target=2000
+
+[rack_b:vars]
+osd_memory_target=3000
+";
+    let notes = |inventory: &str| -> (Vec<(String, u64)>, Vec<String>) {
+        let dir = scratch(&[
+            ("inv", inventory),
+            ("globals.yml", "public_network: 10.0.0.0/24\n"),
+        ]);
+        let c = load(
+            &dir.path().join("inv"),
+            &dir.path().join("globals.yml"),
+            &good_passwords(),
+            &[],
+        )
+        .unwrap();
+        let values = c
+            .hosts
+            .iter()
+            .map(|h| (h.name.clone(), h.settings.osd_memory_target))
+            .collect();
+        let notes = c
+            .warnings
+            .notes()
+            .map(|n| n.to_string())
+            .filter(|n| n.contains("sibling"))
+            .map(|n| n.replace(&format!("{}/", dir.path().display()), ""))
+            .collect();
+        (values, notes)
+    };
+    let (values, said) = notes(inventory);
+    assert_eq!(values, [("m1".into(), 3000), ("m2".into(), 5000)]);
+    assert_eq!(
+        said,
+        ["note: inv:17 (key `osd_memory_target`): `osd_memory_target` differs between sibling groups `rack_a` (inv:14 (key `osd_memory_target`)) and `rack_b`; host `m1` is in both and gets `rack_b`'s (groups of one depth apply by name, the later wins, as in Ansible)"]
+    );
+    let (_, said) = notes(&inventory.replace("=3000", "=2000"));
+    assert!(said.is_empty(), "{said:?}");
+}
