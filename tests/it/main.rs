@@ -1,5 +1,6 @@
 //! cephalo's integration tests: one binary, one module per capability.
 
+mod all_in_one;
 mod ansible_compat;
 mod cli;
 mod corpus;

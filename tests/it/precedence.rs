@@ -240,7 +240,9 @@ osd_memory_target=3000
     assert_eq!(values, [("m1".into(), 3000), ("m2".into(), 5000)]);
     assert_eq!(
         said,
-        ["note: inv:17 (key `osd_memory_target`): `osd_memory_target` differs between sibling groups `rack_a` (inv:14 (key `osd_memory_target`)) and `rack_b`; host `m1` is in both and gets `rack_b`'s (groups of one depth apply by name, the later wins, as in Ansible)"]
+        [
+            "note: inv:17 (key `osd_memory_target`): `osd_memory_target` differs between sibling groups `rack_a` (inv:14 (key `osd_memory_target`)) and `rack_b`; host `m1` is in both and gets `rack_b`'s (groups of one depth apply by name, the later wins, as in Ansible)"
+        ]
     );
     let (_, said) = notes(&inventory.replace("=3000", "=2000"));
     assert!(said.is_empty(), "{said:?}");
