@@ -3,8 +3,9 @@
 # them, in a stable order, so that two runs compare with diff (tests/run.sh
 # does, around `cargo test`):
 #   users and groups, /etc/sudoers.d, /etc/chrony (and chrony's state folder),
-#   iptables rules, mounts, loop devices, loopback listeners, kernel.pid_max
-#   and /etc/sysctl.d, and paths earlier versions of the tests created.
+#   iptables rules, mounts, loop devices, loopback listeners, the kernel
+#   settings Ceph's tuning writes, /etc/sysctl.d, and paths earlier versions
+#   of the tests created.
 # What dockerd manages (its chains and rules, its mounts) is left out: the
 # playground tests may start dockerd, which then keeps them.
 set -uo pipefail
@@ -40,7 +41,13 @@ awk '{ for (i = 7; $i != "-"; i++); print $5, $(i + 1), $(i + 2) }' /proc/self/m
 sec loop-devices; losetup -n -l -O NAME,BACK-FILE 2>/dev/null | sort
 sec loopback-listeners
 ss -Hltn 2>/dev/null | awk '{print $4}' | grep -E '^(127\.|\[::1\])' | sort -u
-sec pid_max; cat /proc/sys/kernel/pid_max
+# The kernel settings Ceph's tuning writes that are the machine's own (not
+# of a network namespace): a host container with a writable /proc/sys
+# shares them with this machine.
+sec kernel-settings
+for k in kernel/pid_max fs/file-max fs/aio-max-nr vm/swappiness vm/zone_reclaim_mode vm/min_free_kbytes net/core/rmem_max net/core/wmem_max net/core/netdev_max_backlog; do
+  echo "$k $(cat /proc/sys/$k 2>/dev/null)"
+done
 sec sysctl.d; files /etc/sysctl.d
 sec paths
 for p in /var/lib/ceph /run/cephalo-it /home/cephalo-test /home/cephalo-pw; do

@@ -3,9 +3,11 @@
 //! (`ansible_connection=local`), with inventory/all-in-one and
 //! inventory/globals-all-in-one.yml copied there and only the two
 //! addresses the example says to set edited (`public_address`,
-//! `public_network`). The upstream image name the example uses by default
-//! is given the playground's image, as a site without registry access
-//! does from an archive. `genpwd`, then `prechecks` pass (nothing failed),
+//! `public_network`), and this test bed's constraints appended to the
+//! globals as the playground states them (no privileged containers, no
+//! kernel settings of the machine's own). The upstream image name the
+//! example uses by default is given the playground's image, as a site
+//! without registry access does from an archive. `genpwd`, then `prechecks` pass (nothing failed),
 //! then `deploy` reaches HEALTH_OK with every role on the one host, the
 //! daemons named `localhost`.
 
@@ -53,10 +55,6 @@ fn the_all_in_one_example_passes_its_prechecks_and_deploys_on_one_host() {
             "/usr/local/bin/cephalo",
         ),
         (repo().join("inventory/all-in-one"), "/root/all-in-one"),
-        (
-            repo().join("inventory/globals-all-in-one.yml"),
-            "/root/globals-all-in-one.yml",
-        ),
     ] {
         let st = Command::new("docker")
             .arg("cp")
@@ -66,6 +64,36 @@ fn the_all_in_one_example_passes_its_prechecks_and_deploys_on_one_host() {
             .unwrap();
         assert!(st.success(), "docker cp {}", from.display());
     }
+    // What this test bed needs of every cluster on it, as the playground's
+    // own globals say it (no privileged containers; kernel settings of the
+    // host container's own network namespace only, never the machine's):
+    // appended to the example's globals.
+    let bed = std::fs::read_to_string(pg.dir.path().join("globals.yml")).unwrap();
+    let from = bed
+        .find("# The host containers cannot start privileged")
+        .unwrap_or_else(|| panic!("no test-bed block in {bed}"));
+    let (bed, overrides) = bed[from..]
+        .split_once("\nceph_conf_overrides:\n  global:\n")
+        .unwrap_or_else(|| panic!("no ceph_conf_overrides in {bed}"));
+    let example = std::fs::read_to_string(repo().join("inventory/globals-all-in-one.yml")).unwrap();
+    // The bed's [global] options join the example's own.
+    let head = "\nceph_conf_overrides:\n  global:\n";
+    let at = example
+        .find(head)
+        .expect("the example has ceph_conf_overrides")
+        + head.len();
+    let mut globals = format!("{}{overrides}{}", &example[..at], &example[at..]);
+    globals.push_str("\n# This test bed (tests/it/all_in_one.rs):\n");
+    globals.push_str(bed);
+    let globals_file = pg.dir.path().join("globals-all-in-one.yml");
+    std::fs::write(&globals_file, globals).unwrap();
+    let st = Command::new("docker")
+        .arg("cp")
+        .arg(&globals_file)
+        .arg(format!("{host}:/root/globals-all-in-one.yml"))
+        .status()
+        .unwrap();
+    assert!(st.success());
     // The two values the example says to set, and nothing else.
     let (st, out) = inside(
         &host,
