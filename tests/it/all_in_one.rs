@@ -68,13 +68,7 @@ fn the_all_in_one_example_passes_its_prechecks_and_deploys_on_one_host() {
     // own globals say it (no privileged containers; kernel settings of the
     // host container's own network namespace only, never the machine's):
     // appended to the example's globals.
-    let bed = std::fs::read_to_string(pg.dir.path().join("globals.yml")).unwrap();
-    let from = bed
-        .find("# The host containers cannot start privileged")
-        .unwrap_or_else(|| panic!("no test-bed block in {bed}"));
-    let (bed, overrides) = bed[from..]
-        .split_once("\nceph_conf_overrides:\n  global:\n")
-        .unwrap_or_else(|| panic!("no ceph_conf_overrides in {bed}"));
+    let (bed, overrides) = pg.test_bed();
     let example = std::fs::read_to_string(repo().join("inventory/globals-all-in-one.yml")).unwrap();
     // The bed's [global] options join the example's own.
     let head = "\nceph_conf_overrides:\n  global:\n";
@@ -84,7 +78,7 @@ fn the_all_in_one_example_passes_its_prechecks_and_deploys_on_one_host() {
         + head.len();
     let mut globals = format!("{}{overrides}{}", &example[..at], &example[at..]);
     globals.push_str("\n# This test bed (tests/it/all_in_one.rs):\n");
-    globals.push_str(bed);
+    globals.push_str(&bed);
     let globals_file = pg.dir.path().join("globals-all-in-one.yml");
     std::fs::write(&globals_file, globals).unwrap();
     let st = Command::new("docker")

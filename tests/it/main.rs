@@ -25,3 +25,4 @@ mod sshd;
 mod status;
 mod support;
 mod upgrade;
+mod walkthrough;

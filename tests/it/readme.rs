@@ -1,6 +1,7 @@
 //! The README's snippets parse: every ```ini block as an inventory, every
 //! ```yaml block as an inventory (when it starts with `all:`) or as a
-//! globals file that the model accepts.
+//! globals file that the model accepts (the "On real servers" walkthrough
+//! apart: walkthrough.rs deploys its files).
 
 use std::path::Path;
 
@@ -10,6 +11,13 @@ use crate::support::{good_passwords, load, repo, scratch};
 
 fn blocks(lang: &str) -> Vec<String> {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    // The walkthrough's files belong together (its globals fit its own
+    // inventory): walkthrough.rs deploys them.
+    let (before, rest) = readme
+        .split_once("\n## On real servers\n")
+        .expect("an On real servers section");
+    let after = rest.split_once("\n## ").map(|(_, a)| a).unwrap_or_default();
+    let readme = format!("{before}\n## {after}");
     let mut out = Vec::new();
     let mut current: Option<String> = None;
     for line in readme.lines() {

@@ -196,6 +196,51 @@ impl Playground {
     }
 }
 
+impl Playground {
+    /// What this test bed needs of every cluster on it, as the
+    /// playground's own globals say it: (the settings block: no privileged
+    /// containers, kernel settings of the host containers' own network
+    /// namespaces only; the `[global]` ceph.conf options, indented as under
+    /// `ceph_conf_overrides: global:`). Tests that deploy files of their
+    /// own append these.
+    pub fn test_bed(&self) -> (String, String) {
+        let bed = std::fs::read_to_string(self.dir.path().join("globals.yml")).unwrap();
+        let from = bed
+            .find("# The host containers cannot start privileged")
+            .unwrap_or_else(|| panic!("no test-bed block in {bed}"));
+        let (block, overrides) = bed[from..]
+            .split_once("\nceph_conf_overrides:\n  global:\n")
+            .unwrap_or_else(|| panic!("no ceph_conf_overrides in {bed}"));
+        (format!("{block}\n"), overrides.to_string())
+    }
+
+    /// (host name, address) of each host, as the playground's inventory
+    /// has them, and the SSH user and key file it logs in with.
+    pub fn hosts(&self) -> (Vec<(String, String)>, String, String) {
+        let inventory = std::fs::read_to_string(self.inventory()).unwrap();
+        let mut hosts = Vec::new();
+        let (mut user, mut key) = (String::new(), String::new());
+        for line in inventory.lines() {
+            let mut words = line.split_whitespace();
+            let Some(name) = words.next() else { continue };
+            let mut address = None;
+            for w in words {
+                if let Some(a) = w.strip_prefix("ansible_host=") {
+                    address = Some(a.to_string());
+                } else if let Some(u) = w.strip_prefix("ansible_user=") {
+                    user = u.to_string();
+                } else if let Some(k) = w.strip_prefix("ansible_ssh_private_key_file=") {
+                    key = k.to_string();
+                }
+            }
+            if let Some(a) = address {
+                hosts.push((name.to_string(), a));
+            }
+        }
+        (hosts, user, key)
+    }
+}
+
 impl Drop for Playground {
     fn drop(&mut self) {
         let _ = long_cephalo()
