@@ -14,6 +14,15 @@ echo 'Acquire::Check-Valid-Until "false";' >/etc/apt/apt.conf.d/99cephalo-build
 printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
 chmod 0755 /usr/sbin/policy-rc.d
 
+# The upstream images' layout (quay.io/ceph/ceph, RHEL-family builds): the
+# ceph user and group are 167, not Debian's 64045. Made before the packages,
+# whose maintainer scripts keep an existing ceph user, so that cephalo is
+# proven to learn the ceph user from the image (as cephadm does) instead
+# of assuming Debian's.
+groupadd --system --gid 167 ceph
+useradd --system --uid 167 --gid ceph --home-dir /var/lib/ceph --no-create-home \
+  --shell /usr/sbin/nologin --comment "Ceph storage service" ceph
+
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   ceph-mon ceph-mgr ceph-osd ceph-mds ceph-common radosgw parted gdisk xfsprogs >/dev/null
@@ -39,7 +48,8 @@ esac
 apt-get clean
 rm -rf /var/lib/apt/lists/* /etc/apt/apt.conf.d/99cephalo-build /usr/sbin/policy-rc.d
 
-# Admin sockets: the images have no /var/run/ceph; the ceph user (64045 in
-# every Debian release) must own it.
-install -d -m 0770 -o 64045 -g 64045 /var/run/ceph
+# Admin sockets: the images have no /var/run/ceph; the ceph user must own
+# it, as it owns /var/lib/ceph.
+install -d -m 0770 -o ceph -g ceph /var/run/ceph
+[ "$(stat -c %u:%g /var/lib/ceph)" = 167:167 ] || { echo "/var/lib/ceph is not 167:167" >&2; exit 1; }
 ceph --version

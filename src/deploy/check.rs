@@ -47,6 +47,13 @@ impl FilesPreview {
                 reason: e.to_string(),
             }
         })?;
+        // The image's ceph user, when the image is there to ask (without
+        // it, the daemons' check says so and owners are not compared).
+        let ceph = if crate::tune::tuned(h).0 {
+            super::owner::of_host(&self.cluster, h, t).await.ok()
+        } else {
+            None
+        };
         for f in &rendered.files {
             let want = files::sha256_hex(f.content.as_bytes());
             let why = match files::probe(t, ep, &f.path, root).await? {
@@ -75,10 +82,11 @@ impl FilesPreview {
                     owner_ids,
                     ..
                 } => {
-                    let owner_ok = f
-                        .owner
-                        .as_deref()
-                        .is_none_or(|o| o == owner_names || o == owner_ids);
+                    let owner_ok = match f.owner.as_deref() {
+                        None => true,
+                        Some(render::CEPH_USER) => ceph.as_deref().is_none_or(|o| o == owner_ids),
+                        Some(o) => o == owner_names || o == owner_ids,
+                    };
                     if mode == f.mode && owner_ok {
                         continue;
                     }

@@ -10,7 +10,7 @@ use crate::containers::{self, Ensured, spec_hash};
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, Change, RemoteFile};
 use crate::model::{Cluster, Host, Role};
-use crate::render::{self, CEPH_OWNER, Secrets};
+use crate::render::{self, CEPH_USER, Secrets};
 use crate::script::Script;
 use crate::transport::{BoxFuture, Endpoint, Transport, TransportError, checked};
 
@@ -130,6 +130,10 @@ pub async fn ensure_daemon(
 
 const HOST_DIRS: &str = include_str!("host_dirs.sh");
 
+/// The ceph user of Debian's packages: the folders' owner on a host that
+/// runs no daemon (and so may lack the image).
+const DEBIAN_CEPH: &str = "64045:64045";
+
 /// Folders, ceph.conf and keyrings on every host.
 pub struct PushConfig {
     pub cluster: Arc<Cluster>,
@@ -148,7 +152,14 @@ impl Action for PushConfig {
 
 pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
-    let dirs = Script::new(HOST_DIRS).arg(CEPH_OWNER);
+    // Hosts without a daemon need not hold the image: nothing there is
+    // the ceph user's but the folders.
+    let owner = if crate::tune::tuned(h).0 {
+        super::owner::of_host(cluster, h, t).await?
+    } else {
+        DEBIAN_CEPH.to_string()
+    };
+    let dirs = Script::new(HOST_DIRS).arg(&owner);
     let out = checked(t, ep, &on_host(h, dirs)).await?;
     let mut changed = out.stdout_text().contains("changed");
     let rendered =
@@ -161,7 +172,10 @@ pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transp
             path: &f.path,
             content: f.content.as_bytes(),
             mode: f.mode,
-            owner: f.owner.as_deref(),
+            owner: f
+                .owner
+                .as_deref()
+                .map(|o| if o == CEPH_USER { &owner } else { o }),
         };
         changed |= files::put(t, ep, &rf, ep.connection.become_root).await? == Change::Changed;
     }
@@ -198,8 +212,8 @@ mod tests {
 
     #[test]
     fn the_host_folders_script_takes_the_owner_as_a_parameter() {
-        let cmd = Script::new(HOST_DIRS).arg(CEPH_OWNER).command();
-        assert!(!cmd.argv[2].contains(CEPH_OWNER));
-        assert_eq!(crate::script::words_seen_by_sh(&cmd), [CEPH_OWNER]);
+        let cmd = Script::new(HOST_DIRS).arg("167:167").command();
+        assert!(!cmd.argv[2].contains("167"));
+        assert_eq!(crate::script::words_seen_by_sh(&cmd), ["167:167"]);
     }
 }

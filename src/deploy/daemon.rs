@@ -10,7 +10,6 @@ use crate::containers;
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, RemoteFile};
 use crate::model::{Cluster, Host, Role};
-use crate::render::CEPH_OWNER;
 use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
 
@@ -186,10 +185,11 @@ async fn daemon(
         let mut args = vec!["auth", "get-or-create", entity.as_str()];
         args.extend(caps.iter().copied());
         let key = ceph_out(cluster, t, &args, true).await?;
+        let owner = super::owner::of_host(cluster, h, t).await?;
         checked(
             t,
             ep,
-            &on_host(h, Script::new(DATA_DIR).arg(&dir).arg(CEPH_OWNER)),
+            &on_host(h, Script::new(DATA_DIR).arg(&dir).arg(&owner)),
         )
         .await?;
         files::put(
@@ -199,7 +199,7 @@ async fn daemon(
                 path: &keyring,
                 content: key.as_bytes(),
                 mode: 0o600,
-                owner: Some(CEPH_OWNER),
+                owner: Some(&owner),
             },
             ep.connection.become_root,
         )
@@ -262,9 +262,9 @@ mod tests {
     #[test]
     fn a_hostile_data_folder_is_one_word() {
         for v in crate::script::HOSTILE {
-            let cmd = Script::new(DATA_DIR).arg(*v).arg(CEPH_OWNER).command();
+            let cmd = Script::new(DATA_DIR).arg(*v).arg("167:167").command();
             assert_eq!(cmd.argv[2], DATA_DIR);
-            assert_eq!(crate::script::words_seen_by_sh(&cmd), [*v, CEPH_OWNER]);
+            assert_eq!(crate::script::words_seen_by_sh(&cmd), [*v, "167:167"]);
         }
     }
 }

@@ -15,6 +15,7 @@ mod osd;
 mod osd_leftover;
 mod osd_restart;
 mod osd_store;
+pub mod owner;
 pub mod release_guard;
 mod waits;
 

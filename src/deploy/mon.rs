@@ -10,7 +10,6 @@ use crate::containers::{self, oneoff_argv};
 use crate::engine::{Action, HostOutcome, StepContext};
 use crate::files::{self, RemoteFile};
 use crate::model::{Cluster, Host, Role};
-use crate::render::CEPH_OWNER;
 use crate::script::Script;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked, run};
 
@@ -207,6 +206,7 @@ async fn mon_bootstrap(
         return Err(not_deployed(h, "mon"));
     }
     if fresh {
+        let owner = super::owner::of_host(cluster, h, t).await?;
         let monmap = format!("/var/lib/ceph/tmp/{c}.monmap");
         let peers = if existing {
             peer_states(cluster, h, t, ctx).await?
@@ -251,7 +251,7 @@ async fn mon_bootstrap(
                         path: &monmap,
                         content: &map,
                         mode: 0o644,
-                        owner: Some(CEPH_OWNER),
+                        owner: Some(&owner),
                     },
                     ep.connection.become_root,
                 )
@@ -295,7 +295,7 @@ async fn mon_bootstrap(
                 Script::new(FRESH_MON_DIR)
                     .arg(&dir)
                     .arg(&monmap)
-                    .arg(CEPH_OWNER),
+                    .arg(&owner),
             ),
         )
         .await?;
@@ -460,7 +460,7 @@ mod tests {
             let cmd = Script::new(FRESH_MON_DIR)
                 .arg(*v)
                 .arg(format!("/var/lib/ceph/tmp/{v}.monmap"))
-                .arg(CEPH_OWNER)
+                .arg("167:167")
                 .command();
             assert_eq!(cmd.argv[2], FRESH_MON_DIR);
             assert_eq!(
@@ -468,7 +468,7 @@ mod tests {
                 [
                     v.to_string(),
                     format!("/var/lib/ceph/tmp/{v}.monmap"),
-                    CEPH_OWNER.into()
+                    "167:167".into()
                 ]
             );
         }

@@ -15,7 +15,6 @@ use crate::containers;
 use crate::engine::{Action, HostOutcome, Status, StepContext};
 use crate::model::{Cluster, Host, Role};
 use crate::release::Release;
-use crate::render::CEPH_OWNER;
 use crate::transport::{BoxFuture, Command, Endpoint, Transport, TransportError, checked};
 
 use super::config::{ensure_daemon, spec_of, stop_timeout, wanted_hash};
@@ -97,7 +96,8 @@ async fn restart_host(
         return Ok(RestartDone::Nothing);
     }
     // Every device of every existing OSD belongs to ceph: one command.
-    let mut devs = vec!["chown".to_string(), "--".into(), CEPH_OWNER.into()];
+    let owner = super::owner::of_host(cluster, h, t).await?;
+    let mut devs = vec!["chown".to_string(), "--".into(), owner];
     devs.extend(
         labelled
             .iter()

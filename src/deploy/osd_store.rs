@@ -11,7 +11,6 @@ use crate::engine::StepContext;
 use crate::facts;
 use crate::files::{self, RemoteFile};
 use crate::model::{Cluster, Host, Role};
-use crate::render::CEPH_OWNER;
 use crate::script::Script;
 use crate::transport::{Command, Endpoint, Transport, TransportError, checked};
 
@@ -41,16 +40,18 @@ const BLUESTORE_LINKS: &str = include_str!("bluestore_links.sh");
 const FILESTORE_MKFS: &str = include_str!("filestore_mkfs.sh");
 
 /// The script that makes a bluestore OSD's folder `dir` with `links`
-/// (pairs of link name and device), giving it and `data` to ceph.
-fn bluestore_links(dir: &str, data: &str, links: Vec<String>) -> Script {
+/// (pairs of link name and device), giving it and `data` to `owner` (the
+/// image's ceph user).
+fn bluestore_links(dir: &str, owner: &str, data: &str, links: Vec<String>) -> Script {
     Script::new(BLUESTORE_LINKS)
         .arg(dir)
-        .arg(CEPH_OWNER)
+        .arg(owner)
         .arg(data)
         .args(links)
 }
 
-/// The script that makes a filestore OSD in a one-off container.
+/// The script that makes a filestore OSD in a one-off container (where
+/// the image's own `ceph` user is known by name).
 fn filestore_mkfs_script(
     dir: &str,
     data: &str,
@@ -59,7 +60,7 @@ fn filestore_mkfs_script(
     id: &str,
     uuid: &str,
 ) -> Script {
-    Script::new(FILESTORE_MKFS).args([dir, data, journal, CEPH_OWNER, cluster, id, uuid])
+    Script::new(FILESTORE_MKFS).args([dir, data, journal, "ceph:ceph", cluster, id, uuid])
 }
 
 /// A bluestore OSD's folder: `block` (and `block.wal`/`block.db`) linked
@@ -83,6 +84,7 @@ pub(super) async fn bluestore_mkfs(
     let dir = new.dir();
     // block = the _B partner when there is one, else the bootstrap partition.
     let block = partners.get(&'B').copied().unwrap_or(data);
+    let owner = super::owner::of_host(cluster, h, t).await?;
     let mut links = vec!["block".to_string(), format!("/dev/{}", block.name)];
     for (c_, link) in [('W', "block.wal"), ('D', "block.db")] {
         if let Some(p) = partners.get(&c_) {
@@ -94,7 +96,7 @@ pub(super) async fn bluestore_mkfs(
         ep,
         &on_host(
             h,
-            bluestore_links(&dir, &format!("/dev/{}", data.name), links),
+            bluestore_links(&dir, &owner, &format!("/dev/{}", data.name), links),
         ),
     )
     .await?;
@@ -107,7 +109,7 @@ pub(super) async fn bluestore_mkfs(
             path: &kpath,
             content: keyring.as_bytes(),
             mode: 0o600,
-            owner: Some(CEPH_OWNER),
+            owner: Some(&owner),
         },
         ep.connection.become_root,
     )
@@ -187,12 +189,15 @@ mod tests {
     #[test]
     fn hostile_values_are_one_word_in_the_osd_scripts() {
         for v in HOSTILE {
-            let cmd = bluestore_links(v, v, vec!["block".into(), v.to_string()]).command();
+            let cmd = bluestore_links(v, v, v, vec!["block".into(), v.to_string()]).command();
             assert_eq!(cmd.argv[2], BLUESTORE_LINKS);
-            assert_eq!(words_seen_by_sh(&cmd), [*v, CEPH_OWNER, *v, "block", *v]);
+            assert_eq!(words_seen_by_sh(&cmd), [*v, *v, *v, "block", *v]);
             let cmd = filestore_mkfs_script(v, v, v, v, v, v).command();
             assert_eq!(cmd.argv[2], FILESTORE_MKFS);
-            assert_eq!(words_seen_by_sh(&cmd), [*v, *v, *v, CEPH_OWNER, *v, *v, *v]);
+            assert_eq!(
+                words_seen_by_sh(&cmd),
+                [*v, *v, *v, "ceph:ceph", *v, *v, *v]
+            );
         }
     }
 
@@ -210,13 +215,13 @@ mod tests {
             String::from_utf8(out.stdout).unwrap().trim().to_string()
         };
         let me = format!("{}:{}", id("-u"), id("-g"));
-        let mut script = bluestore_links(
+        let script = bluestore_links(
             dir.to_str().unwrap(),
+            &me,
             dev.to_str().unwrap(),
             vec!["block".into(), dev.to_str().unwrap().into()],
         )
         .command();
-        script.argv[5] = me;
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg(script.line())

@@ -28,6 +28,9 @@ pub struct FakeCluster {
     pub ceph: FakeCeph,
     /// Image reference -> the Ceph release inside it.
     pub releases: BTreeMap<String, Release>,
+    /// Image reference -> its ceph user's `uid:gid` (Debian's 64045 when
+    /// not set).
+    pub image_users: BTreeMap<String, String>,
     /// Script handlers, tried in order.
     pub scripts: Vec<ScriptHandler>,
     /// RBD images (answered in a mon's container).
@@ -393,6 +396,25 @@ impl World for FakeCluster {
             && argv.get(1).map(String::as_str) == Some("run")
             && !argv.iter().any(|a| a == "-d")
         {
+            // The image's ceph user (`stat -c %u:%g /var/lib/ceph` in it).
+            if argv.iter().any(|a| a == "--entrypoint=stat") {
+                let images = &self.hosts[host].images;
+                return Ok(match argv.iter().find(|a| images.contains_key(*a)) {
+                    Some(image) => out(
+                        0,
+                        format!(
+                            "{}\n",
+                            self.image_users
+                                .get(image)
+                                .map_or("64045:64045", String::as_str)
+                        ),
+                    ),
+                    None => fail(
+                        125,
+                        "Error response from daemon: No such image: (not on the host)",
+                    ),
+                });
+            }
             // A new cluster's first monmap: the mons in it must meet.
             if argv.iter().any(|a| a == "--entrypoint=monmaptool")
                 && argv.iter().any(|a| a == "--create")

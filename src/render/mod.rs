@@ -33,9 +33,10 @@ pub struct RenderedFile {
     pub secret: bool,
 }
 
-/// The uid and gid of the `ceph` user in every Debian and upstream Ceph
-/// image: daemons run as it.
-pub const CEPH_OWNER: &str = "64045:64045";
+/// The owner of the files the daemons read, as rendered: the `ceph` user
+/// of the host's Ceph image, whose ids a deploy learns from the image
+/// (`deploy::owner`: 64045 in Debian's packages, 167 upstream).
+pub const CEPH_USER: &str = "ceph";
 
 /// Everything one host gets.
 #[derive(Debug, Clone)]
@@ -329,7 +330,7 @@ pub fn keyrings(cluster: &Cluster, host: &Host, secrets: Secrets) -> Result<Vec<
         add(
             format!("/var/lib/ceph/tmp/{c}.mon.keyring"),
             &all,
-            Some(CEPH_OWNER),
+            Some(CEPH_USER),
         )?;
     }
     let bootstrap = [

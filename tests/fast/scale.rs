@@ -419,3 +419,38 @@ async fn a_deploy_stopped_after_the_first_mon_started_is_completed_by_the_next_r
         .collect();
     assert_eq!(getmaps.len(), 1, "{getmaps:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn folders_and_keyrings_go_to_the_ceph_user_of_the_image() {
+    // An upstream image: its ceph user is 167, not Debian's 64045.
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = names(3);
+    fresh::write_lab(dir.path(), &hosts, 1, "").unwrap();
+    let mut world = FakeCluster::fresh(Release::Pacific, IMAGE, &hosts, 1);
+    world.image_users.insert(IMAGE.into(), "167:167".into());
+    let t = Arc::new(FakeTransport::new(world));
+    let recap = play(t.clone(), &load(dir.path()), true).await;
+    assert!(!recap.any_failed(), "{}", recap_text(&recap));
+    let sent = t.sent();
+    let owned: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| s.command.contains("167:167"))
+        .collect();
+    // Each host: its folders, the mon's keyring, folder and monmap, the
+    // OSD's folder and keyring (and the mgr's, where one runs).
+    for h in &hosts {
+        let n = owned.iter().filter(|s| &s.host == h).count();
+        assert!(n >= 5, "{h}: {n} commands give files to 167:167");
+    }
+    let debian: Vec<&Sent> = sent
+        .iter()
+        .filter(|s| s.command.contains("64045"))
+        .collect();
+    assert!(debian.is_empty(), "{debian:#?}");
+    // Asked once per host, whatever the number of steps that need it.
+    let asked = sent
+        .iter()
+        .filter(|s| s.command.contains("--entrypoint=stat"))
+        .count();
+    assert_eq!(asked, 3);
+}

@@ -1,0 +1,106 @@
+//! The ceph user of a host's Ceph image: the `uid:gid` that owns
+//! /var/lib/ceph inside it (64045 in Debian's packages, 167 in the upstream
+//! quay.io images), learned from the image as cephadm does, never assumed.
+//! Folders and keyrings the daemons read on the host are given to it. Asked
+//! once per run, host and image.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use crate::model::{Cluster, Host};
+use crate::transport::{Command, Endpoint, Transport, TransportError, checked};
+
+/// Answers by (transport, host, image): a run asks each host once.
+type Known = Mutex<BTreeMap<(usize, String, String), String>>;
+
+fn known() -> &'static Known {
+    static KNOWN: OnceLock<Known> = OnceLock::new();
+    KNOWN.get_or_init(Default::default)
+}
+
+/// `stat` of /var/lib/ceph in a one-off container of `image`, never pulled
+/// (a missing image is an error naming `cephalo pull`).
+pub fn stat_command(h: &Host, image: &str) -> Command {
+    Command::new([
+        h.engine.command(),
+        "run",
+        "--rm",
+        "--pull=never",
+        "--network=none",
+        "--entrypoint=stat",
+        image,
+        "-c",
+        "%u:%g",
+        "/var/lib/ceph",
+    ])
+    .become_root(h.connection.become_root)
+    .timeout(Duration::from_secs(120))
+}
+
+/// `uid:gid` as `stat -c %u:%g` prints it (numbers only).
+pub fn parse(text: &str) -> Option<String> {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty())?;
+    let (u, g) = line.split_once(':')?;
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (numeric(u) && numeric(g)).then(|| line.to_string())
+}
+
+/// The ceph user (`uid:gid`) of the cluster's image on host `h`.
+pub async fn of_host(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+) -> Result<String, TransportError> {
+    let image = cluster.image.as_str();
+    let at = t as *const dyn Transport as *const () as usize;
+    let key = (at, h.name.clone(), image.to_string());
+    if let Some(o) = known().lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(o);
+    }
+    let cmd = stat_command(h, image);
+    let out = match checked(t, &Endpoint::of(h), &cmd).await {
+        Ok(out) => out,
+        Err(TransportError::Failed { stderr_tail, .. })
+            if stderr_tail.contains("No such image")
+                || stderr_tail.contains("image not known")
+                || stderr_tail.contains("Unable to find image") =>
+        {
+            return Err(crate::containers::image_missing(&h.name, image));
+        }
+        Err(e) => return Err(e),
+    };
+    let owner = parse(&out.stdout_text()).ok_or_else(|| TransportError::Other {
+        host: h.name.clone(),
+        reason: format!(
+            "cannot tell the ceph user of image {image}: `stat /var/lib/ceph` in it printed {:?}",
+            out.stdout_text().trim()
+        ),
+    })?;
+    if let Ok(mut m) = known().lock() {
+        m.insert(key, owner.clone());
+    }
+    Ok(owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_numeric_ids_are_an_owner() {
+        assert_eq!(parse("167:167\n"), Some("167:167".into()));
+        assert_eq!(parse("\n64045:64045\n"), Some("64045:64045".into()));
+        for bad in [
+            "",
+            "ceph:ceph",
+            "167",
+            "167:",
+            ":167",
+            "1 6:7",
+            "stat: cannot stat",
+        ] {
+            assert_eq!(parse(bad), None, "{bad:?}");
+        }
+    }
+}
