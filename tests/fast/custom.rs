@@ -53,10 +53,9 @@ fn hosts() -> Vec<String> {
     (1..=4).map(|i| format!("ceph{i}")).collect()
 }
 
-async fn deploy(t: &Arc<FakeTransport<FakeCluster>>, cluster: &Arc<Cluster>) -> Recap {
-    let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
-    let plan = cephalo::deploy::plan(cluster, &selected, false, true);
-    let engine = Engine {
+/// The engine over the fake, every host of the cluster.
+fn engine(t: &Arc<FakeTransport<FakeCluster>>, cluster: &Cluster) -> Engine {
+    Engine {
         transport: t.clone(),
         hosts: cluster
             .hosts
@@ -65,7 +64,13 @@ async fn deploy(t: &Arc<FakeTransport<FakeCluster>>, cluster: &Arc<Cluster>) -> 
             .collect(),
         forks: 16,
         reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
-    };
+    }
+}
+
+async fn deploy(t: &Arc<FakeTransport<FakeCluster>>, cluster: &Arc<Cluster>) -> Recap {
+    let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let plan = cephalo::deploy::plan(cluster, &selected, false, true);
+    let engine = engine(t, cluster);
     let recap = engine.run(&plan).await;
     let failures: Vec<String> = recap
         .results
@@ -232,16 +237,7 @@ async fn check(
     let selected: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
     let notes = cephalo::tune::Notes::default();
     let plan = cephalo::deploy::check_plan(cluster, &selected, true, false, &notes);
-    let engine = Engine {
-        transport: t.clone(),
-        hosts: cluster
-            .hosts
-            .iter()
-            .map(|h| (h.name.clone(), Endpoint::of(h)))
-            .collect(),
-        forks: 16,
-        reporter: Arc::new(Reporter::new(Mode::Human { verbose: false }, None).unwrap()),
-    };
+    let engine = engine(t, cluster);
     let recap = engine.run(&plan).await;
     assert!(!recap.any_failed(), "{}", recap_text(&recap));
     let notes = notes.lock().unwrap();

@@ -18,23 +18,7 @@ fn blocks(lang: &str) -> Vec<String> {
         .expect("an On real servers section");
     let after = rest.split_once("\n## ").map(|(_, a)| a).unwrap_or_default();
     let readme = format!("{before}\n## {after}");
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme.lines() {
-        match &mut current {
-            None if line.trim() == format!("```{lang}") => current = Some(String::new()),
-            Some(buf) if line.trim() == "```" => {
-                out.push(std::mem::take(buf));
-                current = None;
-            }
-            Some(buf) => {
-                buf.push_str(line);
-                buf.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
+    crate::support::fenced(&readme, lang)
 }
 
 #[test]

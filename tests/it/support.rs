@@ -46,6 +46,27 @@ pub fn load(
     })
 }
 
+/// The bodies of the ```LANG fenced blocks of a Markdown text, in order.
+pub fn fenced(text: &str, lang: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line.trim() == format!("```{lang}") => current = Some(String::new()),
+            Some(buf) if line.trim() == "```" => {
+                out.push(std::mem::take(buf));
+                current = None;
+            }
+            Some(buf) => {
+                buf.push_str(line);
+                buf.push('\n');
+            }
+            None => {}
+        }
+    }
+    out
+}
+
 /// Writes files into a temporary folder: (relative path, content).
 pub fn scratch(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

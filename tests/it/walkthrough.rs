@@ -16,23 +16,7 @@ use super::support::{Playground, output_text, repo};
 
 /// The README's section, its ```LANG blocks in order.
 fn blocks(section: &str, lang: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current: Option<String> = None;
-    for line in section.lines() {
-        match &mut current {
-            None if line.trim() == format!("```{lang}") => current = Some(String::new()),
-            Some(buf) if line.trim() == "```" => {
-                out.push(std::mem::take(buf));
-                current = None;
-            }
-            Some(buf) => {
-                buf.push_str(line);
-                buf.push('\n');
-            }
-            None => {}
-        }
-    }
-    out
+    super::support::fenced(section, lang)
 }
 
 fn section() -> String {
