@@ -15,7 +15,8 @@ cargo build -q
 bin=$PWD/target/debug/cephalo
 dir=$(mktemp -d /tmp/cephalo-bench-map-XXXXXX)
 cleanup() { "$bin" playground down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"; }
-trap cleanup EXIT
+# BENCH_KEEP=1 keeps the playground (and says where) to look into a run.
+if [ -n "${BENCH_KEEP:-}" ]; then echo "kept: $dir" >&2; else trap cleanup EXIT; fi
 
 "$bin" playground up --no-deploy --release reef --name cephalo-bench-map --subnet 10.77.0.0/24 --dir "$dir" >/dev/null
 "$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null

@@ -24,6 +24,11 @@ pub use report::{ImageMap, OsdMap};
 const OBJECTS: &str = include_str!("objects.sh");
 const IMAGES: &str = include_str!("images.sh");
 
+/// Object extent queries `rbd diff` keeps in flight: measured on the
+/// playground (23,000 objects), 10 took 1.8 s, 64 took 1.1 s, 128 0.9 s;
+/// 64 keeps a read-only query light on a busy cluster.
+const DIFF_OPS: &str = "64";
+
 /// Listing a big pool takes a while.
 const LIST_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -147,9 +152,13 @@ impl Maps {
             let text = in_mon_container(cluster, t, &w, LIST_TIMEOUT).await?;
             json(&text, &w[3..w.len() - 2].join(" "))
         };
-        let dump = read(ceph(&["osd", "dump"])).await?;
-        let pgs = read(ceph(&["pg", "dump", "pgs_brief"])).await?;
-        let tree = read(ceph(&["osd", "tree"])).await?;
+        // Three reads at once: each is a `ceph` process in the mon's
+        // container, whose start dominates.
+        let (dump, pgs, tree) = tokio::try_join!(
+            read(ceph(&["osd", "dump"])),
+            read(ceph(&["pg", "dump", "pgs_brief"])),
+            read(ceph(&["osd", "tree"])),
+        )?;
         Ok(Maps {
             pools: placement::pools(&dump),
             pgs: placement::pg_table(&pgs),
@@ -235,28 +244,43 @@ pub async fn map_rbd(
     t: &dyn Transport,
     spec: &ImageSpec,
 ) -> Result<ImageMap, MapError> {
-    let image = image_info(cluster, t, spec).await?;
-    let maps = Maps::read(cluster, t).await?;
-    let data_pool = maps.pool(&image.data_pool)?;
-    let names = object_names(
-        cluster,
-        t,
-        &image.data_pool,
-        &image.namespace,
-        &image.prefix,
-    )
-    .await?;
+    // The extents of every object: `rbd diff` asks each object in turn,
+    // DIFF_OPS at a time (rbd's default is 10).
     let mut w = rbd(
         cluster,
-        &["diff", "--format", "json"],
+        &[
+            "diff",
+            "--format",
+            "json",
+            "--rbd-concurrent-management-ops",
+            DIFF_OPS,
+        ],
         &spec.pool,
         &spec.namespace,
     );
     w.extend(words(&["--image", &spec.image]));
-    let diff = json(
-        &in_mon_container(cluster, t, &w, LIST_TIMEOUT).await?,
-        "rbd diff",
-    )?;
+    // The maps, and the image with its objects and extents, at once.
+    let image_side = async {
+        let image = image_info(cluster, t, spec).await?;
+        let (names, diff) = tokio::try_join!(
+            object_names(
+                cluster,
+                t,
+                &image.data_pool,
+                &image.namespace,
+                &image.prefix,
+            ),
+            async {
+                json(
+                    &in_mon_container(cluster, t, &w, LIST_TIMEOUT).await?,
+                    "rbd diff",
+                )
+            },
+        )?;
+        Ok::<_, MapError>((image, names, diff))
+    };
+    let (maps, (image, names, diff)) = tokio::try_join!(Maps::read(cluster, t), image_side)?;
+    let data_pool = maps.pool(&image.data_pool)?;
     let bytes = report::bytes_per_object(&image, &diff);
     Ok(report::map_image(
         image.clone(),

@@ -40,9 +40,10 @@ pub fn inventory_text(l: &Layout, key: &Path) -> String {
     }
     for h in l.hosts.iter().filter(|_| !l.request.names_only) {
         out.push_str(&format!(
-            "{} ansible_host={addr} ansible_user=cephalo ansible_become=yes ansible_ssh_private_key_file={key} public_address={addr}\n",
+            "{} ansible_host={addr} ansible_user=cephalo ansible_become=yes ansible_ssh_private_key_file={key} public_address={public}\n",
             h.name,
-            addr = h.address
+            addr = h.address,
+            public = l.public_address(h)
         ));
     }
     let group = |out: &mut String, name: &str, hosts: &[HostPlan]| {
@@ -118,7 +119,7 @@ ceph_conf_overrides:
 "#,
         name = l.request.name,
         release = l.release.name(),
-        subnet = l.subnet,
+        subnet = l.public_network(),
         engine = l.request.engine,
         hosts_file = if l.request.names_only {
             format!(
@@ -202,6 +203,7 @@ mod tests {
                 engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
                 names_only: false,
+                ipv6: false,
             },
             dir,
         )
@@ -247,6 +249,42 @@ mod tests {
             assert_eq!(s.network_interface, "eth0");
             assert_eq!(c.settings.osd_pool_default_size, hosts.min(3) as u64);
         }
+    }
+
+    #[test]
+    fn an_ipv6_playground_puts_ceph_on_its_ipv6_network_and_ssh_on_ipv4() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = layout(3, dir.path());
+        l.request.ipv6 = true;
+        // 10.77.0.0/24: fd00:A:B:C::/64 with A.B.C = 10.77.0, in hex.
+        assert_eq!(l.subnet6().unwrap().to_string(), "fd00:a:4d::/64");
+        std::fs::write(l.inventory(), inventory_text(&l, &l.key())).unwrap();
+        std::fs::write(dir.path().join("globals.yml"), globals_text(&l)).unwrap();
+        crate::passwords::genpwd(
+            &dir.path().join("passwords.yml"),
+            l.release.info().generated_secret,
+        )
+        .unwrap();
+        let c = crate::model::load(&crate::model::Sources {
+            inventory: l.inventory(),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.public_network.to_string(), "fd00:a:4d::/64");
+        let first = &c.hosts[0];
+        assert_eq!(first.connection.address, "10.77.0.11");
+        assert_eq!(
+            first.public_address,
+            Some("fd00:a:4d::b".parse().unwrap()),
+            "host number 11, in hex"
+        );
+        let conf = crate::render::ceph_conf(&c, first).unwrap();
+        assert!(conf.contains("ms_bind_ipv6 = true"), "{conf}");
+        assert!(conf.contains("ms_bind_ipv4 = false"), "{conf}");
+        assert!(
+            conf.contains("[v2:[fd00:a:4d::b]:3300,v1:[fd00:a:4d::b]:6789]"),
+            "{conf}"
+        );
     }
 
     #[test]

@@ -54,8 +54,14 @@ pub fn ensure_network(l: &Layout) -> Result<(), PlaygroundError> {
             l.network, l.subnet
         )));
     }
-    cmd(["docker", "network", "create", "--driver", "bridge", "--subnet"])
-        .arg(l.subnet.to_string())
+    let mut create = cmd([
+        "docker", "network", "create", "--driver", "bridge", "--subnet",
+    ])
+    .arg(l.subnet.to_string());
+    if let Some(v6) = l.subnet6() {
+        create = create.args(["--ipv6", "--subnet", &v6.to_string()]);
+    }
+    create
         .args(labels(l))
         .arg(&l.network)
         .run()
@@ -198,6 +204,10 @@ pub fn start_host(
         .args(labels(l))
         .args(["--network", &l.network])
         .args(["--ip", &h.address.to_string()])
+        .args(match l.address6(h) {
+            Some(v6) => vec!["--ip6".to_string(), v6.to_string()],
+            None => Vec::new(),
+        })
         .args(["--network-alias", &h.name])
         .args(["--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE"])
         .args(["--security-opt", "seccomp=unconfined"])

@@ -47,6 +47,10 @@ pub struct Request {
     /// machine finds the hosts through the `hosts` file (`ssh_hosts_file`).
     #[serde(default)]
     pub names_only: bool,
+    /// The Ceph public network is IPv6 (`Layout::subnet6`, made from
+    /// --subnet); this machine still reaches the hosts over IPv4.
+    #[serde(default)]
+    pub ipv6: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +110,42 @@ fn valid_size(size: &str) -> bool {
 }
 
 impl Layout {
+    /// The IPv6 network beside the IPv4 one (`--ipv6`): unique per
+    /// `--subnet`, `fd00:A:B:C::/64` for A.B.C.0.
+    pub fn subnet6(&self) -> Option<ipnet::Ipv6Net> {
+        if !self.request.ipv6 {
+            return None;
+        }
+        let [a, b, c, _] = self.subnet.network().octets();
+        let net = std::net::Ipv6Addr::new(0xfd00, a.into(), b.into(), c.into(), 0, 0, 0, 0);
+        ipnet::Ipv6Net::new(net, 64).ok()
+    }
+
+    /// A host's IPv6 address on `subnet6`: the same host number.
+    pub fn address6(&self, h: &HostPlan) -> Option<std::net::Ipv6Addr> {
+        let net = self.subnet6()?;
+        let host = u32::from(h.address) - u32::from(self.subnet.network());
+        Some(std::net::Ipv6Addr::from(
+            u128::from(net.network()) + u128::from(host),
+        ))
+    }
+
+    /// The address Ceph uses on a host: its IPv6 one with `--ipv6`.
+    pub fn public_address(&self, h: &HostPlan) -> std::net::IpAddr {
+        match self.address6(h) {
+            Some(v6) => v6.into(),
+            None => h.address.into(),
+        }
+    }
+
+    /// The Ceph public network.
+    pub fn public_network(&self) -> String {
+        match self.subnet6() {
+            Some(v6) => v6.to_string(),
+            None => self.subnet.to_string(),
+        }
+    }
+
     /// Checks the request and names everything; every problem at once.
     pub fn new(request: Request, dir: &Path) -> Result<Layout, PlaygroundError> {
         let mut problems = Vec::new();
@@ -322,6 +362,7 @@ mod tests {
             engine: "docker".into(),
             subnet: "10.77.0.0/24".into(),
             names_only: false,
+            ipv6: false,
         }
     }
 
@@ -405,6 +446,7 @@ mod tests {
             engine: "docker".into(),
             subnet: "10.77.0.1/24".into(),
             names_only: false,
+            ipv6: false,
         };
         let e = Layout::new(r, Path::new("/pg")).unwrap_err().to_string();
         for part in [

@@ -247,7 +247,7 @@ pub fn up(request: Request, dir: &Path, say: &dyn Fn(&str)) -> Result<UpReport, 
 
 fn describe(r: &Request) -> String {
     format!(
-        "--name {} --hosts {} --clients {} --release {} --engine {} --osds-per-host {} --disk-size {}{} --subnet {}{}",
+        "--name {} --hosts {} --clients {} --release {} --engine {} --osds-per-host {} --disk-size {}{} --subnet {}{}{}",
         r.name,
         r.hosts,
         r.clients,
@@ -258,6 +258,7 @@ fn describe(r: &Request) -> String {
         if r.filestore { " --filestore" } else { "" },
         r.subnet,
         if r.names_only { " --names-only" } else { "" },
+        if r.ipv6 { " --ipv6" } else { "" },
     )
 }
 

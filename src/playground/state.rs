@@ -116,6 +116,7 @@ mod tests {
                 engine: "docker".into(),
                 subnet: "10.77.0.0/24".into(),
                 names_only: false,
+                ipv6: false,
             },
             dir.path(),
         )

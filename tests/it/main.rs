@@ -11,6 +11,7 @@ mod engine;
 mod fuzz_ini;
 mod genpwd;
 mod inventory;
+mod ipv6;
 mod names_only;
 mod operate;
 mod playground;

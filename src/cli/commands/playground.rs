@@ -84,6 +84,11 @@ pub struct PlaygroundUpArgs {
     /// `hosts` file beside the inventory (the `ssh_hosts_file` setting).
     #[arg(long)]
     pub names_only: bool,
+    /// Make the Ceph public network IPv6 (fd00:A:B:C::/64 from --subnet
+    /// A.B.C.0, each host the same host number): the daemons bind IPv6
+    /// only; this machine still reaches the hosts over IPv4.
+    #[arg(long)]
+    pub ipv6: bool,
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +126,7 @@ pub fn up(a: PlaygroundUpArgs, verbose: u8) -> Result<()> {
         engine: a.engine,
         subnet: a.subnet,
         names_only: a.names_only,
+        ipv6: a.ipv6,
     };
     let report = crate::playground::up(request, &a.dir.dir, &say)?;
     let l = &report.layout;
