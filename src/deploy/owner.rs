@@ -4,20 +4,10 @@
 //! Folders and keyrings the daemons read on the host are given to it. Asked
 //! once per run, host and image.
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::model::{Cluster, Host};
 use crate::transport::{Command, Endpoint, Transport, TransportError, checked};
-
-/// Answers by (transport, host, image): a run asks each host once.
-type Known = Mutex<BTreeMap<(usize, String, String), String>>;
-
-fn known() -> &'static Known {
-    static KNOWN: OnceLock<Known> = OnceLock::new();
-    KNOWN.get_or_init(Default::default)
-}
 
 /// `stat` of /var/lib/ceph in a one-off container of `image`, never pulled
 /// (a missing image is an error naming `cephalo pull`).
@@ -53,9 +43,10 @@ pub async fn of_host(
     t: &dyn Transport,
 ) -> Result<String, TransportError> {
     let image = cluster.image.as_str();
-    let at = t as *const dyn Transport as *const () as usize;
-    let key = (at, h.name.clone(), image.to_string());
-    if let Some(o) = known().lock().ok().and_then(|m| m.get(&key).cloned()) {
+    // Kept with the run's cluster: each host is asked once per run.
+    let known = &cluster.learned.ceph_users;
+    let key = (h.name.clone(), image.to_string());
+    if let Some(o) = known.lock().ok().and_then(|m| m.get(&key).cloned()) {
         return Ok(o);
     }
     let cmd = stat_command(h, image);
@@ -77,7 +68,7 @@ pub async fn of_host(
             out.stdout_text().trim()
         ),
     })?;
-    if let Ok(mut m) = known().lock() {
+    if let Ok(mut m) = known.lock() {
         m.insert(key, owner.clone());
     }
     Ok(owner)

@@ -92,6 +92,7 @@ pub fn resolve(
         conf_overrides,
         mds_max_mds,
         warnings: problems,
+        learned: Default::default(),
     })
 }
 

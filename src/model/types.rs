@@ -332,6 +332,14 @@ pub struct Files {
     pub config_dir: PathBuf,
 }
 
+/// What a run learns from the hosts and keeps for its later steps: shared
+/// by the clones of one loaded cluster, empty in a newly loaded one.
+#[derive(Debug, Clone, Default)]
+pub struct Learned {
+    /// (host, image) -> the `uid:gid` of the image's ceph user.
+    pub ceph_users: std::sync::Arc<std::sync::Mutex<BTreeMap<(String, String), String>>>,
+}
+
 /// The cluster as cephalo will deploy it.
 #[derive(Debug, Clone)]
 pub struct Cluster {
@@ -354,6 +362,8 @@ pub struct Cluster {
     pub mds_max_mds: Option<u64>,
     /// Warnings and notes found while loading (no errors: those fail).
     pub warnings: Problems,
+    /// Facts learned during the run (not from the files).
+    pub learned: Learned,
 }
 
 /// `config/ceph.conf` and `config/<host>/ceph.conf` next to the globals.
