@@ -209,6 +209,15 @@ pub fn short_id(id: &str) -> &str {
 
 /// The id of `image` on the host (without `sha256:`), None when the host
 /// does not have it.
+/// Whether an engine's error says the image is not on the host (docker's
+/// and podman's words, for `image inspect` and `run --pull=never`).
+pub fn says_image_missing(stderr: &str) -> bool {
+    let err = stderr.to_ascii_lowercase();
+    ["no such image", "image not known", "unable to find image"]
+        .iter()
+        .any(|w| err.contains(w))
+}
+
 pub async fn image_id(
     t: &dyn Transport,
     host: &Endpoint,
@@ -230,8 +239,7 @@ pub async fn image_id(
         let id = out.stdout_text();
         return Ok(Some(bare_id(&id).to_string()).filter(|i| !i.is_empty()));
     }
-    let err = out.stderr_text().to_ascii_lowercase();
-    if err.contains("no such image") || err.contains("image not known") {
+    if says_image_missing(&out.stderr_text()) {
         return Ok(None);
     }
     Err(TransportError::Failed {

@@ -147,17 +147,11 @@ pub fn genpwd_command(path: &Path) -> String {
     format!("cephalo genpwd --passwords {}", shell_word(path))
 }
 
-/// A path as one word a shell reads back unchanged.
+/// A path as one word a shell reads back unchanged (shlex, as
+/// `transport::quote`, which this layer sits below).
 fn shell_word(path: &Path) -> String {
     let p = path.display().to_string();
-    let safe = !p.is_empty()
-        && p.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@,=".contains(&b));
-    if safe {
-        p
-    } else {
-        format!("'{}'", p.replace('\'', "'\\''"))
-    }
+    shlex::try_quote(&p).map_or(p.clone(), |q| q.into_owned())
 }
 
 fn near_miss(key: &str) -> Option<&'static str> {

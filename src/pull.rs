@@ -233,8 +233,7 @@ impl PullImage {
             };
             return Ok(Present::Id(id));
         }
-        let err = out.stderr_text().to_ascii_lowercase();
-        if err.contains("no such image") || err.contains("image not known") {
+        if crate::containers::says_image_missing(&out.stderr_text()) {
             return Ok(Present::Missing);
         }
         Err(failed(host, &cmd, out))

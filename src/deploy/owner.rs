@@ -53,9 +53,7 @@ pub async fn of_host(
     let out = match checked(t, &Endpoint::of(h), &cmd).await {
         Ok(out) => out,
         Err(TransportError::Failed { stderr_tail, .. })
-            if stderr_tail.contains("No such image")
-                || stderr_tail.contains("image not known")
-                || stderr_tail.contains("Unable to find image") =>
+            if crate::containers::says_image_missing(&stderr_tail) =>
         {
             return Err(crate::containers::image_missing(&h.name, image));
         }

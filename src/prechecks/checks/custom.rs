@@ -38,7 +38,7 @@ fn images(v: &HostView) -> Vec<CheckResult> {
             "image.custom",
             Level::Warn,
             format!("not on the host: {}", missing.join(", ")),
-            "cephalo pull -i INVENTORY (with --image-archive FILE where no registry is reachable)",
+            super::PULL_HINT,
         )
     }]
 }

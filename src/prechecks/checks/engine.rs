@@ -99,7 +99,7 @@ fn image(v: &HostView) -> Vec<CheckResult> {
             "engine.image",
             Level::Warn,
             format!("{image} not on the host"),
-            "cephalo pull -i INVENTORY (with --image-archive FILE where no registry is reachable)",
+            super::PULL_HINT,
         ),
     }]
 }

@@ -17,6 +17,10 @@ pub mod time;
 use serde::Serialize;
 
 use crate::facts::{ClockSample, Facts};
+
+/// The hint of every check that finds an image missing on a host.
+pub const PULL_HINT: &str =
+    "cephalo pull -i INVENTORY (with --image-archive FILE where no registry is reachable)";
 use crate::model::{Cluster, Host};
 
 pub use cluster::cluster_checks;
