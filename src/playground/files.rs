@@ -210,23 +210,28 @@ mod tests {
         .unwrap()
     }
 
+    /// The playground's inventory, globals and passwords written into
+    /// `dir`, then loaded as any inventory.
+    fn load_written(l: &Layout, dir: &Path) -> crate::error::Result<crate::model::Cluster> {
+        std::fs::write(l.inventory(), inventory_text(l, &l.key())).unwrap();
+        std::fs::write(dir.join("globals.yml"), globals_text(l)).unwrap();
+        crate::passwords::genpwd(
+            &dir.join("passwords.yml"),
+            l.release.info().generated_secret,
+        )
+        .unwrap();
+        crate::model::load(&crate::model::Sources {
+            inventory: l.inventory(),
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn the_model_accepts_the_files() {
         for hosts in [1, 3, 5] {
             let dir = tempfile::tempdir().unwrap();
             let l = layout(hosts, dir.path());
-            std::fs::write(l.inventory(), inventory_text(&l, &l.key())).unwrap();
-            std::fs::write(dir.path().join("globals.yml"), globals_text(&l)).unwrap();
-            crate::passwords::genpwd(
-                &dir.path().join("passwords.yml"),
-                l.release.info().generated_secret,
-            )
-            .unwrap();
-            let c = crate::model::load(&crate::model::Sources {
-                inventory: l.inventory(),
-                ..Default::default()
-            })
-            .unwrap_or_else(|e| panic!("{hosts} hosts: {e}"));
+            let c = load_written(&l, dir.path()).unwrap_or_else(|e| panic!("{hosts} hosts: {e}"));
             assert_eq!(c.hosts.len(), hosts);
             assert_eq!(c.image, "cephalo/ceph:pacific");
             assert_eq!(c.public_network.to_string(), "10.77.0.0/24");
@@ -258,18 +263,7 @@ mod tests {
         l.request.ipv6 = true;
         // 10.77.0.0/24: fd00:A:B:C::/64 with A.B.C = 10.77.0, in hex.
         assert_eq!(l.subnet6().unwrap().to_string(), "fd00:a:4d::/64");
-        std::fs::write(l.inventory(), inventory_text(&l, &l.key())).unwrap();
-        std::fs::write(dir.path().join("globals.yml"), globals_text(&l)).unwrap();
-        crate::passwords::genpwd(
-            &dir.path().join("passwords.yml"),
-            l.release.info().generated_secret,
-        )
-        .unwrap();
-        let c = crate::model::load(&crate::model::Sources {
-            inventory: l.inventory(),
-            ..Default::default()
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
+        let c = load_written(&l, dir.path()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.public_network.to_string(), "fd00:a:4d::/64");
         let first = &c.hosts[0];
         assert_eq!(first.connection.address, "10.77.0.11");

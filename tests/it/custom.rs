@@ -15,7 +15,6 @@
 //! - `destroy` removes it and its keyring.
 
 use std::collections::BTreeMap;
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -24,18 +23,6 @@ use super::support::{Playground, long_cephalo, output_text};
 
 const IMAGE: &str = "cephalo/mapper:1";
 const HOSTS: [&str; 3] = ["ceph1", "ceph2", "ceph3"];
-
-/// `cephalo ARGS -i INVENTORY --log-dir LOGS`.
-fn cephalo(pg: &Playground, args: &[&str]) -> Output {
-    long_cephalo()
-        .args(args)
-        .arg("-i")
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .output()
-        .unwrap()
-}
 
 /// The custom container's declaration, with `mode` in its environment.
 fn declaration(mode: &str) -> String {
@@ -233,7 +220,7 @@ fn custom_container_and_prometheus_targets_on_pacific() {
         );
     }
     // status lists it, flags nothing.
-    let status = cephalo(&pg, &["status", "--json"]);
+    let status = pg.cephalo(&["status", "--json"]);
     assert_eq!(status.status.code(), Some(0), "{}", output_text(&status));
     let s: Value = serde_json::from_slice(&status.stdout).unwrap();
     let text = s.to_string();
@@ -246,7 +233,7 @@ fn custom_container_and_prometheus_targets_on_pacific() {
     // nothing else (exit 8, drift), and changes nothing; a deploy makes
     // only the mappers again.
     write_globals(&pg, &base, "two");
-    let check = cephalo(&pg, &["deploy", "--check"]);
+    let check = pg.cephalo(&["deploy", "--check"]);
     let text = output_text(&check);
     assert_eq!(check.status.code(), Some(8), "{text}");
     let drift: Vec<&str> = text
@@ -264,7 +251,7 @@ fn custom_container_and_prometheus_targets_on_pacific() {
     // prechecks: the image of each host's custom containers is there;
     // gone from ceph3, it is named there.
     let judged = |pg: &Playground| -> Vec<(String, String, String)> {
-        let out = cephalo(pg, &["prechecks", "--json"]);
+        let out = pg.cephalo(&["prechecks", "--json"]);
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let report: Value = serde_json::from_str(text.lines().last().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}: {}", output_text(&out)));

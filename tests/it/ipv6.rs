@@ -7,35 +7,22 @@
 
 use serde_json::Value;
 
-use super::support::{Playground, long_cephalo, output_text};
+use super::support::{Playground, output_text};
 
 #[test]
 fn an_ipv6_public_network_deploys_healthy_with_every_daemon_on_ipv6() {
     let pid = std::process::id();
     let name = format!("cephalo-v6-{pid}");
     let third = pid % 250;
-    let pg = Playground {
-        dir: tempfile::Builder::new()
-            .prefix(&format!("{name}-"))
-            .tempdir()
-            .unwrap(),
-        engine: "docker".into(),
-    };
-    let out = long_cephalo()
-        .args([
-            "playground",
-            "up",
-            "--no-deploy",
-            "--ipv6",
-            "--release",
-            "pacific",
-        ])
-        .args(["--name", &name, "--subnet", &format!("10.94.{third}.0/24")])
-        .arg("--dir")
-        .arg(pg.dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "up failed:\n{}", output_text(&out));
+    let pg = Playground::up_with(
+        &name,
+        3,
+        0,
+        "pacific",
+        "docker",
+        &format!("10.94.{third}.0/24"),
+        &["--ipv6"],
+    );
     let prefix = format!("fd00:a:5e:{third:x}::");
     let globals = std::fs::read_to_string(pg.dir.path().join("globals.yml")).unwrap();
     assert!(
@@ -43,13 +30,7 @@ fn an_ipv6_public_network_deploys_healthy_with_every_daemon_on_ipv6() {
         "{globals}"
     );
 
-    let out = long_cephalo()
-        .args(["prechecks", "-i"])
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .output()
-        .unwrap();
+    let out = pg.cephalo(&["prechecks"]);
     assert!(out.status.success(), "prechecks:\n{}", output_text(&out));
     let deployed = pg.deploy();
     assert!(deployed.contains("HEALTH_OK"), "{deployed}");

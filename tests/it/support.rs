@@ -119,6 +119,19 @@ impl Playground {
         engine: &str,
         subnet: &str,
     ) -> Playground {
+        Playground::up_with(name, hosts, clients, release, engine, subnet, &[])
+    }
+
+    /// `up`, with more `playground up` options (`--ipv6`).
+    pub fn up_with(
+        name: &str,
+        hosts: usize,
+        clients: usize,
+        release: &str,
+        engine: &str,
+        subnet: &str,
+        extra: &[&str],
+    ) -> Playground {
         let pg = Playground {
             dir: tempfile::Builder::new()
                 .prefix(&format!("{name}-"))
@@ -136,12 +149,25 @@ impl Playground {
                 &clients.to_string(),
             ])
             .args(["--name", name, "--subnet", subnet])
+            .args(extra)
             .arg("--dir")
             .arg(pg.dir.path())
             .output()
             .unwrap();
         assert!(out.status.success(), "up failed:\n{}", output_text(&out));
         pg
+    }
+
+    /// `cephalo ARGS -i INVENTORY --log-dir LOGS`.
+    pub fn cephalo(&self, args: &[&str]) -> std::process::Output {
+        long_cephalo()
+            .args(args)
+            .arg("-i")
+            .arg(self.inventory())
+            .arg("--log-dir")
+            .arg(self.logs())
+            .output()
+            .unwrap()
     }
 
     /// `cephalo deploy` of the playground; its stdout.
