@@ -49,11 +49,10 @@ impl FilesPreview {
         })?;
         // The image's ceph user, when the image is there to ask (without
         // it, the daemons' check says so and owners are not compared).
-        let ceph = if crate::tune::tuned(h).0 {
-            super::owner::of_host(&self.cluster, h, t).await.ok()
-        } else {
-            None
-        };
+        let ceph = super::owner::of_daemon_host(&self.cluster, h, t)
+            .await
+            .ok()
+            .flatten();
         for f in &rendered.files {
             let want = files::sha256_hex(f.content.as_bytes());
             let why = match files::probe(t, ep, &f.path, root).await? {

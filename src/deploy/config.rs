@@ -152,13 +152,11 @@ impl Action for PushConfig {
 
 pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
-    // Hosts without a daemon need not hold the image: nothing there is
-    // the ceph user's but the folders.
-    let owner = if crate::tune::tuned(h).0 {
-        super::owner::of_host(cluster, h, t).await?
-    } else {
-        DEBIAN_CEPH.to_string()
-    };
+    // Nothing on a host without a daemon is the ceph user's but the
+    // folders.
+    let owner = super::owner::of_daemon_host(cluster, h, t)
+        .await?
+        .unwrap_or_else(|| DEBIAN_CEPH.to_string());
     let dirs = Script::new(HOST_DIRS).arg(&owner);
     let out = checked(t, ep, &on_host(h, dirs)).await?;
     let mut changed = out.stdout_text().contains("changed");

@@ -72,6 +72,20 @@ pub async fn of_host(
     Ok(owner)
 }
 
+/// `of_host` on a host that runs a Ceph daemon; None on one that runs
+/// none (a client), which need not hold the image.
+pub async fn of_daemon_host(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+) -> Result<Option<String>, TransportError> {
+    if crate::tune::tuned(h).0 {
+        of_host(cluster, h, t).await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
