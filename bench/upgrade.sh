@@ -37,7 +37,7 @@ def union(spans, lo, hi):
         total += end - start
     return total / 1000.0
 PHASE = {"mon": "mons", "mgr": "mgrs", "osd-host": "osds", "mds": "mds", "rgw": "rgws",
-         "preflight": "preflight", "backup": "backup"}
+         "preflight": "preflight", "backup": "backup", "hold": "osds", "put-back": "osds"}
 rows, steps_all, cmds_all = [], [], []
 for name in sorted(os.listdir(logs)):
     events = [json.loads(l) for l in open(os.path.join(logs, name))]
@@ -91,7 +91,7 @@ for st in stalls:
             w = ["ceph"] + w[w.index("--connect-timeout") + 2:]
         return " ".join(w)[:50]
     what = sorted({f"{h}: {short(c)} (+{(x - a) / 1000:.1f} s, {(y - x) / 1000:.1f} s)" for x, y, h, c in cmds_all
-                   if x < end and y > a and any(k in c for k in (" stop ", " run -d", " rm ", "osd down", "osd set", "osd unset"))})
+                   if x < end and y > a and any(k in c for k in (" stop ", " run -d", " rm ", "osd down", "osd set", "osd unset", "primary-affinity", "read_lease"))})
     when = datetime.datetime.utcfromtimestamp(end / 1000).strftime("%H:%M:%S")
     split = f" (put {st[2] / 1000:.1f} s, get {st[3] / 1000:.1f} s)" if len(st) > 3 else ""
     print(f"| {gap / 1000:.1f} s{split} | {when} | {', '.join(inside) or '(between cephalo runs)'} | {'; '.join(what) or '-'} |")

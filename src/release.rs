@@ -370,6 +370,14 @@ impl Release {
         self >= Release::Pacific
     }
 
+    /// PG read leases (doc/dev/osd_internals/stale_read.rst, new in
+    /// Octopus): a primary serves reads only while its acting set has
+    /// granted it a lease of `osd_pool_default_read_lease_ratio` x
+    /// `osd_heartbeat_grace`; a new interval may wait out the last one.
+    pub fn has_read_leases(self) -> bool {
+        self >= Release::Octopus
+    }
+
     /// New pools get `pg_autoscale_mode on` from Octopus on; pools made on
     /// Nautilus keep `warn`, and raise POOL_TOO_MANY_PGS that never clears
     /// (CEPH-NOTES "Seen in a real upgrade").

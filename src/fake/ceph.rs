@@ -51,6 +51,9 @@ pub struct FakeCeph {
     pub applications: BTreeMap<String, Vec<String>>,
     /// The uuid each OSD was made with (`osd new`).
     pub osd_uuids: BTreeMap<u32, String>,
+    /// Primary affinity of the OSDs set with `osd primary-affinity` (the
+    /// others have 1).
+    pub primary_affinity: BTreeMap<u32, f64>,
     /// cephx entities and their keys.
     pub auth: BTreeMap<String, String>,
     /// The mons' config-key store.
@@ -103,6 +106,7 @@ impl Default for FakeCeph {
             pools: Vec::new(),
             applications: BTreeMap::new(),
             osd_uuids: BTreeMap::new(),
+            primary_affinity: BTreeMap::new(),
             auth: BTreeMap::new(),
             config_keys: BTreeMap::new(),
             config: BTreeMap::new(),

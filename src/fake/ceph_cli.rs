@@ -96,6 +96,7 @@ impl FakeCeph {
                         "up": u8::from(d.running.is_some()),
                         "in": 1,
                         "up_from": d.up_from,
+                        "primary_affinity": self.affinity(*id),
                         "uuid": self.osd_uuids.get(id).cloned().unwrap_or_else(|| format!("00000000-0000-4000-8000-{id:012}")),
                     })).collect::<Vec<_>>(),
                     "pools": self.pools.iter().map(|p| json!({
@@ -349,6 +350,18 @@ impl FakeCeph {
             ["config", "rm", who, option] => {
                 self.config.remove(&(who.to_string(), option.to_string()));
                 out(0, "")
+            }
+            ["osd", "primary-affinity", who, value] => {
+                let id = who.trim_start_matches("osd.").parse::<u32>().ok().filter(|i| self.osds.contains_key(i));
+                match (id, value.parse::<f64>()) {
+                    (Some(id), Ok(v)) if (0.0..=1.0).contains(&v) => {
+                        self.primary_affinity.insert(id, v);
+                        self.epoch += 1;
+                        out(0, format!("set osd.{id} primary-affinity to {v}"))
+                    }
+                    (None, _) => fail(2, format!("Error ENOENT: osd.{who} does not exist")),
+                    _ => fail(22, format!("Error EINVAL: primary-affinity {value} must be in range [0.0, 1.0]")),
+                }
             }
             ["config", "dump"] => j(json!(self.config.iter().map(|((w, o), v)| json!({"section": w, "name": o, "value": v})).collect::<Vec<_>>())),
             ["mgr", "metadata", id] | ["mds", "metadata", id] => {

@@ -203,6 +203,11 @@ impl FakeCeph {
         out(0, text)
     }
 
+    /// An OSD's primary affinity (1 unless set).
+    pub fn affinity(&self, id: u32) -> f64 {
+        self.primary_affinity.get(&id).copied().unwrap_or(1.0)
+    }
+
     /// `pg dump pgs_brief`: each pool's PGs (8 a pool), on three OSDs
     /// chosen by pool and seed; a stopped OSD is left out of the acting set.
     pub fn pgs_brief(&self) -> Value {
@@ -219,11 +224,19 @@ impl FakeCeph {
                     .copied()
                     .filter(|o| self.osds[o].running.is_some())
                     .collect();
+                // Ceph's choice: the first with a primary affinity above 0,
+                // else the first.
+                let primary = |set: &[u32]| {
+                    set.iter()
+                        .find(|o| self.affinity(**o) > 0.0)
+                        .or(set.first())
+                        .map_or(-1, |a| i64::from(*a))
+                };
                 pgs.push(json!({
                     "pgid": format!("{pool}.{seed:x}"),
                     "state": if acting.len() == up.len() { "active+clean" } else { "active+undersized+degraded" },
-                    "up": up, "up_primary": up.first(),
-                    "acting": acting, "acting_primary": acting.first().map_or(-1, |a| i64::from(*a)),
+                    "up": up, "up_primary": primary(&up),
+                    "acting": acting, "acting_primary": primary(&acting),
                 }));
             }
         }

@@ -377,6 +377,10 @@ pub struct ClusterSettings {
     pub ceph_upgrade_daemon_timeout: u64,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_upgrade_pgs_clean_timeout: u64,
+    #[serde(deserialize_with = "de::string")]
+    pub ceph_upgrade_read_lease_ratio: String,
+    #[serde(deserialize_with = "de::bool")]
+    pub ceph_upgrade_primary_affinity: bool,
     #[serde(deserialize_with = "de::u64")]
     pub ceph_osd_create_hosts_at_once: u64,
     #[serde(deserialize_with = "de::u64")]

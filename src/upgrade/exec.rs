@@ -2,7 +2,8 @@
 //! step on its host (daemon restarts on the daemon's host, cluster-wide
 //! steps on the first mon's), run in order; each is journaled (locally,
 //! then mirrored in the mons' config-key store) before the next starts.
-//! A failed or interrupted run restores the flags as they were.
+//! A failed or interrupted run restores the flags and the held settings
+//! as they were.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -128,6 +129,17 @@ fn always_again(s: &UpgradeStep) -> bool {
     )
 }
 
+/// Whether a step runs (again) in this run: not journaled yet, always
+/// again, or a hold whose put-back is not journaled (the end of an earlier
+/// run that stopped put it back, so it is held again before the steps it
+/// covers).
+fn to_run(s: &UpgradeStep, done: &[String]) -> bool {
+    let is_done = |id: &str| done.iter().any(|d| d == id);
+    always_again(s)
+        || !is_done(&s.id)
+        || matches!(&s.kind, StepKind::Hold { hold } if !is_done(&hold.put_back_id()))
+}
+
 /// The engine plan of the steps still to do.
 pub fn engine_plan(up: &Arc<Upgrade>) -> Plan {
     let done = up.journal(|j| j.done.clone());
@@ -136,7 +148,7 @@ pub fn engine_plan(up: &Arc<Upgrade>) -> Plan {
         let steps: Vec<Node> = phase
             .steps
             .iter()
-            .filter(|s| always_again(s) || !done.contains(&s.id))
+            .filter(|s| to_run(s, &done))
             .map(|s| node(up, s))
             .collect();
         if !steps.is_empty() {
@@ -154,7 +166,7 @@ pub fn engine_plan(up: &Arc<Upgrade>) -> Plan {
 /// interrupt, `--abort`, and after success too, so that a resumed run
 /// whose plan no longer restarts anything still restores them).
 pub fn restore_plan(up: &Arc<Upgrade>) -> Plan {
-    let steps: Vec<Node> = [Flag::Noout, Flag::Noscrub, Flag::NodeepScrub]
+    let mut steps: Vec<Node> = [Flag::Noout, Flag::Noscrub, Flag::NodeepScrub]
         .into_iter()
         .map(|flag| {
             node(
@@ -168,6 +180,17 @@ pub fn restore_plan(up: &Arc<Upgrade>) -> Plan {
             )
         })
         .collect();
+    // Its own id: journaling it must not mark the plan's put-backs done
+    // (a resumed run holds again what this put back).
+    steps.push(node(
+        up,
+        &UpgradeStep {
+            id: "end:put-back-held".into(),
+            kind: StepKind::PutBackAll,
+            what: "put back every setting the upgrade held (read lease, primary affinity), as recorded".into(),
+            gate: None,
+        },
+    ));
     Plan {
         name: "restore the flags".into(),
         root: Node::Serial("restore flags".into(), steps),
@@ -299,5 +322,8 @@ async fn perform(
         StepKind::EnableMsgr2 => act::enable_msgr2(up, t).await,
         StepKind::ConfV2Addresses => super::restart::push_config(up, t, ctx).await,
         StepKind::Warning { warning } => act::warning(up, t, *warning).await,
+        StepKind::Hold { hold } => super::hold::hold(up, t, ep, hold).await,
+        StepKind::PutBack { hold } => super::hold::put_back(up, t, hold).await,
+        StepKind::PutBackAll => super::hold::put_back_all(up, t).await,
     }
 }

@@ -47,6 +47,10 @@ pub struct Journal {
     /// The OSD map flags as they were before the upgrade set any (name ->
     /// set); recorded once, by the backup step, and never overwritten.
     pub flags_before: BTreeMap<String, bool>,
+    /// Settings a `Hold` step changed, as they were before (name -> value,
+    /// None: not set); an entry goes when its setting is put back.
+    #[serde(default)]
+    pub held_before: BTreeMap<String, Option<String>>,
     /// Each file system's settings before the MDS steps changed them.
     pub fs_before: BTreeMap<String, FsSettings>,
     /// The backup folder.
@@ -87,6 +91,7 @@ impl Journal {
             updated: now(),
             done: Vec::new(),
             flags_before: BTreeMap::new(),
+            held_before: BTreeMap::new(),
             fs_before: BTreeMap::new(),
             backup: None,
             errors: Vec::new(),

@@ -145,6 +145,11 @@ pub struct PlanOptions {
     /// Pacific or later, so their first start converts omap to per-pool
     /// (false: they start faster and BLUESTORE_NO_PER_POOL_OMAP stays).
     pub convert_omap_on_mount: bool,
+    /// `osd_pool_default_read_lease_ratio` for the OSD phase when the
+    /// target keeps read leases (None: left alone); see `Hold::ReadLease`.
+    pub read_lease_ratio: Option<String>,
+    /// Primary affinity 0 for each OSD host while it restarts.
+    pub primary_affinity: bool,
 }
 
 impl Default for PlanOptions {
@@ -154,6 +159,8 @@ impl Default for PlanOptions {
             hosts: None,
             extra_flags: Vec::new(),
             convert_omap_on_mount: true,
+            read_lease_ratio: Some("0.2".into()),
+            primary_affinity: true,
         }
     }
 }

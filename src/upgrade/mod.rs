@@ -12,6 +12,7 @@
 
 mod act;
 pub mod exec;
+pub mod hold;
 pub mod journal;
 pub mod layout;
 mod mds;
@@ -26,4 +27,4 @@ pub mod step;
 pub use layout::{Daemon, DaemonRef, DaemonType, Flag, HostLayout, Layout, Osd, PlanOptions};
 pub use plan::plan;
 pub use refuse::{Refused, parse_release, way};
-pub use step::{Check, Gate, MdsAction, Phase, StepKind, UpgradePlan, UpgradeStep, Warning};
+pub use step::{Check, Gate, Hold, MdsAction, Phase, StepKind, UpgradePlan, UpgradeStep, Warning};

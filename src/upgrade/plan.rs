@@ -6,7 +6,9 @@
 
 use super::layout::{DaemonRef, DaemonType, Flag, Layout, PlanOptions};
 use super::refuse::{Refused, check_jump, check_layout};
-use super::step::{Gate, MdsAction, Phase, StepKind, UpgradePlan, UpgradeStep};
+use super::step::{
+    Gate, Hold, MdsAction, Phase, READ_LEASE_OPTION, StepKind, UpgradePlan, UpgradeStep,
+};
 use crate::release::Release;
 
 /// The upgrade plan from `from` to `to`, or why there is none.
@@ -138,6 +140,15 @@ fn restore_flag(flag: Flag) -> UpgradeStep {
         StepKind::RestoreFlag { flag },
         format!("restore {flag} as it was before the upgrade (unset unless it was set)"),
         Some(Gate::FlagAsBefore { flag }),
+    )
+}
+
+fn put_back(h: &Hold, what: String) -> UpgradeStep {
+    step(
+        h.put_back_id(),
+        StepKind::PutBack { hold: h.clone() },
+        what,
+        None,
     )
 }
 
@@ -330,6 +341,25 @@ impl Builder<'_> {
     fn osds(&self) -> Vec<UpgradeStep> {
         let ask = self.served_by(DaemonType::Mgr).has_osd_ok_to_stop() && self.to.has_mgr();
         let mut steps = Vec::new();
+        let lease = self
+            .options
+            .read_lease_ratio
+            .clone()
+            .filter(|_| self.to.has_read_leases() && !self.todo(DaemonType::Osd).is_empty())
+            .map(|ratio| Hold::ReadLease { ratio });
+        if let Some(h) = &lease {
+            let Hold::ReadLease { ratio } = h else {
+                unreachable!()
+            };
+            steps.push(step(
+                h.hold_id(),
+                StepKind::Hold { hold: h.clone() },
+                format!(
+                    "record the OSDs' {READ_LEASE_OPTION} and set it to {ratio} for the OSD phase: a PG whose read lease starts over (the first interval with every OSD on a release with leases) serves clients again within {ratio} x osd_heartbeat_grace, not 0.8 x"
+                ),
+                None,
+            ));
+        }
         for h in &self.layout.hosts {
             let on_host: Vec<&DaemonRef> = self
                 .todo(DaemonType::Osd)
@@ -350,6 +380,25 @@ impl Builder<'_> {
             } else {
                 String::new()
             };
+            let affinity = self
+                .options
+                .primary_affinity
+                .then(|| Hold::PrimaryAffinity {
+                    host: h.name.clone(),
+                    ids: numbers.clone(),
+                });
+            if let Some(a) = &affinity {
+                steps.push(step(
+                    a.hold_id(),
+                    StepKind::Hold { hold: a.clone() },
+                    format!(
+                        "record the primary affinity of {names} and set it to 0: the PGs they lead move to their peers before they stop, and they come back as replicas"
+                    ),
+                    Some(Gate::LeadNoPg {
+                        ids: numbers.clone(),
+                    }),
+                ));
+            }
             steps.push(step(
                 format!("osd-host:{}", h.name),
                 StepKind::Restart {
@@ -369,6 +418,18 @@ impl Builder<'_> {
                     ids: numbers,
                     release: self.to,
                 }),
+            ));
+            if let Some(a) = &affinity {
+                steps.push(put_back(
+                    a,
+                    format!("primary affinity of {names} back as recorded"),
+                ));
+            }
+        }
+        if let Some(h) = &lease {
+            steps.push(put_back(
+                h,
+                format!("{READ_LEASE_OPTION} back as recorded (removed unless it was set)"),
             ));
         }
         steps

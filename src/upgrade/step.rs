@@ -94,7 +94,65 @@ pub enum StepKind {
     ConfV2Addresses,
     /// Handle a health warning that never clears by itself.
     Warning { warning: Warning },
+    /// Record a setting as it is, then change it for a part of the upgrade;
+    /// the matching `PutBack` (and the end of every run that stops early)
+    /// puts it back as recorded.
+    Hold { hold: Hold },
+    /// Put a held setting back as the journal recorded it.
+    PutBack { hold: Hold },
+    /// Put back every setting the journal records as held (the end of
+    /// every run, whatever its plan).
+    PutBackAll,
 }
+
+/// A setting the upgrade changes for a while to spare clients a stall,
+/// and puts back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "setting", rename_all = "kebab-case")]
+pub enum Hold {
+    /// `osd_pool_default_read_lease_ratio` for the OSDs, for the OSD phase
+    /// (Octopus and later keep PG read leases of this ratio x
+    /// `osd_heartbeat_grace`; a PG whose lease starts over blocks client
+    /// I/O until one is granted).
+    ReadLease { ratio: String },
+    /// Primary affinity 0 for one host's OSDs while they restart, so that
+    /// they lead no PG when they stop and when they come back.
+    PrimaryAffinity { host: String, ids: Vec<u32> },
+}
+
+impl Hold {
+    /// What identifies the hold in step ids: `hold:<key>`, `put-back:<key>`.
+    pub fn key(&self) -> String {
+        match self {
+            Hold::ReadLease { .. } => "read-lease".into(),
+            Hold::PrimaryAffinity { host, .. } => format!("primary-affinity:{host}"),
+        }
+    }
+
+    /// The id of the step that holds it.
+    pub fn hold_id(&self) -> String {
+        format!("hold:{}", self.key())
+    }
+
+    /// The id of the step that puts it back.
+    pub fn put_back_id(&self) -> String {
+        format!("put-back:{}", self.key())
+    }
+
+    /// The journal's names of the values this hold records.
+    pub fn records(&self) -> Vec<String> {
+        match self {
+            Hold::ReadLease { .. } => vec![format!("config osd/{READ_LEASE_OPTION}")],
+            Hold::PrimaryAffinity { ids, .. } => ids
+                .iter()
+                .map(|i| format!("primary-affinity osd.{i}"))
+                .collect(),
+        }
+    }
+}
+
+/// The OSD option `Hold::ReadLease` changes.
+pub const READ_LEASE_OPTION: &str = "osd_pool_default_read_lease_ratio";
 
 /// Read-only checks; each says what it refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -200,6 +258,9 @@ pub enum Gate {
     MonsHaveV2,
     /// `ceph config get` shows the value.
     ConfigSet { option: String, value: String },
+    /// None of these OSDs is the acting primary of a PG, and every PG is
+    /// active.
+    LeadNoPg { ids: Vec<u32> },
 }
 
 impl Gate {
@@ -239,6 +300,14 @@ impl Gate {
             }
             Gate::MonsHaveV2 => "`ceph mon dump` lists v2 and v1 addresses for every mon".into(),
             Gate::ConfigSet { option, value } => format!("{option} is {value}"),
+            Gate::LeadNoPg { ids } => format!(
+                "{} lead{} no PG, and all PGs are active",
+                ids.iter()
+                    .map(|i| format!("osd.{i}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if ids.len() == 1 { "s" } else { "" }
+            ),
         }
     }
 }

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use cephalo::model::ObjectStore;
 use cephalo::release::Release::{self, *};
 use cephalo::upgrade::{
-    Daemon, DaemonType, Flag, HostLayout, Layout, Osd, PlanOptions, Refused, StepKind, UpgradePlan,
-    parse_release, plan,
+    Daemon, DaemonType, Flag, Gate, Hold, HostLayout, Layout, Osd, PlanOptions, Refused, StepKind,
+    UpgradePlan, parse_release, plan,
 };
 
 fn daemon(id: &str) -> Daemon {
@@ -189,12 +189,15 @@ fn the_plan_serialises_to_json() {
     let v: serde_json::Value = serde_json::from_str(&p.to_json()).expect("json");
     assert_eq!(v["from"], "nautilus");
     assert_eq!(v["to"], "pacific");
-    let osd = &v["phases"]
+    let osds = &v["phases"]
         .as_array()
         .unwrap()
         .iter()
         .find(|ph| ph["name"] == "osds")
-        .unwrap()["steps"][0];
+        .unwrap()["steps"];
+    assert_eq!(osds[0]["kind"]["do"], "hold");
+    assert_eq!(osds[0]["kind"]["hold"]["setting"], "read-lease");
+    let osd = &osds[2];
     assert_eq!(osd["id"], "osd-host:ceph1");
     assert_eq!(osd["kind"]["do"], "restart");
     assert_eq!(osd["kind"]["type"], "osd");
@@ -317,7 +320,7 @@ fn options_limit_the_daemons_and_add_flags() {
         daemon_types: Some([DaemonType::Mon, DaemonType::Mgr].into()),
         hosts: None,
         extra_flags: vec![Flag::NodeepScrub, Flag::Noscrub, Flag::Noout],
-        convert_omap_on_mount: true,
+        ..PlanOptions::default()
     };
     let p = plan(Pacific, Reef, &l, &options).expect("plan");
     assert!(p.position("osd-host:ceph1").is_none());
@@ -355,6 +358,81 @@ fn options_limit_the_daemons_and_add_flags() {
         .unwrap()
         .1;
     assert!(matches!(&quick_fix.kind, StepKind::SetConfig { value, .. } if value == "false"));
+}
+
+#[test]
+fn the_osd_phase_holds_a_short_read_lease_and_each_hosts_primary_affinity_and_puts_them_back() {
+    let l = layout(ObjectStore::Bluestore, true);
+    let p = plan(Nautilus, Pacific, &l, &PlanOptions::default()).expect("plan");
+    let ids: Vec<&str> = p.steps().map(|(_, s)| s.id.as_str()).collect();
+    let osd_phase: Vec<&str> = ids
+        .iter()
+        .copied()
+        .skip_while(|id| *id != "hold:read-lease")
+        .take_while(|id| !id.starts_with("mds:"))
+        .collect();
+    assert_eq!(
+        &osd_phase[..4],
+        [
+            "hold:read-lease",
+            "hold:primary-affinity:ceph1",
+            "osd-host:ceph1",
+            "put-back:primary-affinity:ceph1"
+        ]
+    );
+    assert_eq!(osd_phase.last(), Some(&"put-back:read-lease"));
+    // Every hold is put back by the plan, after what it covers.
+    for (_, s) in p.steps() {
+        if let StepKind::Hold { hold } = &s.kind {
+            assert!(at(&p, &hold.put_back_id()) > at(&p, &s.id), "{}", s.id);
+        }
+    }
+    let lease = p
+        .steps()
+        .find(|(_, s)| s.id == "hold:read-lease")
+        .unwrap()
+        .1;
+    assert!(
+        matches!(&lease.kind, StepKind::Hold { hold: Hold::ReadLease { ratio } } if ratio == "0.2")
+    );
+    let affinity = p
+        .steps()
+        .find(|(_, s)| s.id == "hold:primary-affinity:ceph1")
+        .unwrap()
+        .1;
+    assert!(matches!(&affinity.gate, Some(Gate::LeadNoPg { ids }) if !ids.is_empty()));
+
+    // Jewel -> Luminous: no release with leases.
+    let p = plan(
+        Jewel,
+        Luminous,
+        &layout(ObjectStore::Filestore, true),
+        &PlanOptions::default(),
+    )
+    .expect("plan");
+    assert!(p.position("hold:read-lease").is_none());
+    assert!(p.position("hold:primary-affinity:ceph1").is_some());
+
+    // Turned off by the settings; nothing to hold without OSDs to restart.
+    let off = PlanOptions {
+        read_lease_ratio: None,
+        primary_affinity: false,
+        ..PlanOptions::default()
+    };
+    let p = plan(Nautilus, Pacific, &l, &off).expect("plan");
+    assert!(
+        !p.steps()
+            .any(|(_, s)| matches!(s.kind, StepKind::Hold { .. }))
+    );
+    let mons_only = PlanOptions {
+        daemon_types: Some([DaemonType::Mon].into()),
+        ..PlanOptions::default()
+    };
+    let p = plan(Nautilus, Pacific, &l, &mons_only).expect("plan");
+    assert!(
+        !p.steps()
+            .any(|(_, s)| matches!(s.kind, StepKind::Hold { .. }))
+    );
 }
 
 #[test]

@@ -194,7 +194,31 @@ impl Run<'_> {
             flags.contains("noscrub"),
             "the operator's noscrub was lost: {flags}"
         );
+        held_as_before(&self.pg, &format!("upgraded to {release}"));
     }
+}
+
+/// What the OSD phase holds is put back: every OSD's primary affinity 1
+/// (as deployed) and no read lease ratio in the config database.
+fn held_as_before(pg: &Playground, when: &str) {
+    let dump = pg.ceph_json("osd dump");
+    for o in dump["osds"].as_array().unwrap() {
+        assert_eq!(
+            o["primary_affinity"].as_f64(),
+            Some(1.0),
+            "{when}: osd.{} primary affinity not put back",
+            o["osd"]
+        );
+    }
+    let config = pg.ceph_json("config dump");
+    assert!(
+        !config
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "osd_pool_default_read_lease_ratio"),
+        "{when}: read lease left set: {config}"
+    );
 }
 
 fn client_progress(pg: &Playground) -> (u64, u64, u64) {
@@ -342,6 +366,7 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         !flags.contains("noout") && flags.contains("noscrub"),
         "after --abort: {flags}"
     );
+    held_as_before(&pg, "after --abort");
     // ceph3's OSD stopped before its turn: ceph1's OSDs may not stop (PGs
     // would go inactive), so the upgrade pauses at that gate with Ceph's
     // words, flags restored; once the OSD is back, the next run finishes.
@@ -370,6 +395,7 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
         !flags.contains("noout"),
         "noout left set after the pause: {flags}"
     );
+    held_as_before(&pg, "after the pause");
     pg.on(
         "ceph3",
         "docker start $(docker ps -aq --filter name=ceph_osd_) >/dev/null",
@@ -561,6 +587,7 @@ fn reef_to_tentacle_in_place() {
     assert_eq!(dump["require_osd_release"], "tentacle", "{dump}");
     let flags = dump["flags"].as_str().unwrap_or("");
     assert!(!flags.contains("noout"), "noout left set: {flags}");
+    held_as_before(&pg, "upgraded to tentacle");
     // Keys made on Reef are of type aes: Tentacle raises the CVE-2025-30156
     // checks (one an error) that no upgrade clears by itself; cephalo names
     // them and the migration, and all else is healthy.

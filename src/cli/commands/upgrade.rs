@@ -55,7 +55,8 @@ pub struct UpgradeArgs {
     /// Resume an unfinished upgrade (what running the command again does).
     #[arg(long)]
     pub resume: bool,
-    /// Stop an unfinished upgrade: restore the flags, leave every daemon
+    /// Stop an unfinished upgrade: restore the flags (and the primary
+    /// affinity and read lease the OSD phase held), leave every daemon
     /// as it is (a later `upgrade` finishes it).
     #[arg(long)]
     pub abort: bool,
@@ -77,8 +78,20 @@ fn refused(e: Refused) -> Error {
     }
 }
 
-fn options(a: &UpgradeArgs, selected: &[String]) -> Result<PlanOptions> {
+fn options(a: &UpgradeArgs, cluster: &Cluster, selected: &[String]) -> Result<PlanOptions> {
     let mut o = PlanOptions::default();
+    let s = &cluster.settings;
+    let ratio = s.ceph_upgrade_read_lease_ratio.trim();
+    o.read_lease_ratio = if ratio.is_empty() {
+        None
+    } else if ratio.parse::<f64>().is_ok_and(|r| r > 0.0 && r <= 1.0) {
+        Some(ratio.to_string())
+    } else {
+        return Err(Error::Usage(format!(
+            "ceph_upgrade_read_lease_ratio: `{ratio}` is not a number above 0 and at most 1 (empty: leave the OSDs' read lease alone)"
+        )));
+    };
+    o.primary_affinity = s.ceph_upgrade_primary_affinity;
     if !a.daemon_types.is_empty() {
         let mut types = BTreeSet::new();
         for t in &a.daemon_types {
@@ -134,7 +147,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         cluster.image = crate::model::image_name(&cluster.settings, to);
     }
     print_warnings(&cluster, verbose);
-    let options = options(&a, &selected)?;
+    let options = options(&a, &cluster, &selected)?;
     let dir = inventory_dir(&cluster).to_path_buf();
 
     if let (true, Some(from)) = (a.plan, &a.from) {
