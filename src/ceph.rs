@@ -377,6 +377,15 @@ pub async fn osd_state(
     ))
 }
 
+/// The PGs of `ceph pg dump pgs_brief -f json`: `{"pg_ready": ..,
+/// "pg_stats": [...]}` on Nautilus to Tentacle (tests/fixtures/ceph), a
+/// bare list or `pg_map.pg_stats` on older releases (not verified here).
+pub fn pgs_brief(dump: &serde_json::Value) -> Option<&Vec<serde_json::Value>> {
+    dump.as_array()
+        .or_else(|| dump["pg_stats"].as_array())
+        .or_else(|| dump["pg_map"]["pg_stats"].as_array())
+}
+
 /// osd.`id` in the output of `ceph osd dump` (down from epoch 0 when it
 /// is not there).
 pub fn osd_in_dump(dump: &serde_json::Value, id: &str) -> OsdState {

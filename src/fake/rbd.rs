@@ -240,7 +240,8 @@ impl FakeCeph {
                 }));
             }
         }
-        if self.release() < Release::Octopus {
+        // Nautilus answers `pg_stats` too (tests/fixtures/ceph/nautilus).
+        if self.release() < Release::Nautilus {
             json!(pgs)
         } else {
             json!({"pg_ready": true, "pg_stats": pgs})

@@ -159,13 +159,9 @@ pub struct Acting {
     pub state: String,
 }
 
-/// The PGs of `ceph pg dump pgs_brief -f json`: a bare list before
-/// Octopus, `{"pg_stats": [...]}` from it on.
+/// The PGs of `ceph pg dump pgs_brief -f json` (`ceph::pgs_brief`).
 pub fn pg_table(dump: &serde_json::Value) -> BTreeMap<PgId, Acting> {
-    let list = dump
-        .as_array()
-        .or_else(|| dump["pg_stats"].as_array())
-        .or_else(|| dump["pg_map"]["pg_stats"].as_array());
+    let list = crate::ceph::pgs_brief(dump);
     let ids = |v: &serde_json::Value| -> Vec<i64> {
         v.as_array()
             .into_iter()
@@ -266,9 +262,9 @@ mod tests {
     fn pg_dump_in_both_shapes() {
         let pg = serde_json::json!({"pgid": "1.a", "state": "active+clean",
             "up": [2, 0, 1], "acting": [2, 0, 1], "up_primary": 2, "acting_primary": 2});
-        let nautilus = serde_json::json!([pg.clone()]);
-        let octopus = serde_json::json!({"pg_ready": true, "pg_stats": [pg]});
-        for d in [nautilus, octopus] {
+        let older = serde_json::json!([pg.clone()]);
+        let nautilus_on = serde_json::json!({"pg_ready": true, "pg_stats": [pg]});
+        for d in [older, nautilus_on] {
             let t = pg_table(&d);
             let a = &t[&PgId { pool: 1, seed: 10 }];
             assert_eq!(a.acting, [2, 0, 1]);

@@ -207,8 +207,7 @@ fn names(ids: &[u32]) -> String {
         .join(", ")
 }
 
-/// Ok when every PG of a `pg dump pgs_brief` (a bare list on Nautilus,
-/// `pg_stats` from Octopus on) is active (serving I/O; not "clean": a run
+/// Ok when every PG of a `pg dump pgs_brief` (`ceph::pgs_brief`) is active (serving I/O; not "clean": a run
 /// resumed after a failure may find this host's OSDs stopped) and none is
 /// led by one of `ids`, except PGs whose every acting OSD has primary
 /// affinity 0 (Ceph must pick one of them); else what is left.
@@ -219,8 +218,7 @@ pub fn lead_no_pg(osds: &Value, pgs: &Value, ids: &[u32]) -> Result<(), String> 
             .and_then(|i| primary_affinity(osds, i))
             .is_some_and(|a| same_number(&a, "0"))
     };
-    let list = pgs["pg_stats"].as_array().or(pgs.as_array());
-    let Some(list) = list else {
+    let Some(list) = crate::ceph::pgs_brief(pgs) else {
         return Err("`ceph pg dump pgs_brief` listed no PG".into());
     };
     let mut led = Vec::new();
@@ -260,5 +258,71 @@ pub fn lead_no_pg(osds: &Value, pgs: &Value, ids: &[u32]) -> Result<(), String> 
                 )
             }
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_record_a_hold_makes_can_be_put_back_by_name() {
+        // The end of a run puts back by the journal's names alone.
+        let holds = [
+            Hold::ReadLease {
+                ratio: "0.2".into(),
+            },
+            Hold::PrimaryAffinity {
+                host: "ceph1".into(),
+                ids: vec![0, 12],
+            },
+        ];
+        let parsed: Vec<String> = holds
+            .iter()
+            .flat_map(Hold::records)
+            .map(|n| match Held::parse(&n) {
+                Some(Held::OsdConfig(o)) => format!("config {o}"),
+                Some(Held::PrimaryAffinity(id)) => format!("affinity {id}"),
+                None => format!("unparsed {n}"),
+            })
+            .collect();
+        assert_eq!(
+            parsed,
+            [
+                "config osd_pool_default_read_lease_ratio",
+                "affinity 0",
+                "affinity 12"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_osd_level_value_is_read_from_config_dump() {
+        // Pacific's answer during an upgrade's OSD phase (the playground's
+        // own dump is empty: tests/fixtures/ceph/*/config-dump.json).
+        let dump: Value = serde_json::from_str(
+            r#"[{"section":"global","name":"osd_pool_default_read_lease_ratio","value":"0.200000","level":"dev","can_update_at_runtime":true,"mask":""},{"section":"osd","name":"bluestore_fsck_quick_fix_on_mount","value":"true","level":"dev","can_update_at_runtime":true,"mask":""}]"#,
+        )
+        .unwrap();
+        assert_eq!(config_value(&dump, "osd", READ_LEASE_OPTION), None);
+        assert_eq!(
+            config_value(&dump, "global", READ_LEASE_OPTION).as_deref(),
+            Some("0.200000")
+        );
+        assert_eq!(
+            config_value(&dump, "osd", "bluestore_fsck_quick_fix_on_mount").as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            config_value(&serde_json::json!([]), "osd", READ_LEASE_OPTION),
+            None
+        );
+    }
+
+    #[test]
+    fn numbers_compare_as_ceph_writes_them() {
+        assert!(same_number("0.200000", "0.2"));
+        assert!(same_number("1", "1.0"));
+        assert!(!same_number("0.5", "1"));
     }
 }

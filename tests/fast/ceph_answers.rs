@@ -150,3 +150,31 @@ fn a_mons_own_status_tells_never_met_from_in_quorum() {
         assert_eq!(leader.monmap_epoch, 1, "{r}");
     });
 }
+
+#[test]
+fn which_osds_lead_pgs_from_pgs_brief_and_primary_affinity_from_osd_dump() {
+    use cephalo::upgrade::hold::{lead_no_pg, primary_affinity};
+    each_release(|r, _, get| {
+        let mut dump = get("osd-dump");
+        let pgs = get("pgs-brief");
+        for id in 0..3 {
+            assert_eq!(primary_affinity(&dump, id).as_deref(), Some("1"), "{r}");
+        }
+        assert_eq!(primary_affinity(&dump, 7), None, "{r}");
+        // Captured at HEALTH_OK with every affinity 1: each OSD leads PGs.
+        let total = cephalo::ceph::pgs_brief(&pgs).unwrap().len();
+        assert_eq!(cephalo::map::placement::pg_table(&pgs).len(), total, "{r}");
+        assert!(total > 0, "{r}");
+        assert_eq!(lead_no_pg(&dump, &pgs, &[]), Ok(()), "{r}");
+        for id in 0..3u32 {
+            let err = lead_no_pg(&dump, &pgs, &[id]).expect_err(r);
+            assert!(err.contains(&format!("PGs led by osd.{id}")), "{r}: {err}");
+            assert!(err.ends_with(", 0 not active"), "{r}: {err}");
+        }
+        // Every acting OSD at 0: Ceph must pick one of them; not waited for.
+        for o in dump["osds"].as_array_mut().unwrap() {
+            o["primary_affinity"] = serde_json::json!(0);
+        }
+        assert_eq!(lead_no_pg(&dump, &pgs, &[0, 1, 2]), Ok(()), "{r}");
+    });
+}

@@ -194,7 +194,7 @@ impl Run<'_> {
             flags.contains("noscrub"),
             "the operator's noscrub was lost: {flags}"
         );
-        held_as_before(&self.pg, &format!("upgraded to {release}"));
+        held_as_before(self.pg, &format!("upgraded to {release}"));
     }
 }
 
