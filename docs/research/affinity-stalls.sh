@@ -11,13 +11,9 @@ set -euo pipefail
 rel=${1:-pacific}
 bin=${CEPHALO:-$PWD/target/debug/cephalo}
 dir=/tmp/affstall-$rel
-"$bin" playground down --dir "$dir" >/dev/null 2>&1 || true
-rm -rf "$dir"
-"$bin" playground up --no-deploy --release "$rel" --clients 1 --name cephalo-affstall --subnet 10.92.0.0/24 --dir "$dir" >/dev/null
-"$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null
-"$bin" admin -i "$dir/inventory" --log-dir "$dir/logs" client1 >/dev/null
-on() { "$bin" run -b --limit "$1" -i "$dir/inventory" --log-dir "$dir/logs" -- sh -c "$2" 2>/dev/null | sed -n '/>>$/,/^RECAP$/p' | sed '1d;$d'; }
-ceph() { on ceph1 "docker exec ceph_mon ceph $*"; }
+name=cephalo-affstall
+# shellcheck source=docs/research/stall-lib.sh
+. "$(dirname "$0")/stall-lib.sh"
 # CLIENT=R: the client runs release R's `rados` (its image put on the hosts).
 client=${CLIENT:-$rel}
 [ "$client" = "$rel" ] || "$bin" playground image --dir "$dir" --release "$client" >/dev/null

@@ -10,25 +10,12 @@ set -euo pipefail
 rel=${1:-pacific}
 bin=$PWD/target/debug/cephalo
 dir=/tmp/stall-$rel
-"$bin" playground down --dir "$dir" >/dev/null 2>&1 || true
-rm -rf "$dir"
-"$bin" playground up --no-deploy --release "$rel" --clients 1 --name cephalo-stall --subnet 10.92.0.0/24 --dir "$dir" >/dev/null
-"$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null
-"$bin" admin -i "$dir/inventory" --log-dir "$dir/logs" client1 >/dev/null
-on() { "$bin" run -b --limit "$1" -i "$dir/inventory" --log-dir "$dir/logs" -- sh -c "$2" 2>/dev/null | sed -n '/>>$/,/^RECAP$/p' | sed '1d;$d'; }
-ceph() { on ceph1 "docker exec ceph_mon ceph $*"; }
+name=cephalo-stall
+# shellcheck source=docs/research/stall-lib.sh
+. "$(dirname "$0")/stall-lib.sh"
 ceph osd pool create io 16 >/dev/null; ceph osd pool application enable io rados >/dev/null
 ceph osd set noscrub >/dev/null
-on client1 'mkdir -p /root/io && rm -f /root/io/*; docker run -d --name io --network=host -v /etc/ceph:/etc/ceph:ro -v /root/io:/io cephalo/ceph:'"$rel"' sh -c '"'"'
-i=0; last=$(date +%s%N)
-while [ ! -e /io/stop ]; do
-  i=$((i+1)); o=io-$((i % 64)); head -c 4096 /dev/urandom >/tmp/w
-  t0=$(date +%s%N)
-  if timeout 60 rados -p io put "$o" /tmp/w && t1=$(date +%s%N) && timeout 60 rados -p io get "$o" /tmp/r; then
-    now=$(date +%s%N); gap=$(( (now - last) / 1000000 )); last=$now
-    [ "$gap" -gt 1500 ] && echo "$((now / 1000000)) $gap $(( (t1 - t0) / 1000000 )) $(( (now - t1) / 1000000 ))" >>/io/stalls
-  fi
-done'"'"' >/dev/null'
+client_loop "$rel"
 wait_clean() { for _ in $(seq 120); do s=$(ceph pg stat 2>/dev/null); n=$(echo "$s" | sed -n 's/^\([0-9]*\) pgs: \([0-9]*\) active+clean;.*/\1 \2/p'); set -- $n; [ -n "${1:-}" ] && [ "$1" = "$2" ] && return; sleep 1; done; echo "not clean: $s"; }
 now_ms() { date +%s%3N; }
 host_of() { echo "ceph$(( $1 + 1 ))"; }
