@@ -4,10 +4,13 @@
 //! (once: a resumed run keeps the first record) and put back as recorded,
 //! by its own step or by the end of a run that stops early.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use super::act::{ceph, fail};
 use super::exec::Upgrade;
+use super::layout::DaemonType;
 use super::step::{Hold, READ_LEASE_OPTION};
 use crate::ceph::ceph_json;
 use crate::transport::{Endpoint, Transport, TransportError};
@@ -28,7 +31,21 @@ pub async fn hold(
             if now.as_deref().is_some_and(|v| same_number(v, ratio)) {
                 return Ok(false);
             }
+            let before = effective(up, t, READ_LEASE_OPTION).await?.unwrap_or(0.8);
+            let grace = effective(up, t, "osd_heartbeat_grace")
+                .await?
+                .unwrap_or(20.0);
             ceph(up, t, &["config", "set", "osd", READ_LEASE_OPTION, ratio]).await?;
+            // PGs led by OSDs that keep leases hold one of the old length
+            // until their next renewal: a primary moving before it runs out
+            // makes the new one wait for it. Waited out here, once.
+            let leased = up.plan.from.has_read_leases()
+                || up.plan.skipped.iter().any(|d| d.kind == DaemonType::Osd);
+            let shorter = ratio.parse::<f64>().is_ok_and(|r| r < before);
+            if leased && shorter {
+                tokio::time::sleep(Duration::from_secs_f64((before * grace).clamp(0.0, 120.0)))
+                    .await;
+            }
             Ok(true)
         }
         Hold::PrimaryAffinity { ids, .. } => {
@@ -159,6 +176,18 @@ fn recorded(up: &Upgrade, name: &str) -> Option<Option<String>> {
 
 fn forget(up: &Upgrade, name: &str) {
     up.journal(|j| j.held_before.remove(name));
+}
+
+/// The value an option has for the OSDs (`ceph config get osd`: the
+/// database's, else the default), as a number.
+async fn effective(
+    up: &Upgrade,
+    t: &dyn Transport,
+    option: &str,
+) -> Result<Option<f64>, TransportError> {
+    let out =
+        crate::ceph::ceph_out(&up.cluster, t, &["config", "get", "osd", option], false).await?;
+    Ok(out.trim().parse().ok())
 }
 
 /// The OSD-level value of an option in the mons' configuration database

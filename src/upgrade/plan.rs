@@ -355,7 +355,7 @@ impl Builder<'_> {
                 h.hold_id(),
                 StepKind::Hold { hold: h.clone() },
                 format!(
-                    "record the OSDs' {READ_LEASE_OPTION} and set it to {ratio} for the OSD phase: a PG whose read lease starts over (the first interval with every OSD on a release with leases) serves clients again within {ratio} x osd_heartbeat_grace, not 0.8 x"
+                    "record the OSDs' {READ_LEASE_OPTION} and set it to {ratio} for the OSD phase: a PG whose read lease starts over (the first interval with every OSD on a release with leases) serves clients again within {ratio} x osd_heartbeat_grace, not 0.8 x; where OSDs already keep leases, one lease of the old length is waited out before any primary moves"
                 ),
                 None,
             ));

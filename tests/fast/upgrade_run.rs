@@ -199,6 +199,13 @@ async fn pacific_to_reef_upgrades_every_daemon_in_order_and_a_second_run_changes
     assert!(first(&format!("config set osd {LEASE} 0.2")) < first("docker stop -t 120 ceph_osd_0"));
     assert!(first(&format!("config rm osd {LEASE}")) > first("--name ceph_osd_2"));
     assert!(first("osd primary-affinity osd.0 0") < first("osd ok-to-stop 0"));
+    // Pacific OSDs keep leases: the old, 16 s one is waited out before the
+    // first primary moves.
+    let at = |pat: &str| t.sent()[first(pat)].at;
+    assert!(
+        at("osd primary-affinity osd.0 0") - at(&format!("config set osd {LEASE} 0.2"))
+            >= std::time::Duration::from_secs(16)
+    );
     assert!(first("osd primary-affinity osd.0 1") > first("--name ceph_osd_0"));
     assert!(first("osd primary-affinity osd.0 1") < first("osd primary-affinity osd.1 0"));
     assert!(first("osd primary-affinity osd.2 0.5") > first("--name ceph_osd_2"));
