@@ -16,7 +16,7 @@ use crate::ceph::ceph_json;
 use crate::transport::{Endpoint, Transport, TransportError};
 
 /// Records what `h` changes, changes it, and for primary affinity waits
-/// until the OSDs lead no PG and every PG is active+clean.
+/// until the OSDs lead no PG and every PG is active.
 pub async fn hold(
     up: &Upgrade,
     t: &dyn Transport,
@@ -123,7 +123,9 @@ async fn put_back_records(
                     true
                 }
             }
-            None => false,
+            // A name this cephalo does not know (a newer one's journal):
+            // kept, for the cephalo that wrote it.
+            None => continue,
         };
         forget(up, name);
     }
