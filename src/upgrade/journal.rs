@@ -165,8 +165,18 @@ impl Journal {
             Some(n) => format!("{} of {n} steps done", self.done.len()),
             None => format!("{} steps done", self.done.len()),
         };
+        let held = if self.held_before.is_empty() {
+            String::new()
+        } else {
+            let list: Vec<String> = self
+                .held_before
+                .iter()
+                .map(|(name, was)| format!("{name} (was {})", was.as_deref().unwrap_or("not set")))
+                .collect();
+            format!("; held until a run of it ends: {}", list.join(", "))
+        };
         format!(
-            "upgrade of `{}` {} -> {}: {state}, {steps}; last run by {}, {} s ago",
+            "upgrade of `{}` {} -> {}: {state}, {steps}; last run by {}, {} s ago{held}",
             self.cluster,
             self.from,
             self.to,
@@ -232,13 +242,32 @@ mod tests {
         assert_eq!(Journal::load(&path).unwrap(), None);
         let mut j = Journal::new("ceph", "fsid", Release::Nautilus, Release::Pacific);
         j.flags_before.insert("noout".into(), false);
+        j.held_before
+            .insert("primary-affinity osd.3".into(), Some("1".into()));
+        j.held_before
+            .insert("config osd/osd_pool_default_read_lease_ratio".into(), None);
         j.mark_done("backup");
         j.mark_done("backup");
         j.save(&path).unwrap();
         let back = Journal::load(&path).unwrap().unwrap();
         assert_eq!(back, j);
         assert_eq!(back.done, ["backup"]);
-        assert_eq!(Journal::from_line(&j.to_line()), Some(j));
+        assert_eq!(Journal::from_line(&j.to_line()), Some(j.clone()));
+        // What is held shows in --status and in the refusals.
+        assert!(
+            j.summary(None).ends_with(
+                "held until a run of it ends: config osd/osd_pool_default_read_lease_ratio (was not set), primary-affinity osd.3 (was 1)"
+            ),
+            "{}",
+            j.summary(None)
+        );
+        // A journal of an earlier cephalo, without held_before, loads.
+        let old = j.to_line().replace(
+            r#""held_before":{"config osd/osd_pool_default_read_lease_ratio":null,"primary-affinity osd.3":"1"},"#,
+            "",
+        );
+        assert!(!old.contains("held_before"), "{old}");
+        assert!(Journal::from_line(&old).unwrap().held_before.is_empty());
         std::fs::write(&path, "{not json").unwrap();
         assert!(
             Journal::load(&path)
