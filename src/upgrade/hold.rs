@@ -43,8 +43,19 @@ pub async fn hold(
                 || up.plan.skipped.iter().any(|d| d.kind == DaemonType::Osd);
             let shorter = ratio.parse::<f64>().is_ok_and(|r| r < before);
             if leased && shorter {
-                tokio::time::sleep(Duration::from_secs_f64((before * grace).clamp(0.0, 120.0)))
-                    .await;
+                // A gate like the others (its pauses in the run log).
+                let lease = Duration::from_secs_f64((before * grace).clamp(0.0, 120.0));
+                let until = tokio::time::Instant::now() + lease;
+                let what = format!("the old read lease ({} s) did not run out", lease.as_secs());
+                up.wait(ep, &what, lease + Duration::from_secs(30), || async move {
+                    let left = until.saturating_duration_since(tokio::time::Instant::now());
+                    Ok(if left.is_zero() {
+                        Ok(())
+                    } else {
+                        Err(format!("{} s of the old lease left", left.as_secs()))
+                    })
+                })
+                .await?;
             }
             Ok(true)
         }
