@@ -68,6 +68,15 @@ pub(super) fn cluster_settings(
             problems.error(origin_of(key), format!("{key}: {msg}"));
         }
     }
+    let ratio = c.ceph_upgrade_read_lease_ratio.trim();
+    if !ratio.is_empty() && !ratio.parse::<f64>().is_ok_and(|r| r > 0.0 && r <= 1.0) {
+        problems.error(
+            origin_of("ceph_upgrade_read_lease_ratio"),
+            format!(
+                "ceph_upgrade_read_lease_ratio `{ratio}` is not a number above 0 and at most 1 (empty: leave the OSDs' read lease alone)"
+            ),
+        );
+    }
     super::overrides::check_sections(c, origin_of, problems);
     for (section, options) in &c.ceph_conf_overrides {
         if section.trim().is_empty() || options.keys().any(|k| k.trim().is_empty()) {

@@ -80,17 +80,10 @@ fn refused(e: Refused) -> Error {
 
 fn options(a: &UpgradeArgs, cluster: &Cluster, selected: &[String]) -> Result<PlanOptions> {
     let mut o = PlanOptions::default();
+    // The ratio is checked with the other settings (model::validate).
     let s = &cluster.settings;
     let ratio = s.ceph_upgrade_read_lease_ratio.trim();
-    o.read_lease_ratio = if ratio.is_empty() {
-        None
-    } else if ratio.parse::<f64>().is_ok_and(|r| r > 0.0 && r <= 1.0) {
-        Some(ratio.to_string())
-    } else {
-        return Err(Error::Usage(format!(
-            "ceph_upgrade_read_lease_ratio: `{ratio}` is not a number above 0 and at most 1 (empty: leave the OSDs' read lease alone)"
-        )));
-    };
+    o.read_lease_ratio = (!ratio.is_empty()).then(|| ratio.to_string());
     o.primary_affinity = s.ceph_upgrade_primary_affinity;
     if !a.daemon_types.is_empty() {
         let mut types = BTreeSet::new();
