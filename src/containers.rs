@@ -207,8 +207,6 @@ pub fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
 
-/// The id of `image` on the host (without `sha256:`), None when the host
-/// does not have it.
 /// Whether an engine's error says the image is not on the host (docker's
 /// and podman's words, for `image inspect` and `run --pull=never`).
 pub fn says_image_missing(stderr: &str) -> bool {
@@ -218,6 +216,8 @@ pub fn says_image_missing(stderr: &str) -> bool {
         .any(|w| err.contains(w))
 }
 
+/// The id of `image` on the host (without `sha256:`), None when the host
+/// does not have it.
 pub async fn image_id(
     t: &dyn Transport,
     host: &Endpoint,

@@ -341,16 +341,13 @@ impl Builder<'_> {
     fn osds(&self) -> Vec<UpgradeStep> {
         let ask = self.served_by(DaemonType::Mgr).has_osd_ok_to_stop() && self.to.has_mgr();
         let mut steps = Vec::new();
-        let lease = self
+        let ratio = self
             .options
             .read_lease_ratio
             .clone()
-            .filter(|_| self.to.has_read_leases() && !self.todo(DaemonType::Osd).is_empty())
-            .map(|ratio| Hold::ReadLease { ratio });
-        if let Some(h) = &lease {
-            let Hold::ReadLease { ratio } = h else {
-                unreachable!()
-            };
+            .filter(|_| self.to.has_read_leases() && !self.todo(DaemonType::Osd).is_empty());
+        let lease = ratio.clone().map(|ratio| Hold::ReadLease { ratio });
+        if let (Some(h), Some(ratio)) = (&lease, &ratio) {
             steps.push(step(
                 h.hold_id(),
                 StepKind::Hold { hold: h.clone() },

@@ -21,18 +21,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 
-use crate::support::{Playground, long_cephalo as cephalo, output_text as all};
+use crate::support::{Playground, output_text as all};
 
 /// `cephalo ARGS -i INVENTORY --log-dir LOGS`.
 fn run(pg: &Playground, args: &[&str], seen: &mut Vec<String>) -> Output {
-    let out = cephalo()
-        .args(args)
-        .arg("-i")
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .output()
-        .unwrap();
+    let out = pg.cephalo(args);
     seen.push(all(&out));
     out
 }

@@ -14,29 +14,16 @@
 //!   hosts are still listed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Output;
 
 use serde_json::Value;
 
-use super::support::{Playground, long_cephalo, output_text};
-
-/// `cephalo ARGS -i INVENTORY --log-dir LOGS`.
-fn cephalo(pg: &Playground, args: &[&str]) -> Output {
-    long_cephalo()
-        .args(args)
-        .arg("-i")
-        .arg(pg.inventory())
-        .arg("--log-dir")
-        .arg(pg.logs())
-        .output()
-        .unwrap()
-}
+use super::support::{Playground, output_text};
 
 /// A command with `--json` and the exit code expected: its JSON.
 fn json(pg: &Playground, args: &[&str], code: i32) -> Value {
     let mut a = args.to_vec();
     a.push("--json");
-    let out = cephalo(pg, &a);
+    let out = pg.cephalo(&a);
     assert_eq!(
         out.status.code(),
         Some(code),
@@ -64,7 +51,7 @@ fn rows<'a>(s: &'a Value, host: &str) -> &'a Vec<Value> {
 fn healthy(pg: &Playground, major: &str) {
     let s = json(pg, &["status"], 0);
     assert_eq!(s["flagged"], Value::Array(vec![]), "{s}");
-    let plain = cephalo(pg, &["status"]);
+    let plain = pg.cephalo(&["status"]);
     assert_eq!(plain.status.code(), Some(0), "{}", output_text(&plain));
     let text = String::from_utf8_lossy(&plain.stdout);
     assert!(
@@ -242,11 +229,11 @@ fn map(pg: &Playground) {
             other => panic!("osd.{osd} {spec}: {other:?}"),
         }
     }
-    let text = cephalo(pg, &["map", "osd", &format!("osd.{osd}")]);
+    let text = pg.cephalo(&["map", "osd", &format!("osd.{osd}")]);
     assert!(text.status.success(), "{}", output_text(&text));
     assert!(String::from_utf8_lossy(&text.stdout).contains("rbd/vm1"));
     // A missing image is bad input.
-    let missing = cephalo(pg, &["map", "rbd", "rbd/nope"]);
+    let missing = pg.cephalo(&["map", "rbd", "rbd/nope"]);
     assert_eq!(missing.status.code(), Some(2), "{}", output_text(&missing));
 }
 
@@ -270,7 +257,7 @@ fn stopped_osd(pg: &Playground) {
             .any(|f| f == flag.as_str()),
         "{s}"
     );
-    let plain = cephalo(pg, &["status"]);
+    let plain = pg.cephalo(&["status"]);
     assert_eq!(plain.status.code(), Some(8));
     assert!(String::from_utf8_lossy(&plain.stdout).contains(&flag));
     pg.on("ceph2", &format!("docker start {name} >/dev/null"));

@@ -172,13 +172,7 @@ impl Playground {
 
     /// `cephalo deploy` of the playground; its stdout.
     pub fn deploy(&self) -> String {
-        let out = long_cephalo()
-            .args(["deploy", "-i"])
-            .arg(self.inventory())
-            .arg("--log-dir")
-            .arg(self.logs())
-            .output()
-            .unwrap();
+        let out = self.cephalo(&["deploy"]);
         assert!(
             out.status.success(),
             "deploy failed:\n{}",

@@ -17,10 +17,6 @@ pub mod time;
 use serde::Serialize;
 
 use crate::facts::{ClockSample, Facts};
-
-/// The hint of every check that finds an image missing on a host.
-pub const PULL_HINT: &str =
-    "cephalo pull -i INVENTORY (with --image-archive FILE where no registry is reachable)";
 use crate::model::{Cluster, Host};
 
 pub use cluster::cluster_checks;
@@ -28,6 +24,10 @@ pub use disks::expected_osds;
 pub use engine::{MIN_DOCKER, MIN_PODMAN};
 pub use resources::{MDS_MEMORY, MGR_MEMORY, MIN_FREE, MIN_PID_MAX, MON_MEMORY};
 pub use time::MAX_CLOCK_OFFSET;
+
+/// The hint of every check that finds an image missing on a host.
+pub const PULL_HINT: &str =
+    "cephalo pull -i INVENTORY (with --image-archive FILE where no registry is reachable)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
