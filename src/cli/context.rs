@@ -207,6 +207,11 @@ pub fn cluster_engine(
         .filter(|h| selected.contains(&h.name))
         .map(|h| (h.name.clone(), crate::transport::Endpoint::of(h)))
         .collect();
+    // Which mon the cluster answered through: in the run log, and with -v.
+    if let Ok(mut reach) = cluster.learned.reach.lock() {
+        let r = reporter.clone();
+        reach.say = Some(Arc::new(move |text: &str| r.detail(text)));
+    }
     Ok(Engine {
         transport,
         hosts,

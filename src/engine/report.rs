@@ -110,6 +110,22 @@ impl Reporter {
         }
     }
 
+    /// A line of detail: to the run log always, on screen with -v.
+    pub fn detail(&self, text: &str) {
+        if let Ok(mut log) = self.log.lock()
+            && let Some(f) = log.as_mut()
+        {
+            let _ = writeln!(
+                f,
+                "{}",
+                json!({"event": "detail", "text": text, "time_ms": now_ms() as u64})
+            );
+        }
+        if let Mode::Human { verbose: true } = self.mode {
+            self.line(text);
+        }
+    }
+
     pub fn message(&self, text: &str) {
         self.event(json!({"event": "message", "text": text}));
         self.line(text);

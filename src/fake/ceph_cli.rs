@@ -22,7 +22,10 @@ impl FakeCeph {
             .collect();
         let release = self.release();
         if self.quorum().is_empty() {
-            return fail(1, "error connecting to the cluster: timed out");
+            return fail(
+                1,
+                "[errno 110] RADOS timed out (error connecting to the cluster)",
+            );
         }
         let j = |v: Value| out(0, v.to_string());
         match words.as_slice() {
@@ -48,6 +51,7 @@ impl FakeCeph {
                 answer
             }
             ["health"] | ["health", "detail"] => j(self.health_json()),
+            ["fsid"] => out(0, format!("{}\n", self.fsid)),
             ["quorum_status"] => j(json!({
                 "quorum_names": self.quorum(),
                 "quorum_leader_name": self.quorum().first(),
@@ -83,7 +87,7 @@ impl FakeCeph {
                 ),
             },
             ["versions"] if release < Release::Luminous => {
-                fail(22, "no valid command found; 10 closest matches: ...")
+                fail(22, "no valid command found; 10 closest matches: ...\nError EINVAL: invalid command")
             }
             ["versions"] => j(self.versions()),
             ["osd", "dump"] => {
@@ -300,7 +304,7 @@ impl FakeCeph {
             ["osd", "down", ids @ ..] => {
                 // Octopus's mons know `--definitely-dead`; older ones refuse it.
                 if ids.contains(&"--definitely-dead") && release < Release::Octopus {
-                    return fail(22, "Invalid command: unused arguments: ['--definitely-dead']");
+                    return fail(22, "Invalid command: unused arguments: ['--definitely-dead']\nosd down <ids> [<ids>...] :  set osd(s) <id> [<id>...] down\nError EINVAL: invalid command");
                 }
                 // A running OSD would say it was wrongly marked down and be
                 // up again: the fake keeps it as its container says.
@@ -440,7 +444,7 @@ impl FakeCeph {
             _ => fail(
                 22,
                 format!(
-                    "no valid command found (the fake cluster does not know `ceph {}`)",
+                    "no valid command found (the fake cluster does not know `ceph {}`)\nError EINVAL: invalid command",
                     words.join(" ")
                 ),
             ),

@@ -37,6 +37,11 @@ pub struct FakeCluster {
     pub rbd: Vec<super::rbd::FakeImage>,
     /// Commands nothing here knows, as `host: command` (answered with 0).
     pub unknown: Vec<String>,
+    /// The newest release each daemon's data was run by ((kind, id) ->
+    /// release): a daemon whose image is of an older release crash-loops
+    /// (its container restarting, the daemon down), as a Pacific mon on a
+    /// store Reef wrote does.
+    pub data_releases: BTreeMap<(String, String), Release>,
     /// Commands answered so far.
     pub commands: usize,
     /// The command of this number (1 = the first) fails with "injected
@@ -172,7 +177,34 @@ impl FakeCluster {
         self.ceph.changed();
     }
 
+    /// Marks the daemon containers of `only` (or every host) restarting
+    /// whose image is of an older release than their data, and records the
+    /// release that runs each daemon's data.
+    fn crash_loops(&mut self, only: Option<&str>) {
+        for (hname, h) in self.hosts.iter_mut() {
+            if only.is_some_and(|o| o != hname) {
+                continue;
+            }
+            for (cname, c) in h.containers.iter_mut() {
+                let Some((kind, id)) = daemon_of(cname, hname) else {
+                    continue;
+                };
+                let key = (kind.to_string(), id);
+                let image = self.releases.get(&c.image).copied();
+                let data = self.data_releases.get(&key).copied();
+                c.restarting = c.running && matches!((image, data), (Some(i), Some(d)) if i < d);
+                if c.running
+                    && !c.restarting
+                    && let Some(i) = image
+                {
+                    self.data_releases.insert(key, data.map_or(i, |d| d.max(i)));
+                }
+            }
+        }
+    }
+
     fn sync_hosts(&mut self, only: Option<&str>) {
+        self.crash_loops(only);
         let mut changed = false;
         let mut seen: BTreeMap<(&'static str, String), Daemon> = BTreeMap::new();
         let hosts: Vec<(&String, &FakeHost)> = match only {
@@ -184,7 +216,7 @@ impl FakeCluster {
                 let Some(key) = daemon_of(cname, hname) else {
                     continue;
                 };
-                let running = if c.running && h.reachable {
+                let running = if c.running && !c.restarting && h.reachable {
                     self.releases.get(&c.image).copied()
                 } else {
                     None
@@ -261,11 +293,20 @@ impl FakeCluster {
     }
 
     fn exec(&mut self, host: &str, container: &str, rest: &[String]) -> Output {
-        let running = self
+        let c = self
             .hosts
             .get(host)
-            .and_then(|h| h.containers.get(container))
-            .is_some_and(|c| c.running);
+            .and_then(|h| h.containers.get(container));
+        if let Some(c) = c.filter(|c| c.running && c.restarting) {
+            return fail(
+                1,
+                format!(
+                    "Error response from daemon: Container {} is restarting, wait until the container is running",
+                    c.id
+                ),
+            );
+        }
+        let running = c.is_some_and(|c| c.running);
         if !running {
             return fail(
                 1,

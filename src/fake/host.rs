@@ -19,6 +19,11 @@ pub struct Container {
     /// The image id it runs.
     pub image_id: String,
     pub running: bool,
+    /// Crash-looping: the engine restarts it again and again (`inspect`
+    /// says running and `restarting`, `exec` is refused), its daemon never
+    /// up. The fake cluster sets it for a daemon whose image is of an older
+    /// release than its data.
+    pub restarting: bool,
     pub labels: BTreeMap<String, String>,
     pub env: BTreeMap<String, String>,
     /// The command after the image.
@@ -143,6 +148,7 @@ impl FakeHost {
             image: image.to_string(),
             image_id: self.images[image].clone(),
             running: true,
+            restarting: false,
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -219,6 +225,7 @@ impl FakeHost {
             ["stop", .., name] => match self.containers.get_mut(*name) {
                 Some(c) => {
                     c.running = false;
+                    c.restarting = false;
                     out(0, format!("{name}\n"))
                 }
                 None => no_such(name),
@@ -275,6 +282,7 @@ impl FakeHost {
             image: r.image,
             image_id,
             running: true,
+            restarting: false,
             labels: r.labels,
             env: r.env,
             command: r.command,
@@ -326,23 +334,20 @@ fn render(format: &str, name: &str, c: &Container) -> String {
             "{{.State.Running}}",
             if c.running { "true" } else { "false" },
         )
-        .replace(
-            "{{.State.Status}}",
-            if c.running { "running" } else { "exited" },
-        )
+        .replace("{{.State.Status}}", state(c))
         .replace("{{.Image}}", &c.image_id)
         .replace("{{.Config.Image}}", &c.image)
         .replace("{{.ID}}", &c.id)
         .replace("{{.Id}}", &c.id)
         .replace(
             "{{.Status}}",
-            if c.running {
-                "Up 2 minutes"
-            } else {
-                "Exited (0) 1 minute ago"
+            match state(c) {
+                "running" => "Up 2 minutes",
+                "restarting" => "Restarting (1) 3 seconds ago",
+                _ => "Exited (0) 1 minute ago",
             },
         )
-        .replace("{{.State}}", if c.running { "running" } else { "exited" });
+        .replace("{{.State}}", state(c));
     // {{index .Config.Labels "K"}} and {{.Label "K"}}
     for open in ["{{index .Config.Labels \"", "{{.Label \""] {
         while let Some(i) = s.find(open) {
@@ -358,6 +363,15 @@ fn render(format: &str, name: &str, c: &Container) -> String {
         }
     }
     s
+}
+
+/// The engine's word for a container's state.
+fn state(c: &Container) -> &'static str {
+    match (c.running, c.restarting) {
+        (true, true) => "restarting",
+        (true, false) => "running",
+        _ => "exited",
+    }
 }
 
 /// A stable made-up digest for an image reference.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::keyring::{self, Entry, Local};
+use crate::ceph::reach::{Attempt, why};
 use crate::model::{Cluster, Host};
 use crate::transport::{Command, Transport, TransportError, checked, run};
 
@@ -221,47 +222,24 @@ fn in_mon(mon: &Host, args: &[&str], timeout: Duration) -> Command {
         .timeout(timeout)
 }
 
-/// Why a command on a mon did not give an answer, in a few words.
-fn why(e: &TransportError) -> String {
-    match e {
-        TransportError::Failed {
-            command,
-            stderr_tail,
-            ..
-        } => {
-            // docker's words, then podman's.
-            let stopped = [
-                "is not running",
-                "No such container",
-                "only create exec sessions on running containers",
-                "no such container",
-            ];
-            if stopped.iter().any(|s| stderr_tail.contains(s)) {
-                "its ceph_mon container is not running".to_string()
-            } else {
-                format!("`{command}` failed: {}", stderr_tail.trim())
-            }
-        }
-        other => other.to_string(),
-    }
-}
-
 /// Asks one mon, with timeouts: in quorum? then every key.
 async fn from_mon(
     cluster: &Cluster,
     t: &dyn Transport,
     mon: &Host,
     check: bool,
-) -> Result<Vec<(Entry, bool)>, String> {
+) -> Result<Vec<(Entry, bool)>, TransportError> {
     let ep = crate::transport::Endpoint::of(mon);
+    let said = |reason: String| TransportError::Other {
+        host: mon.name.clone(),
+        reason,
+    };
     let c = cluster.name.as_str();
     // The admin socket answers without quorum: it never hangs on a mon
     // that is out of it (ceph-deploy's gatherkeys did).
-    let status = crate::ceph::mon_status(cluster, mon, t, STATUS_TIMEOUT)
-        .await
-        .map_err(|e| why(&e))?;
+    let status = crate::ceph::mon_status(cluster, mon, t, STATUS_TIMEOUT).await?;
     if !status.in_quorum() {
-        return Err(format!("not in quorum (state: {})", status.state));
+        return Err(said(format!("not in quorum (state: {})", status.state)));
     }
     let mon_keyring = format!("/var/lib/ceph/mon/{c}-{}/keyring", mon.name);
     let text = checked(
@@ -269,12 +247,11 @@ async fn from_mon(
         &ep,
         &in_mon(mon, &["cat", &mon_keyring], AUTH_TIMEOUT).secret(),
     )
-    .await
-    .map_err(|e| why(&e))?
+    .await?
     .stdout_text();
     let mon_entry = keyring::find(&text, "mon.")
         .filter(|e| !e.key.is_empty())
-        .ok_or_else(|| format!("{mon_keyring} holds no mon. key"))?;
+        .ok_or_else(|| said(format!("{mon_keyring} holds no mon. key")))?;
     let mut out = vec![(mon_entry, false)];
     let auth = |verb: &str, entity: &str, caps: &[&str]| {
         let mut args = vec![
@@ -296,7 +273,7 @@ async fn from_mon(
     };
     for entity in identities(cluster).into_iter().skip(1) {
         let cmd = auth("get", entity, &[]);
-        let got = run(t, &ep, &cmd).await.map_err(|e| why(&e))?;
+        let got = run(t, &ep, &cmd).await?;
         let (text, created) = if got.success() {
             (got.stdout_text(), false)
         } else if got.stderr_text().contains("ENOENT") && entity.starts_with("client.bootstrap-") {
@@ -312,20 +289,18 @@ async fn from_mon(
                 continue;
             }
             let profile = format!("allow profile {}", &entity["client.".len()..]);
-            let made = checked(t, &ep, &auth("get-or-create", entity, &["mon", &profile]))
-                .await
-                .map_err(|e| why(&e))?;
+            let made = checked(t, &ep, &auth("get-or-create", entity, &["mon", &profile])).await?;
             (made.stdout_text(), true)
         } else {
-            return Err(format!(
+            return Err(said(format!(
                 "`{}` failed: {}",
                 cmd.display(),
                 got.stderr_tail(2).trim()
-            ));
+            )));
         };
         let entry = keyring::find(&text, entity)
             .filter(|e| !e.key.is_empty())
-            .ok_or_else(|| format!("`ceph auth get {entity}` printed no key for it"))?;
+            .ok_or_else(|| said(format!("`ceph auth get {entity}` printed no key for it")))?;
         out.push((entry, created));
     }
     Ok(out)
@@ -343,7 +318,7 @@ pub async fn gather(
     dest: &Path,
     check: bool,
 ) -> Result<Report, GatherError> {
-    let mut tried = Vec::new();
+    let mut tried: Vec<Tried>;
     let mut unreachable;
     let mut fetched = None;
     // Every mon in an election (electing, probing): a quorum is forming,
@@ -351,28 +326,39 @@ pub async fn gather(
     // that is down or unreachable is still never waited on.
     let started = tokio::time::Instant::now();
     loop {
-        tried.clear();
-        unreachable = 0;
-        for mon in mons {
-            match from_mon(cluster, t, mon, check).await {
-                Ok(keys) => {
-                    tried.push(Tried {
-                        mon: mon.name.clone(),
-                        skipped: None,
-                    });
-                    fetched = Some(keys);
-                    break;
-                }
-                Err(why) => {
-                    if why.contains("cannot connect") || why.contains("host key") {
-                        unreachable += 1;
+        let skipped = std::sync::Mutex::new(Vec::new());
+        let answered =
+            crate::ceph::reach::through_these(cluster, mons.to_vec(), "gatherkeys", |mon| {
+                let skipped = &skipped;
+                async move {
+                    match from_mon(cluster, t, mon, check).await {
+                        Ok(keys) => Attempt::Answered(Ok(keys)),
+                        Err(e) => {
+                            let e = crate::ceph::reach::explain(t, mon, e).await;
+                            if let Ok(mut s) = skipped.lock() {
+                                s.push((mon.name.clone(), e.is_unreachable(), why(&e)));
+                            }
+                            Attempt::NoAnswer(e)
+                        }
                     }
-                    tried.push(Tried {
-                        mon: mon.name.clone(),
-                        skipped: Some(why),
-                    });
                 }
-            }
+            })
+            .await;
+        let skipped = skipped.into_inner().unwrap_or_default();
+        unreachable = skipped.iter().filter(|(_, u, _)| *u).count();
+        tried = skipped
+            .into_iter()
+            .map(|(mon, _, why)| Tried {
+                mon,
+                skipped: Some(why),
+            })
+            .collect();
+        if let Ok((mon, keys)) = answered {
+            tried.push(Tried {
+                mon: mon.name.clone(),
+                skipped: None,
+            });
+            fetched = Some(keys);
         }
         let electing = tried.iter().any(|t| {
             t.skipped

@@ -38,5 +38,5 @@ pub use load::{find_file, load, load_targets, load_view, parse_extra_vars, read_
 pub use resolve::{Inputs, image_name, resolve, secret_kind};
 pub use types::{
     AddressFrom, AddressSource, Cluster, ConfOverrides, Connection, Engine, Files, Host, JumpHost,
-    Learned, ObjectStore, Password, Role, Sources, Target, Targets,
+    Learned, ObjectStore, Password, Reach, Role, Sources, Target, Targets,
 };

@@ -338,6 +338,33 @@ pub struct Files {
 pub struct Learned {
     /// (host, image) -> the `uid:gid` of the image's ceph user.
     pub ceph_users: std::sync::Arc<std::sync::Mutex<BTreeMap<(String, String), String>>>,
+    /// (host, image id) -> what `ceph --version` in that image printed:
+    /// read once per image and host, before any daemon is made from it.
+    pub image_versions: std::sync::Arc<std::sync::Mutex<BTreeMap<(String, String), String>>>,
+    /// Which mon answered the cluster's last `ceph` call, and who is told
+    /// when that changes (`-v`).
+    pub reach: std::sync::Arc<std::sync::Mutex<Reach>>,
+}
+
+/// The run's memory of how it reached the cluster.
+#[derive(Clone, Default)]
+pub struct Reach {
+    /// The inventory mon whose container answered last: asked first.
+    pub answered: Option<String>,
+    /// Told which mon answered whenever it changes, and why the ones
+    /// before it did not (set by the command line for `-v`).
+    pub say: Option<Say>,
+}
+
+/// Where a line of detail goes (the run log, and the screen with `-v`).
+pub type Say = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl std::fmt::Debug for Reach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reach")
+            .field("answered", &self.answered)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The cluster as cephalo will deploy it.

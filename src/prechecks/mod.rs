@@ -352,7 +352,6 @@ async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
 /// that answers.
 async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckResult> {
     use crate::containers::Present;
-    let mut tried = Vec::new();
     // Every mon's container, asked once and at once.
     let mons: Vec<&crate::model::Host> = cluster.hosts_with(Role::Mon).collect();
     let eps: Vec<Endpoint> = mons.iter().map(|m| Endpoint::of(m)).collect();
@@ -380,54 +379,44 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
         .filter(|(_, s)| matches!(s, Ok(Present::Present { running: true, .. })))
         .map(|(m, _)| m.name.clone())
         .collect();
-    for (mon, state) in mons.iter().copied().zip(&states) {
-        match state {
-            Ok(Present::Present { running: true, .. }) => {}
-            Ok(Present::Present { running: false, .. }) => {
-                tried.push(format!("{}: ceph_mon stopped", mon.name));
-                continue;
-            }
-            Ok(Present::Absent) => continue,
-            Err(e) => {
-                tried.push(e.to_string());
-                continue;
-            }
-        }
-        // Three questions at once: each `ceph` run costs a Python start.
-        let (status, monmap, versions) = futures::join!(
-            crate::ceph::ceph_json_on(cluster, t, mon, &["status"]),
-            crate::ceph::ceph_json_on(cluster, t, mon, &["mon", "dump"]),
-            crate::ceph::ceph_json_on(cluster, t, mon, &["versions"]),
-        );
-        let status = match status {
-            Ok(v) => v,
-            Err(e) => {
-                tried.push(e.to_string());
-                continue;
-            }
-        };
-        let names = checks::live::quorum_names;
-        let mut quorum = names(&status);
-        // A mon that runs but is not in quorum may have started a moment
-        // ago (a deploy that stopped half way): it gets 30 s to join.
-        let since = std::time::Instant::now();
-        while running.iter().any(|r| !quorum.contains(r))
-            && since.elapsed() < std::time::Duration::from_secs(30)
-        {
-            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            if let Ok(q) = crate::ceph::ceph_json_on(cluster, t, mon, &["quorum_status"]).await {
-                quorum = names(&q);
-            }
-        }
-        let (monmap, versions) = (monmap.ok(), versions.map_err(|e| e.to_string()));
-        return checks::live::live_checks(&checks::live::LiveView {
-            cluster,
-            status: &status,
-            quorum: &quorum,
-            monmap: monmap.as_ref(),
-            versions: versions.as_ref().map_err(Clone::clone),
-            uncreated: &uncreated,
-        });
+    if !any_container {
+        // No cluster yet: nothing to ask.
+        return checks::live::no_answer(false, &uncreated, &[]);
     }
-    checks::live::no_answer(any_container, &uncreated, &tried)
+    // Asked the one way every command reaches the cluster: through any mon
+    // it answers through (the first question finds it, the other two go
+    // there first).
+    let status = match crate::ceph::ceph_json(cluster, t, &["status"]).await {
+        Ok(v) => v,
+        Err(e) => {
+            let tried = vec![e.to_string()];
+            return checks::live::no_answer(any_container, &uncreated, &tried);
+        }
+    };
+    let (monmap, versions) = futures::join!(
+        crate::ceph::ceph_json(cluster, t, &["mon", "dump"]),
+        crate::ceph::ceph_json(cluster, t, &["versions"]),
+    );
+    let names = checks::live::quorum_names;
+    let mut quorum = names(&status);
+    // A mon that runs but is not in quorum may have started a moment
+    // ago (a deploy that stopped half way): it gets 30 s to join.
+    let since = std::time::Instant::now();
+    while running.iter().any(|r| !quorum.contains(r))
+        && since.elapsed() < std::time::Duration::from_secs(30)
+    {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        if let Ok(q) = crate::ceph::ceph_json(cluster, t, &["quorum_status"]).await {
+            quorum = names(&q);
+        }
+    }
+    let (monmap, versions) = (monmap.ok(), versions.map_err(|e| e.to_string()));
+    checks::live::live_checks(&checks::live::LiveView {
+        cluster,
+        status: &status,
+        quorum: &quorum,
+        monmap: monmap.as_ref(),
+        versions: versions.as_ref().map_err(Clone::clone),
+        uncreated: &uncreated,
+    })
 }

@@ -11,9 +11,9 @@ use serde_json::Value;
 use super::exec::Upgrade;
 use super::layout::Flag;
 use super::step::{Check, Warning};
-use crate::ceph::{ceph_cmd, ceph_json, ceph_out, mons_to_try};
+use crate::ceph::{ceph_bytes, ceph_json, ceph_out};
 use crate::release::Release;
-use crate::transport::{Endpoint, Transport, TransportError, checked};
+use crate::transport::{Endpoint, Transport, TransportError};
 
 /// A refusal or failure of a step, on the host it ran for.
 pub fn fail(host: &str, reason: impl Into<String>) -> TransportError {
@@ -26,24 +26,6 @@ pub fn fail(host: &str, reason: impl Into<String>) -> TransportError {
 /// `ceph ARGS` (no output wanted) through any mon.
 pub async fn ceph(up: &Upgrade, t: &dyn Transport, args: &[&str]) -> Result<(), TransportError> {
     ceph_out(&up.cluster, t, args, false).await.map(|_| ())
-}
-
-/// The raw bytes `ceph ARGS` writes (binary maps), through the first mon
-/// that answers.
-async fn ceph_bytes(
-    up: &Upgrade,
-    t: &dyn Transport,
-    args: &[&str],
-) -> Result<Vec<u8>, TransportError> {
-    let mut last = fail("-", "the cluster has no mon");
-    for mon in mons_to_try(&up.cluster, t) {
-        let cmd = ceph_cmd(&up.cluster, mon, args).secret();
-        match checked(t, &Endpoint::of(mon), &cmd).await {
-            Ok(out) => return Ok(out.stdout),
-            Err(e) => last = e,
-        }
-    }
-    Err(last)
 }
 
 /// The OSD map's flags now.
@@ -265,12 +247,12 @@ pub async fn backup(
     write("osd-dump.json", dump.to_string().as_bytes(), 0o600)?;
     write(
         "monmap.bin",
-        &ceph_bytes(up, t, &["mon", "getmap", "-o", "/dev/stdout"]).await?,
+        &ceph_bytes(&up.cluster, t, &["mon", "getmap", "-o", "/dev/stdout"]).await?,
         0o600,
     )?;
     write(
         "crushmap.bin",
-        &ceph_bytes(up, t, &["osd", "getcrushmap", "-o", "/dev/stdout"]).await?,
+        &ceph_bytes(&up.cluster, t, &["osd", "getcrushmap", "-o", "/dev/stdout"]).await?,
         0o600,
     )?;
     let keys = ceph_out(&up.cluster, t, &["auth", "export"], true).await?;

@@ -274,10 +274,12 @@ async fn a_fault_at_any_command_stops_with_flags_restored_and_the_next_run_finis
         assert_upgraded(dir.path(), &t);
     }
     // Not every fault stops a run, by design: a failed poll is asked again,
-    // the journal's mirror in the mons and the version probes are best
-    // effort. A third at least must stop it, or this test proves little.
+    // a `ceph` call that got no answer through one mon is asked through
+    // the next, the journal's mirror in the mons and the version probes are
+    // best effort. A quarter at least must stop it, or this test proves
+    // little.
     assert!(
-        failed_runs > total / step / 3,
+        failed_runs > total / step / 4,
         "most injected faults must stop the run ({failed_runs} of {} at {step}, {total} commands)",
         total / step
     );

@@ -1,18 +1,21 @@
 //! Asking the cluster: the `ceph` CLI run through the container of any
-//! inventory mon that answers (a stopped mon is skipped, the one that
-//! answered is tried first next time), and the few answers operations
-//! read from it (status, quorum, an OSD's state, version strings). Shared by deploy, prechecks and the rolling upgrade; it only
-//! asks, and changes the cluster only through the arguments its callers
-//! give (`auth get-or-create`, `fs new`). Imports values, model and
-//! transport only, never an operation.
+//! inventory mon through which the cluster answers (`reach`: the one way
+//! every operation reaches it), and the few answers operations read from
+//! it (status, quorum, an OSD's state, version strings). Shared by deploy,
+//! prechecks, status and the rolling upgrade; it only asks, and changes the
+//! cluster only through the arguments its callers give (`auth
+//! get-or-create`, `fs new`). Imports values, model and transport only,
+//! never an operation.
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, OnceLock};
+pub mod reach;
+
 use std::time::Duration;
 
 use crate::model::{Cluster, Host, Role};
 use crate::release::Release;
-use crate::transport::{Command, Transport, TransportError, checked};
+use crate::transport::{Command, Output, Transport, TransportError, checked};
+
+pub use reach::mons_to_try;
 
 /// The first mon of the inventory (where steps about the whole cluster
 /// are reported). `ceph` itself runs through any mon that answers.
@@ -38,97 +41,26 @@ pub fn ceph_cmd(cluster: &Cluster, mon: &Host, args: &[&str]) -> Command {
         .timeout(Duration::from_secs(60))
 }
 
-fn no_mon() -> TransportError {
-    TransportError::Other {
-        host: "-".into(),
-        reason: "the cluster has no mon".into(),
-    }
-}
-
-/// The mon that answered the last `ceph` call, by transport and cluster:
-/// later calls of the same run go there first. The transport's address
-/// tells runs apart (each run makes its own transport).
-type Answered = Mutex<BTreeMap<(usize, String), String>>;
-
-fn answered() -> &'static Answered {
-    static ANSWERED: OnceLock<Answered> = OnceLock::new();
-    ANSWERED.get_or_init(Default::default)
-}
-
-fn answered_key(cluster: &Cluster, t: &dyn Transport) -> (usize, String) {
-    let at = t as *const dyn Transport as *const () as usize;
-    (at, format!("{} {}", cluster.name, cluster.fsid))
-}
-
-/// The inventory mons in the order a `ceph` call tries them: the one that
-/// answered last first, then the others in inventory order.
-pub fn mons_to_try<'a>(cluster: &'a Cluster, t: &dyn Transport) -> Vec<&'a Host> {
-    let last = answered()
-        .lock()
-        .ok()
-        .and_then(|m| m.get(&answered_key(cluster, t)).cloned());
-    let mut mons: Vec<&Host> = cluster.hosts_with(Role::Mon).collect();
-    if let Some(i) = last.and_then(|l| mons.iter().position(|m| m.name == l)) {
-        let m = mons.remove(i);
-        mons.insert(0, m);
-    }
-    mons
-}
-
-/// Whether a `ceph` call through a mon's container failed for want of
-/// that mon (its container not running, its host unreachable, the call
-/// timed out), so the next mon may answer; any other failure is the
-/// cluster's answer.
-pub fn try_next_mon(e: &TransportError) -> bool {
-    match e {
-        TransportError::Failed { stderr_tail, .. } => {
-            container_not_running(stderr_tail)
-                || stderr_tail.contains("timed out")
-                || stderr_tail.contains("error connecting to the cluster")
-        }
-        TransportError::Timeout { .. } | TransportError::ConnectionLost { .. } => true,
-        other => other.is_unreachable(),
-    }
-}
-
-/// The engine says the container is not running (docker's words, then
-/// podman's).
-pub fn container_not_running(stderr: &str) -> bool {
-    [
-        "is not running",
-        "No such container",
-        "only create exec sessions on running containers",
-        "no such container",
-    ]
-    .iter()
-    .any(|s| stderr.contains(s))
-}
-
-/// Runs `ceph ARGS` through the first mon (in the order of `mons_to_try`)
-/// that answers; returns that mon and the output.
+/// Runs `ceph ARGS` through the first mon (in the order of
+/// `reach::mons_to_try`) through which the cluster answers; returns that
+/// mon and the output.
 async fn through_any_mon<'a>(
     cluster: &'a Cluster,
     t: &dyn Transport,
     args: &[&str],
     secret: bool,
-) -> Result<(&'a Host, String), TransportError> {
-    any_mon(
-        cluster,
-        t,
-        &format!("ceph {}", args.join(" ")),
-        false,
-        |mon| {
-            let cmd = ceph_cmd(cluster, mon, args);
-            if secret { cmd.secret() } else { cmd }
-        },
-    )
+) -> Result<(&'a Host, Output), TransportError> {
+    reach::through_mons(cluster, &format!("ceph {}", args.join(" ")), |mon| {
+        let cmd = ceph_cmd(cluster, mon, args);
+        let cmd = if secret { cmd.secret() } else { cmd };
+        async move { reach::ceph_attempt(t, mon, &cmd).await }
+    })
     .await
 }
 
-/// Runs `WORDS` in the `ceph_mon` container of the first mon that answers
-/// (`rbd ...`, `rados ...`, `sh -c SCRIPT cephalo ARGS`), with `timeout`;
-/// returns its output. When no mon could be reached at all, the error is
-/// an unreachable one (its exit code says so).
+/// Runs `WORDS` in the `ceph_mon` container of the first mon through which
+/// the cluster answers (`rbd ...`, `rados ...`, `sh -c SCRIPT cephalo
+/// ARGS`), with `timeout`; returns its output.
 pub async fn in_mon_container(
     cluster: &Cluster,
     t: &dyn Transport,
@@ -136,91 +68,29 @@ pub async fn in_mon_container(
     timeout: Duration,
 ) -> Result<String, TransportError> {
     let what = words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
-    let (_, out) = any_mon(cluster, t, &what, true, |mon| {
+    let (_, out) = reach::through_mons(cluster, &what, |mon| {
         let mut argv: Vec<String> = vec![
             mon.engine.command().into(),
             "exec".into(),
             "ceph_mon".into(),
         ];
         argv.extend(words.iter().cloned());
-        Command::new(argv)
+        let cmd = Command::new(argv)
             .become_root(mon.connection.become_root)
-            .timeout(timeout)
+            .timeout(timeout);
+        async move { reach::tool_attempt(cluster, t, mon, &cmd).await }
     })
     .await?;
-    Ok(out)
+    Ok(out.stdout_text())
 }
 
-/// Runs the command `make` builds for a mon through the first mon (in the
-/// order of `mons_to_try`) that answers; `what` names it in the error,
-/// which is an unreachable one when `unreachable` and no mon could be
-/// reached.
-async fn any_mon<'a>(
-    cluster: &'a Cluster,
+/// The raw bytes `ceph ARGS` writes (binary maps, keys: kept out of logs).
+pub async fn ceph_bytes(
+    cluster: &Cluster,
     t: &dyn Transport,
-    what: &str,
-    unreachable: bool,
-    make: impl Fn(&Host) -> Command,
-) -> Result<(&'a Host, String), TransportError> {
-    let mons = mons_to_try(cluster, t);
-    if mons.is_empty() {
-        return Err(no_mon());
-    }
-    let mut tried: Vec<(String, TransportError)> = Vec::new();
-    for mon in mons {
-        let cmd = make(mon);
-        match checked(t, &crate::transport::Endpoint::of(mon), &cmd).await {
-            Ok(out) => {
-                if let Ok(mut m) = answered().lock() {
-                    m.insert(answered_key(cluster, t), mon.name.clone());
-                }
-                return Ok((mon, out.stdout_text()));
-            }
-            Err(e) if try_next_mon(&e) => tried.push((mon.name.clone(), e)),
-            Err(e) => return Err(e),
-        }
-    }
-    if tried.len() == 1 {
-        return Err(tried.remove(0).1);
-    }
-    let host = tried.first().map(|(m, _)| m.clone()).unwrap_or_default();
-    if unreachable && tried.iter().all(|(_, e)| e.is_unreachable()) {
-        return Err(TransportError::Unreachable {
-            target: format!(
-                "any mon ({})",
-                tried
-                    .iter()
-                    .map(|(m, _)| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            reason: tried
-                .iter()
-                .map(|(_, e)| e.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-            host,
-        });
-    }
-    Err(TransportError::Other {
-        host,
-        reason: format!(
-            "no mon answered `{what}`: {}",
-            tried
-                .iter()
-                .map(|(m, e)| format!(
-                    "{m}: {}",
-                    if matches!(e, TransportError::Failed { stderr_tail, .. } if container_not_running(stderr_tail))
-                    {
-                        "its ceph_mon container is not running".to_string()
-                    } else {
-                        e.to_string()
-                    }
-                ))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-    })
+    args: &[&str],
+) -> Result<Vec<u8>, TransportError> {
+    Ok(through_any_mon(cluster, t, args, true).await?.1.stdout)
 }
 
 /// Runs `ceph ARGS` through a mon that answers and returns its output;
@@ -231,7 +101,10 @@ pub async fn ceph_out(
     args: &[&str],
     secret: bool,
 ) -> Result<String, TransportError> {
-    Ok(through_any_mon(cluster, t, args, secret).await?.1)
+    Ok(through_any_mon(cluster, t, args, secret)
+        .await?
+        .1
+        .stdout_text())
 }
 
 /// `ceph ARGS -f json` through a mon that answers.
@@ -242,27 +115,8 @@ pub async fn ceph_json(
 ) -> Result<serde_json::Value, TransportError> {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
-    let (mon, text) = through_any_mon(cluster, t, &a, false).await?;
-    parse_json(mon, args, &text)
-}
-
-/// `ceph ARGS -f json` through the given mon's container.
-pub async fn ceph_json_on(
-    cluster: &Cluster,
-    t: &dyn Transport,
-    mon: &Host,
-    args: &[&str],
-) -> Result<serde_json::Value, TransportError> {
-    let mut a = args.to_vec();
-    a.extend(["-f", "json"]);
-    let text = checked(
-        t,
-        &crate::transport::Endpoint::of(mon),
-        &ceph_cmd(cluster, mon, &a),
-    )
-    .await?
-    .stdout_text();
-    parse_json(mon, args, &text)
+    let (mon, out) = through_any_mon(cluster, t, &a, false).await?;
+    parse_json(mon, args, &out.stdout_text())
 }
 
 fn parse_json(mon: &Host, args: &[&str], text: &str) -> Result<serde_json::Value, TransportError> {
