@@ -28,10 +28,15 @@ pub mod exit {
     /// cluster is not as the inventory says); nothing failed and nothing
     /// was changed.
     pub const DRIFT: i32 = 8;
+    /// The Ceph release a run would start does not fit: an image of
+    /// another release than `ceph_release`, or older than the daemons or
+    /// the data it would run on (a downgrade), or daemons that run another
+    /// release: refused, and nothing was changed.
+    pub const WRONG_RELEASE: i32 = 9;
 
     /// Every code but 0, with what it means in a line, for `--help` and the
     /// man page (the README's table says the same at more length).
-    pub const ALL: [(i32, &str); 8] = [
+    pub const ALL: [(i32, &str); 9] = [
         (
             FAILURE,
             "a failure on this machine (a file that cannot be written)",
@@ -51,6 +56,10 @@ pub mod exit {
         (
             DRIFT,
             "--check: something would change; status: something is flagged (nothing failed)",
+        ),
+        (
+            WRONG_RELEASE,
+            "refused: the Ceph release would not fit ceph_release or would be older than the data",
         ),
     ];
 }
@@ -234,6 +243,9 @@ pub enum Error {
     #[error("{what}")]
     Refused { what: String },
 
+    #[error("{what}")]
+    WrongRelease { what: String },
+
     #[error("{failed} precheck(s) failed; nothing was changed")]
     PrechecksFailed { failed: usize },
 
@@ -266,6 +278,7 @@ impl Error {
             Error::Write { .. } => exit::FAILURE,
             Error::PrechecksFailed { .. } => exit::PRECHECKS_FAILED,
             Error::Refused { .. } => exit::REFUSED,
+            Error::WrongRelease { .. } => exit::WRONG_RELEASE,
             Error::HostsFailed { .. } => exit::HOST_FAILED,
             Error::Unreachable { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,

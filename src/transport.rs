@@ -363,6 +363,21 @@ impl TransportError {
     }
 }
 
+/// A host error that stops a command before anything changed: unreachable
+/// (exit 5), host key (exit 6), else a failed command (exit 4).
+impl crate::error::ExitCode for TransportError {
+    fn exit_code(&self) -> i32 {
+        use crate::error::exit;
+        if self.is_host_key() {
+            exit::HOST_KEY
+        } else if self.is_unreachable() {
+            exit::UNREACHABLE
+        } else {
+            exit::HOST_FAILED
+        }
+    }
+}
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// Runs commands on hosts.

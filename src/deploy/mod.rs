@@ -10,6 +10,7 @@ pub mod check;
 mod config;
 mod daemon;
 pub mod destroy;
+pub mod image_version;
 mod mon;
 mod osd;
 mod osd_leftover;

@@ -28,6 +28,9 @@ pub struct FakeCluster {
     pub ceph: FakeCeph,
     /// Image reference -> the Ceph release inside it.
     pub releases: BTreeMap<String, Release>,
+    /// Image reference -> the `ceph --version` line inside it, where it is
+    /// not the release's usual one (another point release).
+    pub image_versions: BTreeMap<String, String>,
     /// Image reference -> its ceph user's `uid:gid` (Debian's 64045 when
     /// not set).
     pub image_users: BTreeMap<String, String>,
@@ -316,11 +319,8 @@ impl FakeCluster {
         match rest.first().map(String::as_str) {
             // The version of the image the container runs.
             Some("ceph") if rest.get(1).map(String::as_str) == Some("--version") => {
-                let image = &self.hosts[host].containers[container].image;
-                match self.releases.get(image) {
-                    Some(r) => out(0, format!("{}\n", super::ceph::version_string(*r))),
-                    None => fail(127, "exec: \"ceph\": executable file not found in $PATH"),
-                }
+                let image = self.hosts[host].containers[container].image.clone();
+                self.version_in(&image)
             }
             Some("ceph") if rest.iter().any(|a| a == "--admin-daemon") => {
                 let in_quorum = self.ceph.quorum().iter().any(|m| m == host);
@@ -356,6 +356,15 @@ impl FakeCluster {
 }
 
 impl FakeCluster {
+    /// `ceph --version` in a container of `image`.
+    fn version_in(&self, image: &str) -> Output {
+        match (self.image_versions.get(image), self.releases.get(image)) {
+            (Some(v), _) => out(0, format!("{v}\n")),
+            (None, Some(r)) => out(0, format!("{}\n", super::ceph::version_string(*r))),
+            (None, None) => fail(127, "exec: \"ceph\": executable file not found in $PATH"),
+        }
+    }
+
     /// `ceph ARGS` as a client: the options before the command are read past.
     fn ceph_client(&mut self, mut args: &[String]) -> Output {
         const VALUED: &[&str] = &[
@@ -464,11 +473,15 @@ impl World for FakeCluster {
                 let mons = argv.iter().filter(|a| *a == "--addv" || *a == "--add");
                 self.ceph.initial_monmap = Some(mons.count());
             }
-            // A one-off `ceph ...` in the image (as client.bootstrap-osd).
+            // A one-off `ceph ...` in the image (as client.bootstrap-osd),
+            // or `ceph --version`: the release the image holds.
             let images = &self.hosts[host].images;
             if let Some(i) = argv.iter().position(|a| images.contains_key(a))
                 && argv.iter().any(|a| a == "--entrypoint=ceph")
             {
+                if argv[i + 1..] == ["--version"] {
+                    return Ok(self.version_in(&argv[i]));
+                }
                 return Ok(self.ceph_client(&argv[i + 1..]));
             }
         }

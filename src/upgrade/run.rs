@@ -20,7 +20,10 @@ use crate::transport::{Endpoint, Transport, TransportError};
 
 /// What runs on the cluster's hosts now.
 pub struct Live {
+    /// The daemons of the hosts that answered.
     pub daemons: Vec<RunningDaemon>,
+    /// The hosts that could not be asked, and why: unknown, never empty.
+    pub unknown: Vec<(String, TransportError)>,
     pub layout: Layout,
 }
 
@@ -30,7 +33,12 @@ pub struct Live {
 /// containers that run.
 pub async fn live(cluster: &Cluster, engine: &Engine) -> Live {
     let hosts: Vec<Endpoint> = engine.hosts.values().cloned().collect();
-    let daemons = release_guard::running(cluster, engine.transport.as_ref(), &hosts).await;
+    let per_host = release_guard::running(cluster, engine.transport.as_ref(), &hosts).await;
+    let daemons = release_guard::reached(&per_host);
+    let unknown = release_guard::unknown(&per_host)
+        .into_iter()
+        .map(|(h, e)| (h.to_string(), e.clone()))
+        .collect();
     let mut osd_ids: BTreeMap<String, Vec<u32>> = BTreeMap::new();
     if let Ok(tree) =
         crate::ceph::ceph_json(cluster, engine.transport.as_ref(), &["osd", "tree"]).await
@@ -78,7 +86,11 @@ pub async fn live(cluster: &Cluster, engine: &Engine) -> Live {
             o.running = running(&format!("ceph_osd_{}", o.id));
         }
     }
-    Live { daemons, layout }
+    Live {
+        daemons,
+        unknown,
+        layout,
+    }
 }
 
 /// The OSD ids under each host bucket of `ceph osd tree`.

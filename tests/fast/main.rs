@@ -9,6 +9,7 @@ mod interfaces;
 mod layers;
 mod map;
 mod prometheus;
+mod release;
 mod safety;
 mod scale;
 mod status;
