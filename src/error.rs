@@ -246,6 +246,11 @@ pub enum Error {
     #[error("{what}")]
     WrongRelease { what: String },
 
+    /// Hosts whose state could not be read, named with why: unknown, never
+    /// taken as empty.
+    #[error("{what}")]
+    NotReached { what: String },
+
     #[error("{failed} precheck(s) failed; nothing was changed")]
     PrechecksFailed { failed: usize },
 
@@ -280,7 +285,7 @@ impl Error {
             Error::Refused { .. } => exit::REFUSED,
             Error::WrongRelease { .. } => exit::WRONG_RELEASE,
             Error::HostsFailed { .. } => exit::HOST_FAILED,
-            Error::Unreachable { .. } => exit::UNREACHABLE,
+            Error::Unreachable { .. } | Error::NotReached { .. } => exit::UNREACHABLE,
             Error::HostKey { .. } => exit::HOST_KEY,
             Error::Operation(e) => e.exit_code(),
         }

@@ -421,6 +421,13 @@ impl World for FakeCluster {
                 reason: "connection refused (fake host down)".into(),
             });
         }
+        if self.hosts.get(host).is_some_and(|h| h.ssh_blocked) {
+            return Err(TransportError::Unreachable {
+                host: host.to_string(),
+                target: format!("{host}:22"),
+                reason: "connection timed out (fake SSH port blocked)".into(),
+            });
+        }
         self.commands += 1;
         if self.cut_after.is_some_and(|n| self.commands >= n) {
             return Err(TransportError::Unreachable {

@@ -44,6 +44,9 @@ pub struct FakeHost {
     /// Image reference -> image id.
     pub images: BTreeMap<String, String>,
     pub reachable: bool,
+    /// Its SSH port is blocked: cephalo cannot reach it, but it is up and
+    /// its daemons run (unlike a host that is not `reachable` at all).
+    pub ssh_blocked: bool,
     /// Paths that exist beside the daemons' data (for `test -e`).
     pub paths: std::collections::BTreeSet<String>,
     next_id: u64,

@@ -85,8 +85,15 @@ pub struct SshTransport {
     kex: Vec<kex::Name>,
     known: Arc<RwLock<KnownHosts>>,
     conns: StdMutex<HashMap<String, Slot>>,
+    /// Hosts that could not be reached (after the retries), when, and why:
+    /// asked again within `DOWN_FOR` they fail at once, so one host that is
+    /// gone costs a run one connect timeout, not one per command.
+    down: StdMutex<HashMap<String, (Instant, TransportError)>>,
     keys: Mutex<HashMap<PathBuf, Arc<OnceCell<Arc<PrivateKey>>>>>,
 }
+
+/// How long a host that could not be reached is not tried again.
+const DOWN_FOR: Duration = Duration::from_secs(30);
 
 impl SshTransport {
     pub fn new(opts: SshOptions) -> std::io::Result<SshTransport> {
@@ -111,6 +118,7 @@ impl SshTransport {
             kex,
             known: Arc::new(RwLock::new(known)),
             conns: StdMutex::new(HashMap::new()),
+            down: StdMutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
         })
     }
@@ -140,7 +148,28 @@ impl SshTransport {
         {
             return Ok(c.clone());
         }
-        let c = Arc::new(self.open_with_retries(host).await?);
+        let key = format!("{}|{:?}", host.name, host.connection);
+        let recent = self
+            .down
+            .lock()
+            .ok()
+            .and_then(|d| d.get(&key).cloned())
+            .filter(|(at, _)| at.elapsed() < DOWN_FOR);
+        if let Some((_, e)) = recent {
+            return Err(e);
+        }
+        let opened = self.open_with_retries(host).await;
+        if let Ok(mut down) = self.down.lock() {
+            match &opened {
+                Err(e @ TransportError::Unreachable { .. }) => {
+                    down.insert(key, (Instant::now(), e.clone()));
+                }
+                _ => {
+                    down.remove(&key);
+                }
+            }
+        }
+        let c = Arc::new(opened?);
         *guard = Some(c.clone());
         Ok(c)
     }

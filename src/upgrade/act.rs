@@ -116,9 +116,22 @@ pub async fn check(
             // daemon that changed since is found by its own step's gate.
         }
         Check::TargetImage => {
+            // Only the hosts whose daemons this plan restarts or makes:
+            // one left out (by --limit, or not reached) is not asked.
+            let acted_on: std::collections::BTreeSet<&str> = up
+                .plan
+                .phases
+                .iter()
+                .flat_map(|p| &p.steps)
+                .filter_map(|s| match &s.kind {
+                    super::StepKind::Restart { host, .. }
+                    | super::StepKind::CreateMgr { host, .. } => Some(host.as_str()),
+                    _ => None,
+                })
+                .collect();
             let mut missing = Vec::new();
             for h in &cluster.hosts {
-                if h.roles.is_empty() || h.roles.iter().all(|r| *r == crate::model::Role::Client) {
+                if !acted_on.contains(h.name.as_str()) {
                     continue;
                 }
                 let id = crate::containers::image_id(t, &Endpoint::of(h), h.engine, &cluster.image)

@@ -93,6 +93,53 @@ pub async fn live(cluster: &Cluster, engine: &Engine) -> Live {
     }
 }
 
+/// The hosts whose daemons could not be read: among the ones the upgrade
+/// acts on (`selected`), a refusal (exit 5) naming each and why, with the
+/// way on (`--limit` without them); outside them, one note each: their
+/// daemons are left out, so the upgrade does not finish (the plan keeps
+/// `require-osd-release` and the release's last steps for a later run).
+pub fn unreached(
+    live: &Live,
+    selected: &[String],
+    inventory: &Path,
+) -> Result<Vec<String>, String> {
+    let (inside, outside): (Vec<_>, Vec<_>) =
+        live.unknown.iter().partition(|(h, _)| selected.contains(h));
+    if !inside.is_empty() {
+        let mut text = String::from("cannot read which daemons run on:\n");
+        for (h, e) in &inside {
+            text += &format!("  {h}: {}\n", crate::ceph::reach::why(e));
+        }
+        let names: Vec<&str> = inside.iter().map(|(h, _)| h.as_str()).collect();
+        let one = names.len() == 1;
+        text += &format!(
+            "nothing was changed. Bring {} back (`cephalo run -i {} --limit {} -- true` tries)",
+            if one { "it" } else { "them" },
+            inventory.display(),
+            names.join(","),
+        );
+        if live.unknown.len() < live.layout.hosts.len() {
+            text += &format!(
+                ", or leave {} out with --limit '!{}' (the upgrade then does not finish while {} \
+                 daemons are not seen on the target)",
+                if one { "it" } else { "them" },
+                names.join(":!"),
+                if one { "its" } else { "their" },
+            );
+        }
+        return Err(text);
+    }
+    Ok(outside
+        .iter()
+        .map(|(h, e)| {
+            format!(
+                "note: {h} could not be asked ({}): its daemons are left out, and the upgrade does not finish (require-osd-release and the release's last steps wait for a run that sees them on the target)",
+                crate::ceph::reach::why(e)
+            )
+        })
+        .collect())
+}
+
 /// The OSD ids under each host bucket of `ceph osd tree`.
 pub fn osds_by_host(tree: &serde_json::Value) -> BTreeMap<String, Vec<u32>> {
     let mut out = BTreeMap::new();
@@ -120,17 +167,42 @@ pub fn source_release(daemons: &[RunningDaemon]) -> Option<Release> {
     daemons.iter().filter_map(|d| d.release).min()
 }
 
+/// `ceph config-key get KEY`: None when the cluster says there is no such
+/// key, an error when it did not answer.
+async fn config_key_known(
+    cluster: &Cluster,
+    t: &dyn Transport,
+    key: &str,
+) -> Result<Option<String>, TransportError> {
+    match ceph_out(cluster, t, &["config-key", "get", key], false).await {
+        Ok(v) => Ok(Some(v)),
+        Err(TransportError::Failed { stderr_tail, .. })
+            if crate::ceph::reach::ceph_error(&stderr_tail).is_some() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// `ceph config-key get KEY`, None when the key is absent or the mons
 /// cannot be asked.
 async fn config_key(cluster: &Cluster, t: &dyn Transport, key: &str) -> Option<String> {
-    ceph_out(cluster, t, &["config-key", "get", key], false)
-        .await
-        .ok()
+    config_key_known(cluster, t, key).await.ok().flatten()
 }
 
 /// The upgrade journal the mons hold, if any.
 pub async fn remote_journal(cluster: &Cluster, t: &dyn Transport) -> Option<Journal> {
     Journal::from_line(&config_key(cluster, t, &journal::journal_key(&cluster.name)).await?)
+}
+
+/// Whether the mons' copy of the journal could be read: None when it
+/// could, else why not (then no copy there does not mean no upgrade).
+pub async fn remote_journal_unknown(cluster: &Cluster, t: &dyn Transport) -> Option<String> {
+    config_key_known(cluster, t, &journal::journal_key(&cluster.name))
+        .await
+        .err()
+        .map(|e| e.to_string())
 }
 
 /// The operation lock the mons hold, if any.

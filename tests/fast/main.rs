@@ -13,5 +13,6 @@ mod release;
 mod safety;
 mod scale;
 mod status;
+mod unknown;
 mod upgrade_plan;
 mod upgrade_run;

@@ -20,10 +20,10 @@ use cephalo::upgrade::{PlanOptions, plan};
 
 use super::golden;
 
-const REEF: &str = "quay.io/ceph/ceph:v18";
+pub(super) const REEF: &str = "quay.io/ceph/ceph:v18";
 
 /// The model with the target release, as `cephalo upgrade --to reef` loads it.
-fn target(dir: &Path) -> Cluster {
+pub(super) fn target(dir: &Path) -> Cluster {
     model::load(&Sources {
         inventory: dir.join("inventory"),
         extra_vars: vec!["ceph_release=reef".into()],
@@ -32,7 +32,7 @@ fn target(dir: &Path) -> Cluster {
     .unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn engine(t: Arc<FakeTransport<FakeCluster>>, cluster: &Cluster) -> Engine {
+pub(super) fn engine(t: Arc<FakeTransport<FakeCluster>>, cluster: &Cluster) -> Engine {
     Engine {
         transport: t,
         hosts: cluster
@@ -47,7 +47,7 @@ fn engine(t: Arc<FakeTransport<FakeCluster>>, cluster: &Cluster) -> Engine {
 
 /// A healthy Pacific cluster (deployed for real on the fake), the Reef
 /// image on every host, `noout` not set, `noscrub` set by the operator.
-async fn pacific(dir: &Path) -> Arc<FakeTransport<FakeCluster>> {
+pub(super) async fn pacific(dir: &Path) -> Arc<FakeTransport<FakeCluster>> {
     golden::files(dir);
     let t = Arc::new(FakeTransport::new(golden::world(Default::default())));
     let recap = golden::deploy(t.clone(), golden::cluster(dir)).await;
@@ -70,7 +70,7 @@ async fn pacific(dir: &Path) -> Arc<FakeTransport<FakeCluster>> {
 
 /// One run of `cephalo upgrade --to reef --yes`, as the command does it:
 /// the unfinished journal if any, the live layout, the plan, the run.
-async fn run_upgrade(dir: &Path, t: &Arc<FakeTransport<FakeCluster>>) -> up::Outcome {
+pub(super) async fn run_upgrade(dir: &Path, t: &Arc<FakeTransport<FakeCluster>>) -> up::Outcome {
     let cluster = Arc::new(target(dir));
     let engine = engine(t.clone(), &cluster);
     let journal = up::unfinished(&cluster, Some(t.as_ref()), dir)
@@ -92,7 +92,7 @@ async fn run_upgrade(dir: &Path, t: &Arc<FakeTransport<FakeCluster>>) -> up::Out
 }
 
 /// Every daemon on Reef, finalised, flags as before, journal done.
-fn assert_upgraded(dir: &Path, t: &FakeTransport<FakeCluster>) {
+pub(super) fn assert_upgraded(dir: &Path, t: &FakeTransport<FakeCluster>) {
     t.world(|w| {
         let c = &w.ceph;
         for (kind, daemons) in [("mon", &c.mons), ("mgr", &c.mgrs), ("mds", &c.mdss)] {
@@ -125,7 +125,7 @@ const LEASE: &str = "osd_pool_default_read_lease_ratio";
 
 /// What the OSD phase holds is as before the upgrade: the primary
 /// affinities (the operator's 0.5 on osd.2 too) and no read lease set.
-fn held_as_before(c: &cephalo::fake::FakeCeph, when: &str) {
+pub(super) fn held_as_before(c: &cephalo::fake::FakeCeph, when: &str) {
     let affinity: Vec<f64> = (0..3).map(|i| c.affinity(i)).collect();
     assert_eq!(
         affinity,

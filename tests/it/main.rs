@@ -25,5 +25,6 @@ mod ssh;
 mod sshd;
 mod status;
 mod support;
+mod unreached;
 mod upgrade;
 mod walkthrough;

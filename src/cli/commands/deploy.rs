@@ -82,6 +82,16 @@ fn converge(a: DeployArgs, verbose: u8, create: bool) -> Result<Outcome> {
                 print!("{}", failed.table());
                 println!("{}", report.summary());
             }
+            // A host that could not be reached is not a host that failed a
+            // check: unknown, and the exit code says so (5).
+            let unreached = report
+                .results
+                .iter()
+                .filter(|r| r.id == "connection" && r.level == Level::Fail)
+                .count();
+            if unreached > 0 {
+                return Err(Error::Unreachable { hosts: unreached });
+            }
             return Err(Error::PrechecksFailed {
                 failed: report.count(Level::Fail),
             });

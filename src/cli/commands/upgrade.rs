@@ -25,9 +25,10 @@ pub struct UpgradeArgs {
     pub target: Target,
     #[command(flatten)]
     pub connect: ConnectArgs,
-    /// The release to upgrade to (`reef`, or `18`).
+    /// The release to upgrade to (`reef`, or `18`). --status, --abort and
+    /// --resume take the unfinished upgrade's when it is not given.
     #[arg(long, value_name = "RELEASE")]
-    pub to: String,
+    pub to: Option<String>,
     /// The target image (default: the one the target release's settings
     /// name).
     #[arg(long, value_name = "IMAGE")]
@@ -125,7 +126,24 @@ fn offline_layout(cluster: &Cluster) -> Layout {
 }
 
 pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
-    let to = release(&a.to)?;
+    let to = match &a.to {
+        Some(t) => release(t)?,
+        None if a.status || a.abort || a.resume => match unfinished_target(&a, verbose)? {
+            Unfinished::To(to) => to,
+            Unfinished::Shown => return Ok(()),
+            Unfinished::None => {
+                return Err(Error::Usage(format!(
+                    "no upgrade of the cluster of {} is in progress: give the release to upgrade to with --to",
+                    a.target.primary_inventory().display()
+                )));
+            }
+        },
+        None => {
+            return Err(Error::Usage(
+                "--to RELEASE is needed: the release to upgrade to (`--status`, `--abort` and `--resume` take the unfinished upgrade's)".into(),
+            ));
+        }
+    };
     a.target
         .extra_vars
         .push(format!("ceph_release={}", to.name()));
@@ -163,14 +181,25 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         .block_on(up::unfinished(&cluster, Some(t.as_ref()), &dir))
         .map_err(Error::Usage)?;
     let live = rt.block_on(up::live(&cluster, &engine));
+    // Hosts not read are unknown: refused among those acted on, left out
+    // (and the upgrade unfinished) outside --limit.
+    let acted_on = if a.target.limit.is_some() {
+        selected.clone()
+    } else {
+        all.clone()
+    };
+    let notes = up::unreached(&live, &acted_on, a.target.primary_inventory());
 
     if a.status {
-        match &journal {
-            Some(j) => println!("{}", j.summary(None)),
-            None => println!("no upgrade in progress for `{}`", cluster.name),
-        }
-        println!("daemons:\n{}", up::versions_table(&live.daemons));
-        return Ok(());
+        let remote = match &journal {
+            Some(_) => None,
+            None => rt.block_on(up::remote_journal_unknown(&cluster, t.as_ref())),
+        };
+        print_status(&cluster, journal.as_ref(), remote, &live);
+        return notes.map(|_| ()).map_err(|what| Error::NotReached { what });
+    }
+    for note in notes.map_err(|what| Error::NotReached { what })? {
+        eprintln!("{note}");
     }
     if let Some(j) = &journal
         && j.to != to
@@ -191,7 +220,12 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
                 .into(),
         })?,
     };
-    if journal.is_none() && !a.abort && live.daemons.iter().all(|d| d.release == Some(to)) {
+    // "Nothing to do" only from what every host said.
+    if journal.is_none()
+        && !a.abort
+        && live.unknown.is_empty()
+        && live.daemons.iter().all(|d| d.release == Some(to))
+    {
         println!("every daemon runs {to}: nothing to do");
         return Ok(());
     }
@@ -235,6 +269,74 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
     let upgrade = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
     let outcome = rt.block_on(up::execute(upgrade, &engine));
     report(&outcome, &a, to, &cluster)
+}
+
+/// What the modes that need no --to found.
+enum Unfinished {
+    /// An upgrade to this release is unfinished.
+    To(Release),
+    /// None is; `--status` showed the daemons as they are.
+    Shown,
+    None,
+}
+
+/// The release of the unfinished upgrade, if there is one (read from the
+/// journal here, or the mons' copy), for the modes that need no --to;
+/// `--status` with none shows the daemons as the configured model has
+/// them.
+fn unfinished_target(a: &UpgradeArgs, verbose: u8) -> Result<Unfinished> {
+    let (mut cluster, selected) = load(&a.target)?;
+    let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
+    let rt = runtime()?;
+    let j = rt
+        .block_on(up::unfinished(
+            &cluster,
+            Some(engine.transport.as_ref()),
+            inventory_dir(&cluster),
+        ))
+        .map_err(Error::Usage)?;
+    match j {
+        Some(j) => return Ok(Unfinished::To(j.to)),
+        None if !a.status => return Ok(Unfinished::None),
+        None => {}
+    }
+    print_warnings(&cluster, verbose);
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
+    let live = rt.block_on(up::live(&cluster, &engine));
+    let remote = rt.block_on(up::remote_journal_unknown(
+        &cluster,
+        engine.transport.as_ref(),
+    ));
+    print_status(&cluster, None, remote, &live);
+    let acted_on = if a.target.limit.is_some() {
+        selected
+    } else {
+        all
+    };
+    up::unreached(&live, &acted_on, a.target.primary_inventory())
+        .map_err(|what| Error::NotReached { what })?;
+    Ok(Unfinished::Shown)
+}
+
+fn print_status(
+    cluster: &Cluster,
+    journal: Option<&Journal>,
+    remote_unknown: Option<String>,
+    live: &up::Live,
+) {
+    match (journal, remote_unknown) {
+        (Some(j), _) => println!("{}", j.summary(None)),
+        (None, None) => println!("no upgrade in progress for `{}`", cluster.name),
+        (None, Some(why)) => println!(
+            "whether an upgrade of `{}` is in progress is not known: none is recorded here, and the mons' copy could not be read ({why})",
+            cluster.name
+        ),
+    }
+    println!("daemons:\n{}", up::versions_table(&live.daemons));
+    for (h, e) in &live.unknown {
+        println!("  {h}: not read ({})", crate::ceph::reach::why(e));
+    }
 }
 
 fn print_plan(plan: &crate::upgrade::UpgradePlan, json: bool) {
