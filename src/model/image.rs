@@ -61,6 +61,50 @@ pub fn tag_for_upgrade(tag: &str, to: Release) -> Result<Option<String>, String>
     Ok(None)
 }
 
+/// The settings keys, with their values, that make the model name `image`
+/// on `release`, given the configured settings `c`: none when they already
+/// do; the tag alone when only it differs; else each part of the reference
+/// (`registry/namespace/name:tag`) that differs. What an upgrade tells the
+/// operator to write into globals.yml.
+pub fn keys_for(c: &ClusterSettings, release: Release, image: &str) -> Vec<(&'static str, String)> {
+    if super::resolve::image_name(c, release) == image {
+        return Vec::new();
+    }
+    let (path, tag) = match image.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (image, ""),
+    };
+    let mut parts: Vec<&str> = path.split('/').collect();
+    let name = parts.pop().unwrap_or_default();
+    // The first part names a registry when it looks like a host.
+    let registry = match parts.first() {
+        Some(first) if first.contains('.') || first.contains(':') || *first == "localhost" => {
+            parts.remove(0)
+        }
+        _ => "",
+    };
+    let namespace = parts.join("/");
+    let mut keys: Vec<(&'static str, String)> = [
+        ("ceph_image_registry", registry, &c.ceph_image_registry),
+        (
+            "ceph_image_namespace",
+            namespace.as_str(),
+            &c.ceph_image_namespace,
+        ),
+        ("ceph_image_name", name, &c.ceph_image_name),
+    ]
+    .into_iter()
+    .filter(|(_, want, have)| want != have)
+    .map(|(k, want, _)| (k, want.to_string()))
+    .collect();
+    // An empty tag already means the release's upstream one.
+    let default_tag = c.ceph_image_tag.is_empty() && release.upstream_tag().as_deref() == Some(tag);
+    if !default_tag && tag != c.ceph_image_tag {
+        keys.push(("ceph_image_tag", tag.to_string()));
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -287,3 +287,86 @@ async fn a_host_that_cannot_be_asked_refuses_the_run() {
     assert!(e.to_string().contains("ceph2: cannot connect"), "{e}");
     reads_only(&t);
 }
+
+/// The globals keys an upgrade tells the operator to set: only those that
+/// differ from what makes the model name the upgraded image.
+#[test]
+fn the_keys_that_name_an_image_are_only_those_that_differ() {
+    use cephalo::model::image::keys_for;
+    let dir = tempfile::tempdir().unwrap();
+    files(dir.path());
+    let settings = |tag: &str, registry: &str, namespace: &str| {
+        set_global(dir.path(), "ceph_image_tag", tag);
+        set_global(dir.path(), "ceph_image_registry", registry);
+        set_global(dir.path(), "ceph_image_namespace", namespace);
+        cluster(dir.path()).settings
+    };
+    let reef = Release::Reef;
+    let up = settings("\"\"", "quay.io", "ceph");
+    assert!(keys_for(&up, reef, "quay.io/ceph/ceph:v18").is_empty());
+    assert_eq!(
+        keys_for(&up, reef, "quay.io/ceph/ceph:v18.2.7"),
+        [("ceph_image_tag", "v18.2.7".to_string())]
+    );
+    // The playground's images: a release name as the tag, no registry.
+    let pg = settings("pacific", "\"\"", "cephalo");
+    assert_eq!(
+        keys_for(&pg, reef, "cephalo/ceph:reef"),
+        [("ceph_image_tag", "reef".to_string())]
+    );
+    // Another registry, with a port, and a deeper namespace.
+    assert_eq!(
+        keys_for(&up, reef, "registry.local:5000/mirror/ceph/ceph:v18.2.7"),
+        [
+            ("ceph_image_registry", "registry.local:5000".to_string()),
+            ("ceph_image_namespace", "mirror/ceph".to_string()),
+            ("ceph_image_tag", "v18.2.7".to_string()),
+        ]
+    );
+}
+
+/// After an upgrade, the keys the upgrade names (ceph_release, and the
+/// image keys where they differ) make `deploy --check` find no container
+/// to change; before them, every daemon would be made again on the old
+/// release (what the guard then refuses).
+#[tokio::test(start_paused = true)]
+async fn after_an_upgrade_its_keys_make_deploy_check_clean() {
+    use super::upgrade_run::{pacific, run_upgrade, target};
+    let dir = tempfile::tempdir().unwrap();
+    let t = pacific(dir.path()).await;
+    let o = run_upgrade(dir.path(), &t).await;
+    assert!(o.restored.is_none());
+    let container_drift = |c: Cluster| {
+        let t = t.clone();
+        async move {
+            let c = Arc::new(c);
+            let notes = cephalo::tune::Notes::default();
+            let plan =
+                cephalo::deploy::check_plan(&c, &super::safety::selected(&c), true, false, &notes);
+            let recap = engine(t, &c).run(&plan).await;
+            assert!(
+                !recap.any_failed(),
+                "{}",
+                cephalo::engine::recap_text(&recap)
+            );
+            let notes = notes.lock().unwrap();
+            notes
+                .values()
+                .flatten()
+                .filter(|l| l.drift && l.text.starts_with("ceph_"))
+                .count()
+        }
+    };
+    assert!(container_drift(cluster(dir.path())).await > 0);
+    let upgraded = target(dir.path());
+    let mut keys = vec![("ceph_release", "reef".to_string())];
+    keys.extend(cephalo::model::image::keys_for(
+        &cluster(dir.path()).settings,
+        Release::Reef,
+        &upgraded.image,
+    ));
+    for (k, v) in keys {
+        set_global(dir.path(), k, &v);
+    }
+    assert_eq!(container_drift(cluster(dir.path())).await, 0);
+}

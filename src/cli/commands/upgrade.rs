@@ -148,6 +148,9 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         .extra_vars
         .push(format!("ceph_release={}", to.name()));
     let (mut cluster, selected) = load(&a.target)?;
+    // As the files have it, before the target's image is chosen: what the
+    // end of the run tells the operator to change.
+    let configured = cluster.settings.clone();
     if let Some(image) = &a.image {
         cluster.image = image.clone();
     } else if let Some(tag) =
@@ -268,7 +271,7 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
     }
     let upgrade = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
     let outcome = rt.block_on(up::execute(upgrade, &engine));
-    report(&outcome, &a, to, &cluster)
+    report(&outcome, &a, to, &cluster, &configured)
 }
 
 /// What the modes that need no --to found.
@@ -366,7 +369,13 @@ fn confirm(plan: &crate::upgrade::UpgradePlan, json: bool) -> Result<()> {
     }
 }
 
-fn report(o: &up::Outcome, a: &UpgradeArgs, to: Release, cluster: &Cluster) -> Result<()> {
+fn report(
+    o: &up::Outcome,
+    a: &UpgradeArgs,
+    to: Release,
+    cluster: &Cluster,
+    configured: &crate::settings::ClusterSettings,
+) -> Result<()> {
     let u = &o.upgrade;
     for line in u.said.lock().map(|s| s.clone()).unwrap_or_default() {
         println!("{line}");
@@ -395,16 +404,65 @@ fn report(o: &up::Outcome, a: &UpgradeArgs, to: Release, cluster: &Cluster) -> R
     }
     host_failures(&o.recap)?;
     println!("{}", u.journal(|j| j.summary(None)));
-    let configured = crate::model::read_globals(&cluster.files.globals)
-        .ok()
-        .and_then(|v| v.get("ceph_release").map(|v| v.value.clone()))
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default();
-    if configured.is_empty() || Release::parse(&configured) != Some(to) {
-        println!(
-            "set `ceph_release: {}` in your globals.yml so that deploy and reconfigure keep the cluster on {to}",
-            to.name()
-        );
+    for line in globals_to_set(cluster, configured, to) {
+        println!("{line}");
     }
     Ok(())
+}
+
+/// The globals keys, with their exact values, that make deploy,
+/// reconfigure and tune keep the cluster on `to` and its image: each with
+/// where globals.yml has it now (or that it is to be added).
+fn globals_to_set(
+    cluster: &Cluster,
+    configured: &crate::settings::ClusterSettings,
+    to: Release,
+) -> Vec<String> {
+    let file = &cluster.files.globals;
+    let globals = crate::model::read_globals(file).unwrap_or_default();
+    let release_written = globals
+        .get("ceph_release")
+        .and_then(|v| v.value.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut keys: Vec<(&str, String)> = Vec::new();
+    if Release::parse(&release_written) != Some(to) {
+        keys.push(("ceph_release", to.name().to_string()));
+    }
+    keys.extend(crate::model::image::keys_for(
+        configured,
+        to,
+        &cluster.image,
+    ));
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![format!(
+        "set these in {} so that deploy, reconfigure and tune keep the cluster on {to} ({}):",
+        file.display(),
+        cluster.image
+    )];
+    for (key, value) in keys {
+        let shown = if value.is_empty() {
+            "\"\"".to_string()
+        } else {
+            value
+        };
+        let now = match globals.get(key) {
+            Some(v) => format!(
+                "line {}, now {}",
+                v.origin.line.unwrap_or(0),
+                v.value
+                    .as_str()
+                    .map(|s| if s.is_empty() {
+                        "\"\"".to_string()
+                    } else {
+                        s.to_string()
+                    })
+                    .unwrap_or_else(|| v.value.to_string())
+            ),
+            None => "not in the file: add it".to_string(),
+        };
+        lines.push(format!("  {key}: {shown}    ({now})"));
+    }
+    lines
 }
