@@ -433,6 +433,114 @@ pub async fn stop_to_replace(
     }
 }
 
+/// What a container was made with, as the engine records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Made {
+    pub image: String,
+    /// `KEY=VALUE`, the image's own variables included.
+    pub env: Vec<String>,
+    /// The entrypoint, then the command's arguments.
+    pub command: Vec<String>,
+    /// `-v` mounts as given (`SRC:DST[:OPTS]`).
+    pub binds: Vec<String>,
+}
+
+/// Reads what a container was made with (None: there is none).
+pub async fn made_with(
+    t: &dyn Transport,
+    host: &Endpoint,
+    engine: Engine,
+    name: &str,
+) -> Result<Option<Made>, TransportError> {
+    let format = "{{json .Config.Image}}\n{{json .Config.Env}}\n{{json .Config.Entrypoint}}\n{{json .Config.Cmd}}\n{{json .HostConfig.Binds}}";
+    let cmd = Command::new([
+        engine.command(),
+        "inspect",
+        "--type",
+        "container",
+        "--format",
+        format,
+        name,
+    ])
+    .become_root(host.connection.become_root);
+    let out = run(t, host, &cmd).await?;
+    if !out.success() {
+        return Ok(None);
+    }
+    Ok(Some(parse_made(&out.stdout_text())))
+}
+
+/// Parses `made_with`'s lines: one JSON value each (a string, or a list
+/// of strings, or null).
+pub fn parse_made(text: &str) -> Made {
+    let mut lines = text.lines().map(|l| {
+        serde_json::from_str::<serde_json::Value>(l.trim()).unwrap_or(serde_json::Value::Null)
+    });
+    let mut next = || lines.next().unwrap_or(serde_json::Value::Null);
+    let list = |v: serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::Array(a) => a
+                .into_iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect(),
+            serde_json::Value::String(s) => vec![s],
+            _ => Vec::new(),
+        }
+    };
+    let image = next().as_str().unwrap_or_default().to_string();
+    let env = list(next());
+    let mut command = list(next());
+    command.extend(list(next()));
+    Made {
+        image,
+        env,
+        command,
+        binds: list(next()),
+    }
+}
+
+/// Field by field, how a container made with `made` differs from `spec`:
+/// its image, each variable the spec sets (values shown only when
+/// `values`: custom containers may carry secrets in theirs), the mounts
+/// and the command. Empty when they agree on all of these (the
+/// difference is elsewhere: privileges, the config files).
+pub fn spec_diff(spec: &ContainerSpec, made: &Made, values: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    if made.image != spec.image {
+        out.push(format!("image {} -> {}", made.image, spec.image));
+    }
+    for (k, v) in &spec.environment {
+        let was = made
+            .env
+            .iter()
+            .find_map(|e| e.strip_prefix(&format!("{k}=")));
+        match (was, values) {
+            (Some(w), _) if w == v => {}
+            (Some(w), true) => out.push(format!("env {k}: {w} -> {v}")),
+            (None, true) => out.push(format!("env {k}: (not set) -> {v}")),
+            (_, false) => out.push(format!("env {k}: its value differs (not shown)")),
+        }
+    }
+    for b in &made.binds {
+        if !spec.volumes.contains(b) {
+            out.push(format!("mount - {b}"));
+        }
+    }
+    for v in &spec.volumes {
+        if !made.binds.contains(v) {
+            out.push(format!("mount + {v}"));
+        }
+    }
+    if !spec.command.is_empty() && made.command != spec.command {
+        out.push(format!(
+            "command {} -> {}",
+            made.command.join(" "),
+            spec.command.join(" ")
+        ));
+    }
+    out
+}
+
 /// The Ceph version a running container's daemon runs: `ceph --version`
 /// inside it (every release has it, Jewel too), as printed.
 pub async fn running_version(

@@ -108,6 +108,8 @@ impl FilesPreview {
 pub struct Daemons {
     pub cluster: Arc<Cluster>,
     pub missing: bool,
+    /// Also say, field by field, how a daemon to recreate differs.
+    pub diff: bool,
     pub notes: Notes,
 }
 
@@ -123,6 +125,49 @@ impl Action for Daemons {
 }
 
 impl Daemons {
+    /// How a Ceph daemon's container differs from its spec, field by
+    /// field; an image change with both Ceph versions and what the release
+    /// guard makes of it.
+    async fn field_diff(
+        &self,
+        ep: &Endpoint,
+        t: &dyn Transport,
+        name: &str,
+        spec: &crate::render::ContainerSpec,
+    ) -> Result<Vec<String>, TransportError> {
+        let h = host(&self.cluster, ep)?;
+        let Some(made) = containers::made_with(t, ep, h.engine, name).await? else {
+            return Ok(Vec::new());
+        };
+        let mut lines = containers::spec_diff(spec, &made, true);
+        if made.image != spec.image
+            && let Some(first) = lines.first_mut()
+        {
+            let old = containers::running_version(t, ep, h.engine, name)
+                .await
+                .ok()
+                .and_then(|v| crate::ceph::parse_version(&v));
+            let new = match super::image_version::of_image(&self.cluster, h, t, &spec.image).await {
+                Ok(super::image_version::ImageOnHost::Holds { version, .. }) => Some(version),
+                _ => None,
+            };
+            let shown = |v: Option<crate::ceph::CephVersion>| {
+                v.map_or("?".to_string(), |v| {
+                    format!("{}.{}.{}", v.major, v.minor, v.patch)
+                })
+            };
+            let verdict = match (old, new) {
+                (Some(o), Some(n)) if n < o => ": a downgrade, refused",
+                (_, Some(n)) if n.release() != Some(self.cluster.release) => {
+                    ": not ceph_release, refused"
+                }
+                _ => "",
+            };
+            *first += &format!(" ({} -> {}{verdict})", shown(old), shown(new));
+        }
+        Ok(lines)
+    }
+
     async fn preview(&self, ep: &Endpoint, t: &dyn Transport) -> Result<(), TransportError> {
         let cluster = &self.cluster;
         let h = host(cluster, ep)?;
@@ -160,9 +205,9 @@ impl Daemons {
                 }
             }
         }
-        // (container, wanted spec label, image): the Ceph daemons, then
-        // the custom containers, judged alike.
-        let mut containers: Vec<(String, String, String)> = Vec::new();
+        // (container, wanted spec label, image, the Ceph daemon's spec):
+        // the Ceph daemons, then the custom containers, judged alike.
+        let mut containers = Vec::new();
         for (role, id) in wanted {
             let name = if role == Role::Osd {
                 format!("ceph_osd_{id}")
@@ -170,14 +215,14 @@ impl Daemons {
                 format!("ceph_{}", role.name())
             };
             let want = super::config::wanted_hash(cluster, h, role, &id)?;
-            let image = super::config::spec_of(cluster, h, role, &id)?.image;
-            containers.push((name, want, image));
+            let spec = super::config::spec_of(cluster, h, role, &id)?;
+            containers.push((name, want, spec.image.clone(), Some(spec)));
         }
         for c in &h.custom {
             let want = crate::custom::wanted_hash(h, c);
-            containers.push((c.container(), want, c.image.clone()));
+            containers.push((c.container(), want, c.image.clone(), None));
         }
-        for (name, want, image) in containers {
+        for (name, want, image, spec) in containers {
             let found = containers::inspect(t, ep, h.engine, &name).await?;
             let need = containers::need(&found, &want);
             // A container to make needs its image on the host: the run
@@ -198,7 +243,14 @@ impl Daemons {
             match need {
                 Need::Nothing => {}
                 Need::Create if self.missing => say(format!("{name}: would be created")),
-                Need::Recreate { reason } => say(format!("{name}: {reason}: would be recreated")),
+                Need::Recreate { reason } => {
+                    say(format!("{name}: {reason}: would be recreated"));
+                    if let (true, Some(spec)) = (self.diff, &spec) {
+                        for line in self.field_diff(ep, t, &name, spec).await? {
+                            note(&self.notes, &h.name, format!("  {name}: {line}"), false);
+                        }
+                    }
+                }
                 Need::Start { state } if self.missing => {
                     say(format!("{name}: {state}: would be started"))
                 }

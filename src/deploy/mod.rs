@@ -122,6 +122,7 @@ pub fn check_plan(
         Arc::new(check::Daemons {
             cluster: c,
             missing: create,
+            diff,
             notes: notes.clone(),
         }),
     ));

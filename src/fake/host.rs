@@ -28,6 +28,8 @@ pub struct Container {
     pub env: BTreeMap<String, String>,
     /// The command after the image.
     pub command: Vec<String>,
+    /// Its `-v` mounts, as given.
+    pub volumes: Vec<String>,
     /// Times it was (re)started.
     pub starts: u32,
     /// Restarts by the engine's restart policy (a crashing daemon), as
@@ -80,6 +82,7 @@ struct RunArgs {
     detach: bool,
     labels: BTreeMap<String, String>,
     env: BTreeMap<String, String>,
+    volumes: Vec<String>,
     image: String,
     command: Vec<String>,
 }
@@ -120,6 +123,7 @@ fn parse_run(words: &[String]) -> RunArgs {
                 let (k, v) = pair(&value);
                 r.env.insert(k, v);
             }
+            "-v" | "--volume" => r.volumes.push(value),
             _ => {}
         }
         i += 1;
@@ -158,6 +162,7 @@ impl FakeHost {
                 .collect(),
             env: BTreeMap::new(),
             command: Vec::new(),
+            volumes: Vec::new(),
             starts: 1,
             restarts: 0,
             started_at: STARTED_AT.into(),
@@ -289,6 +294,7 @@ impl FakeHost {
             labels: r.labels,
             env: r.env,
             command: r.command,
+            volumes: r.volumes,
             starts: 1,
             restarts: 0,
             started_at: STARTED_AT.into(),
@@ -328,7 +334,28 @@ fn names_of<'a>(words: &[&'a str]) -> Vec<&'a str> {
 /// The Go template subset cephalo's formats use (`.Name` as docker
 /// prints it, with a `/`).
 fn render(format: &str, name: &str, c: &Container) -> String {
+    let json = |v: serde_json::Value| v.to_string();
+    let (entry, args) = match c.command.split_first() {
+        Some((e, a)) => (serde_json::json!([e]), serde_json::json!(a)),
+        None => (serde_json::Value::Null, serde_json::json!([])),
+    };
     let mut s = format
+        .replace("{{json .Config.Image}}", &json(serde_json::json!(c.image)))
+        .replace(
+            "{{json .Config.Env}}",
+            &json(serde_json::json!(
+                c.env
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            )),
+        )
+        .replace("{{json .Config.Entrypoint}}", &json(entry))
+        .replace("{{json .Config.Cmd}}", &json(args))
+        .replace(
+            "{{json .HostConfig.Binds}}",
+            &json(serde_json::json!(c.volumes)),
+        )
         .replace("{{.Names}}", name)
         .replace("{{.Name}}", &format!("/{name}"))
         .replace("{{.State.StartedAt}}", &c.started_at)

@@ -370,3 +370,48 @@ async fn after_an_upgrade_its_keys_make_deploy_check_clean() {
     }
     assert_eq!(container_drift(cluster(dir.path())).await, 0);
 }
+
+/// `deploy --check --diff` says field by field how a daemon to recreate
+/// differs, an image change with both Ceph versions and the guard's word.
+#[tokio::test(start_paused = true)]
+async fn check_diff_shows_the_image_versions_and_fields_of_a_container() {
+    let (dir, t) = deployed().await;
+    t.world(|w| {
+        w.releases.insert(REEF.into(), Release::Reef);
+    });
+    all_on(&t, REEF);
+    set_global(dir.path(), "ceph_release", "reef");
+    set_global(dir.path(), "ceph_image_tag", "v16");
+    set_global(
+        dir.path(),
+        "ceph_tcmalloc_max_total_thread_cache_bytes",
+        "67108864",
+    );
+    let c = Arc::new(cluster(dir.path()));
+    let notes = cephalo::tune::Notes::default();
+    let plan = cephalo::deploy::check_plan(&c, &super::safety::selected(&c), true, true, &notes);
+    t.clear_sent();
+    engine(t.clone(), &c).run(&plan).await;
+    let lines: Vec<String> = notes.lock().unwrap()["ceph1"]
+        .iter()
+        .map(|l| l.text.clone())
+        .collect();
+    let has = |want: &str| lines.iter().any(|l| l == want);
+    assert!(
+        has(
+            "  ceph_mon: image quay.io/ceph/ceph:v18 -> quay.io/ceph/ceph:v16 (18.2.7 -> 16.2.15: a downgrade, refused)"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with(
+            "  ceph_osd_0: env TCMALLOC_MAX_TOTAL_THREAD_CACHE_BYTES: 134217728 -> 67108864"
+        )),
+        "{lines:#?}"
+    );
+    assert!(
+        container_changes(&t).is_empty(),
+        "{:?}",
+        container_changes(&t)
+    );
+}
