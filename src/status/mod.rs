@@ -147,16 +147,16 @@ pub async fn gather(
         Err(_) => None,
     };
     let reached = if ceph_status.is_ok() { Some(t) } else { None };
-    let upgrade = crate::upgrade::run::unfinished(cluster, reached, inventory_dir)
+    let journal = crate::upgrade::run::unfinished(cluster, reached, inventory_dir)
         .await
         .ok()
-        .flatten()
-        .map(|j| j.summary(None));
+        .flatten();
     Facts {
         ceph_status,
         osd_tree,
         hosts: hosts.iter().map(|e| e.name.clone()).zip(per_host).collect(),
-        upgrade,
+        upgrade: journal.as_ref().map(|j| j.summary(None)),
+        upgrade_image: journal.and_then(|j| j.image),
         now: SystemTime::now(),
     }
 }

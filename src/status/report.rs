@@ -58,6 +58,10 @@ pub struct Facts {
     pub hosts: Vec<(String, HostFacts)>,
     /// The summary of an unfinished upgrade, if one is recorded.
     pub upgrade: Option<String>,
+    /// The image an unfinished upgrade moves the daemons to (None: no
+    /// upgrade, or a journal that does not say): a daemon on it is not
+    /// flagged.
+    pub upgrade_image: Option<String>,
     pub now: SystemTime,
 }
 
@@ -325,12 +329,21 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
             } else {
                 if !c.running {
                     flags.push(format!("not running ({})", c.state));
+                } else if c.state == "restarting" {
+                    // The engine says running while it restarts it again
+                    // and again: the daemon is down.
+                    flags.push(format!(
+                        "crash-looping ({} restarts): its daemon is down",
+                        c.restarts
+                    ));
                 }
                 if let Some(x) = custom(cluster, host, &c.name) {
                     // A custom container runs its own image, not Ceph's.
                     if c.image != x.image {
                         flags.push(format!("image {} is not the declared {}", c.image, x.image));
                     }
+                } else if facts.upgrade_image.as_deref() == Some(c.image.as_str()) {
+                    // Moved by the upgrade in progress (shown above the tables).
                 } else if c.image != cluster.image {
                     flags.push(format!(
                         "image {} is not the configured {}",

@@ -57,6 +57,10 @@ pub struct Journal {
     pub backup: Option<PathBuf>,
     /// Steps that failed, with Ceph's words, latest last.
     pub errors: Vec<String>,
+    /// The image the daemons are moved to (None in journals of earlier
+    /// versions): `status` does not flag a daemon the upgrade moved.
+    #[serde(default)]
+    pub image: Option<String>,
 }
 
 /// Seconds since the epoch.
@@ -95,6 +99,7 @@ impl Journal {
             fs_before: BTreeMap::new(),
             backup: None,
             errors: Vec::new(),
+            image: None,
         }
     }
 

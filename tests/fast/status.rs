@@ -224,6 +224,69 @@ async fn no_mon_answering_is_flagged_and_an_unfinished_upgrade_shown() {
     );
 }
 
+/// Half way through Pacific -> Reef (ceph1's mon moved to the Reef
+/// image), status shows the upgrade and flags only what it did not move:
+/// the moved mon is where the upgrade put it, not "not the configured
+/// image"; and the first mon crash-looping does not keep the health away.
+#[tokio::test]
+async fn daemons_an_upgrade_in_progress_moved_are_not_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = model(dir.path(), Release::Pacific);
+    let t = world(&cluster);
+    let reef = "quay.io/ceph/ceph:v18";
+    let mut j = cephalo::upgrade::journal::Journal::new(
+        "ceph",
+        &cluster.fsid.to_string(),
+        Release::Pacific,
+        Release::Reef,
+    );
+    j.image = Some(reef.into());
+    t.world(|w| {
+        w.releases.insert(reef.into(), Release::Reef);
+        w.ceph
+            .config_keys
+            .insert("cephalo/upgrade/ceph".into(), j.to_line());
+        let h = w.hosts.get_mut("ceph1").unwrap();
+        h.containers.remove("ceph_mon");
+        h.add_container("ceph_mon", reef, &[]);
+        w.sync();
+    });
+    let s = status_of(&cluster, &t, dir.path()).await;
+    assert!(s.upgrade.is_some());
+    assert!(s.flagged.is_empty(), "{:#?}", s.flagged);
+    // The same container on an image no upgrade names is flagged.
+    t.world(|w| {
+        w.ceph.config_keys.clear();
+    });
+    let s = status_of(&cluster, &t, dir.path()).await;
+    assert!(
+        s.flagged
+            .iter()
+            .any(|f| f.contains("mon.ceph1: image quay.io/ceph/ceph:v18 is not the configured")),
+        "{:#?}",
+        s.flagged
+    );
+    // ceph1's mon crash-looping on an image older than its data: the
+    // health comes through ceph2, and the mon is flagged as not running.
+    t.world(|w| {
+        w.releases
+            .insert("quay.io/ceph/ceph:v15".into(), Release::Octopus);
+        let h = w.hosts.get_mut("ceph1").unwrap();
+        h.containers.remove("ceph_mon");
+        h.add_container("ceph_mon", "quay.io/ceph/ceph:v15", &[]);
+        w.sync();
+    });
+    let s = status_of(&cluster, &t, dir.path()).await;
+    assert!(s.health.is_some(), "{:#?}", s.flagged);
+    assert!(
+        s.flagged
+            .iter()
+            .any(|f| f.starts_with("ceph1 mon.ceph1: crash-looping")),
+        "{:#?}",
+        s.flagged
+    );
+}
+
 #[test]
 fn the_health_summary_of_every_release_real_status() {
     for r in ["nautilus", "pacific", "reef", "tentacle"] {

@@ -264,8 +264,9 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         eprintln!("lock broken: it was {}", broken.describe());
     }
     let resuming = journal.is_some();
-    let j =
+    let mut j =
         journal.unwrap_or_else(|| Journal::new(&cluster.name, &cluster.fsid.to_string(), from, to));
+    j.image = Some(cluster.image.clone());
     if resuming {
         println!("resuming: {}", j.summary(None));
     }
