@@ -73,6 +73,21 @@ fn hosts_where(
 /// What a deploy (`create`) or reconfigure would change, found without
 /// changing anything: config files (with `diff`, their differences), host
 /// tuning, daemon containers and new OSDs.
+/// What deploy would do to a daemon's container as it is found (`found`,
+/// from `containers::inspect`): the one decision of `containers::need`,
+/// with the hash deploy wants for it. What the prechecks tell a daemon
+/// that this deploy brings back from one it cannot fix by.
+pub fn need_of(
+    cluster: &Cluster,
+    h: &Host,
+    role: Role,
+    id: &str,
+    found: &crate::containers::Present,
+) -> Result<crate::containers::Need, TransportError> {
+    let want = config::wanted_hash(cluster, h, role, id)?;
+    Ok(crate::containers::need(found, &want))
+}
+
 pub fn check_plan(
     cluster: &Arc<Cluster>,
     selected: &[String],

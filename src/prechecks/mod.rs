@@ -351,7 +351,7 @@ async fn gather_and_judge(cluster: Arc<Cluster>, engine: &Engine) -> Report {
 /// quorum, and the version of every daemon. Asked through the first mon
 /// that answers.
 async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckResult> {
-    use crate::containers::Present;
+    use crate::containers::{Need, Present};
     // Every mon's container, asked once and at once.
     let mons: Vec<&crate::model::Host> = cluster.hosts_with(Role::Mon).collect();
     let eps: Vec<Endpoint> = mons.iter().map(|m| Endpoint::of(m)).collect();
@@ -411,6 +411,22 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
         }
     }
     let (monmap, versions) = (monmap.ok(), versions.map_err(|e| e.to_string()));
+    // What deploy would do to each mon's container as found.
+    let brought_back: Vec<(String, String)> = mons
+        .iter()
+        .zip(&states)
+        .filter_map(|(m, s)| {
+            let found = s.as_ref().ok()?;
+            let need = crate::deploy::need_of(cluster, m, Role::Mon, &m.name, found).ok()?;
+            let what = match need {
+                Need::Nothing | Need::Create => return None,
+                Need::Start { state } => format!("its container is {state}: deploy starts it"),
+                Need::Recreate { reason } => format!("{reason}: deploy makes it again"),
+            };
+            Some((m.name.clone(), what))
+        })
+        .collect();
+    let inventory = cluster.files.inventory.display().to_string();
     checks::live::live_checks(&checks::live::LiveView {
         cluster,
         status: &status,
@@ -418,5 +434,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
         monmap: monmap.as_ref(),
         versions: versions.as_ref().map_err(Clone::clone),
         uncreated: &uncreated,
+        brought_back: &brought_back,
+        inventory: &inventory,
     })
 }

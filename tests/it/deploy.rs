@@ -232,11 +232,14 @@ fn deploy_a_healthy_cluster_then_change_nothing() {
         "{report:#}"
     );
     pg.on("ceph3", "docker stop ceph_mon >/dev/null");
-    // (An election in progress shows no quorum at all for a moment.)
+    // (An election in progress shows no quorum at all for a moment.) A
+    // stopped mon is one deploy brings back: a warning naming it, not a
+    // failure that would stop the deploy that fixes it.
     let stopped = wait_report(&pg, |r| {
-        value(r, "cluster.quorum").starts_with("not in quorum: ceph3")
+        value(r, "cluster.quorum")
+            .contains("deploy brings back ceph3 (its container is exited: deploy starts it)")
     });
-    assert_eq!(level(&stopped, "cluster.quorum"), "fail", "{stopped:#}");
+    assert_eq!(level(&stopped, "cluster.quorum"), "warn", "{stopped:#}");
     pg.on("ceph3", "docker start ceph_mon >/dev/null");
     wait_report(&pg, |r| {
         level(r, "cluster.quorum") == "pass" && level(r, "cluster.health") == "pass"

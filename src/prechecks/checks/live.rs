@@ -22,6 +22,11 @@ pub struct LiveView<'a> {
     pub versions: Result<&'a Value, String>,
     /// Inventory mons without a ceph_mon container (deploy creates them).
     pub uncreated: &'a [String],
+    /// Mons whose container deploy would start or make again, with what
+    /// it would do: out of quorum, they are brought back, not a failure.
+    pub brought_back: &'a [(String, String)],
+    /// The inventory file, for the hints' commands.
+    pub inventory: &'a str,
 }
 
 /// One named check of a running cluster.
@@ -144,30 +149,53 @@ fn quorum(v: &LiveView) -> CheckResult {
             !v.uncreated.iter().any(|u| u == n)
                 && monmap.as_ref().is_none_or(|m| m.iter().any(|x| x == n))
         });
-    if missing.is_empty() {
-        let joining = if new.is_empty() {
-            String::new()
-        } else {
-            format!("; new, deploy adds them: {}", new.join(", "))
-        };
-        CheckResult::cluster(
-            "cluster.quorum",
-            Level::Pass,
-            format!("in quorum: {}{joining}", quorum.join(", ")),
-            "",
-        )
+    // Out of quorum with a container deploy starts or makes again: this
+    // deploy brings them back; the others it cannot fix.
+    let back = |n: &str| v.brought_back.iter().find(|(m, _)| m == n).map(|(_, w)| w);
+    let (back_now, stuck): (Vec<&str>, Vec<&str>) = missing.iter().partition(|n| back(n).is_some());
+    let joining = if new.is_empty() {
+        String::new()
     } else {
-        CheckResult::cluster(
+        format!("; new, deploy adds them: {}", new.join(", "))
+    };
+    if !stuck.is_empty() {
+        let first = stuck[0];
+        return CheckResult::cluster(
             "cluster.quorum",
             Level::Fail,
             format!(
-                "not in quorum: {} (in quorum: {})",
-                missing.join(", "),
+                "not in quorum: {} (in quorum: {}); its container is as deploy would make it, so deploy cannot bring it back",
+                stuck.join(", "),
                 quorum.join(", ")
             ),
-            "start the missing mons and wait for quorum",
-        )
+            format!(
+                "see why it does not join: `cephalo run -i {} --limit {first} -b -- docker logs --tail 30 ceph_mon` (podman: podman logs); `cephalo status -i {}` shows every daemon",
+                v.inventory, v.inventory
+            ),
+        );
     }
+    if !back_now.is_empty() {
+        let said: Vec<String> = back_now
+            .iter()
+            .map(|n| format!("{n} ({})", back(n).map_or("", |w| w.as_str())))
+            .collect();
+        return CheckResult::cluster(
+            "cluster.quorum",
+            Level::Warn,
+            format!(
+                "in quorum: {}; deploy brings back {}{joining}",
+                quorum.join(", "),
+                said.join(", ")
+            ),
+            "",
+        );
+    }
+    CheckResult::cluster(
+        "cluster.quorum",
+        Level::Pass,
+        format!("in quorum: {}{joining}", quorum.join(", ")),
+        "",
+    )
 }
 
 fn versions(v: &LiveView) -> CheckResult {
@@ -231,6 +259,8 @@ mod tests {
             monmap: Some(&monmap),
             versions: Ok(&versions),
             uncreated: &[],
+            brought_back: &[],
+            inventory: "inventory/all-in-one",
         };
         let got: Vec<(&str, Level, String)> = live_checks(&view)
             .into_iter()
@@ -247,7 +277,7 @@ mod tests {
                 (
                     "cluster.quorum",
                     Level::Fail,
-                    "not in quorum: localhost (in quorum: )".into()
+                    "not in quorum: localhost (in quorum: ); its container is as deploy would make it, so deploy cannot bring it back".into()
                 ),
                 (
                     "cluster.versions",
@@ -263,6 +293,25 @@ mod tests {
             ..view
         };
         assert_eq!(quorum(&view).level, Level::Pass);
+        // A mon deploy starts or makes again is brought back: a note.
+        let back = [(
+            "localhost".to_string(),
+            "its container is exited: deploy starts it".to_string(),
+        )];
+        let view = LiveView {
+            monmap: Some(&monmap),
+            brought_back: &back,
+            ..view
+        };
+        let q = quorum(&view);
+        assert_eq!(q.level, Level::Warn);
+        assert!(
+            q.value.contains(
+                "deploy brings back localhost (its container is exited: deploy starts it)"
+            ),
+            "{}",
+            q.value
+        );
         assert!(no_answer(false, &[], &[]).is_empty());
         assert_eq!(
             no_answer(true, &["a".into()], &["x".into()])[0].level,
