@@ -35,6 +35,7 @@ pub use commands::playground::{
 pub use commands::prechecks::PrechecksArgs;
 pub use commands::prometheus_targets::PrometheusTargetsArgs;
 pub use commands::pull::PullArgs;
+pub use commands::redeploy::RedeployArgs;
 pub use commands::render::RenderArgs;
 pub use commands::run::RunArgs;
 pub use commands::settings::SettingsArgs;
@@ -102,6 +103,10 @@ pub enum Command {
     /// TCMalloc and debug settings (daemons restarted one at a time). With
     /// --check: the drift per host and setting, nothing changed.
     Tune(TuneArgs),
+    /// Make daemons again from the inventory's spec, with the same data
+    /// (mon.HOST, osd.ID ...), one at a time behind Ceph's own gates: the
+    /// way out of a daemon left crash-looping, stopped or missing
+    Redeploy(RedeployArgs),
     /// Rolling upgrade to another Ceph release, one daemon at a time with
     /// Ceph's own gates (mons, mgrs, OSDs host by host, MDS, RGW, then
     /// finalise); journaled, resumable by running it again, flags always
@@ -198,6 +203,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Prechecks(a) => drift::done(prechecks::exec(a, verbose)),
         Command::Destroy(a) => drift::done(destroy::exec(a, verbose)),
         Command::Upgrade(a) => drift::done(upgrade::exec(a, verbose)),
+        Command::Redeploy(a) => drift::done(redeploy::exec(a, verbose)),
         Command::Disks(DisksCommand::List(a)) => drift::done(disks::list(a, verbose)),
         Command::Disks(DisksCommand::Prepare(a)) => drift::done(disks::prepare(a, verbose)),
         Command::Playground(PlaygroundCommand::Up(a)) => drift::done(playground::up(a, verbose)),

@@ -128,6 +128,43 @@ pub async fn ensure_daemon(
     Ok(done != Ensured::Unchanged)
 }
 
+/// Makes a daemon's container again from its spec, with the same data,
+/// even when it is as wanted: once the image it will run from is on the
+/// host, the container is stopped gracefully (when it runs or restarts),
+/// removed and made. What `redeploy` does to each daemon.
+pub async fn recreate_daemon(
+    cluster: &Cluster,
+    h: &Host,
+    t: &dyn Transport,
+    role: Role,
+    id: &str,
+) -> StepResult {
+    let spec = spec_of(cluster, h, role, id)?;
+    let ep = crate::transport::Endpoint::of(h);
+    if containers::image_id(t, &ep, h.engine, &spec.image)
+        .await?
+        .is_none()
+    {
+        return Err(containers::image_missing(&h.name, &spec.image));
+    }
+    if let containers::Present::Present { running, .. } =
+        containers::inspect(t, &ep, h.engine, &spec.name).await?
+    {
+        if running {
+            containers::stop(t, &ep, h.engine, &spec.name, stop_timeout(h, role)).await?;
+        }
+        crate::transport::checked(
+            t,
+            &ep,
+            &crate::transport::Command::new([h.engine.command(), "rm", &spec.name])
+                .become_root(h.connection.become_root),
+        )
+        .await?;
+    }
+    ensure_daemon(cluster, h, t, role, id).await?;
+    Ok(true)
+}
+
 const HOST_DIRS: &str = include_str!("host_dirs.sh");
 
 /// The ceph user of Debian's packages: the folders' owner on a host that

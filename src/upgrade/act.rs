@@ -28,6 +28,36 @@ pub async fn ceph(up: &Upgrade, t: &dyn Transport, args: &[&str]) -> Result<(), 
     ceph_out(&up.cluster, t, args, false).await.map(|_| ())
 }
 
+/// Why a health check is no reason to stop a resumed run: an earlier run
+/// of the journal found it before it changed anything (`before`), or the
+/// run's own steps cause it (Tentacle's and Squid's AUTH_INSECURE_* once a
+/// mon runs the target, done by this journal or an earlier one: keys made
+/// before are of type aes; an upgrade's release not finished yet). None:
+/// it blocks.
+pub fn explained(up: &Upgrade, check: &str, before: Option<&[String]>) -> Option<&'static str> {
+    if before.is_some_and(|b| b.iter().any(|c| c == check)) {
+        return Some("it was there before the run started");
+    }
+    let mons_done = up.journal(|j| j.done.iter().any(|d| d.starts_with("mon:")))
+        || up
+            .plan
+            .skipped
+            .iter()
+            .any(|d| d.kind == super::DaemonType::Mon);
+    let to = up.plan.to;
+    match check {
+        c if c.starts_with("AUTH_INSECURE_")
+            && !c.starts_with("AUTH_INSECURE_GLOBAL_ID")
+            && to.warns_insecure_key_types()
+            && mons_done =>
+        {
+            Some("the mons run a release that flags keys of type aes (rotate-keys clears it)")
+        }
+        "OSD_UPGRADE_FINISHED" => Some("the upgrade finishes with require-osd-release"),
+        _ => None,
+    }
+}
+
 /// The OSD map's flags now.
 pub async fn osd_flags(up: &Upgrade, t: &dyn Transport) -> Result<Vec<String>, TransportError> {
     let dump = ceph_json(&up.cluster, t, &["osd", "dump"]).await?;
@@ -63,20 +93,71 @@ pub async fn check(
     match c {
         Check::HealthNotErr => {
             let s = ceph_json(cluster, t, &["status"]).await?;
-            if s["health"]["status"] == "HEALTH_ERR" {
-                let checks: Vec<String> = s["health"]["checks"]
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .map(|(k, v)| {
-                        format!("{k}: {}", v["summary"]["message"].as_str().unwrap_or(""))
-                    })
-                    .collect();
+            let checks = s["health"]["checks"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            // What an earlier run of this journal found; the first run
+            // records what was there before it changed anything.
+            let before = up.journal(|j| {
+                let before = j.health_before.clone();
+                if before.is_none() {
+                    j.health_before = Some(checks.keys().cloned().collect());
+                }
+                before
+            });
+            let blocking: Vec<String> = checks
+                .iter()
+                .filter(|(_, v)| v["severity"] == "HEALTH_ERR")
+                .filter(|(k, _)| explained(up, k, before.as_deref()).is_none())
+                .map(|(k, v)| {
+                    format!(
+                        "{k} ({}): not caused by this {}'s steps, and an error",
+                        v["summary"]["message"].as_str().unwrap_or(""),
+                        up.journal(|j| j.operation.clone())
+                    )
+                })
+                .collect();
+            if !blocking.is_empty() {
                 return Err(fail(
                     &ep.name,
                     format!(
-                        "refused: the cluster is in HEALTH_ERR ({}); fix that first, nothing was changed",
-                        checks.join("; ")
+                        "refused: the cluster is in HEALTH_ERR: {}; fix that first (`ceph health detail` says more), nothing was changed",
+                        blocking.join("; ")
+                    ),
+                ));
+            }
+        }
+        Check::OthersInQuorum { mons: these } => {
+            let q = crate::ceph::quorum(cluster, t).await?;
+            let mons: Vec<&str> = cluster
+                .hosts_with(crate::model::Role::Mon)
+                .map(|h| h.name.as_str())
+                .collect();
+            let others: Vec<&str> = mons
+                .iter()
+                .copied()
+                .filter(|m| !these.iter().any(|x| x == m))
+                .collect();
+            let missing: Vec<&str> = others
+                .iter()
+                .copied()
+                .filter(|m| !q.iter().any(|n| n == m))
+                .collect();
+            if !missing.is_empty() || others.len() * 2 <= mons.len() {
+                return Err(fail(
+                    &ep.name,
+                    format!(
+                        "refused: without {} the mons in quorum would not be a majority (quorum: {}; out of it: {}); bring those back first, one at a time (`cephalo redeploy -i {} mon.{}`), nothing was changed",
+                        these.join(", "),
+                        q.join(", "),
+                        if missing.is_empty() {
+                            "none".to_string()
+                        } else {
+                            missing.join(", ")
+                        },
+                        cluster.files.inventory.display(),
+                        missing.first().copied().unwrap_or("HOST"),
                     ),
                 ));
             }
@@ -104,9 +185,11 @@ pub async fn check(
                 return Err(fail(
                     &ep.name,
                     format!(
-                        "refused: mon {} out of quorum (quorum: {}); bring it back first",
+                        "refused: mon {} out of quorum (quorum: {}); bring it back first: `cephalo redeploy -i {} mon.{}`",
                         missing.join(", "),
-                        q.join(", ")
+                        q.join(", "),
+                        cluster.files.inventory.display(),
+                        missing.first().copied().unwrap_or("HOST"),
                     ),
                 ));
             }
@@ -312,7 +395,20 @@ fn write_private(dir: &Path, name: &str, bytes: &[u8], mode: u32) -> Result<(), 
 
 /// `ceph osd set FLAG`, unless it is set.
 pub async fn set_flag(up: &Upgrade, t: &dyn Transport, flag: Flag) -> Result<bool, TransportError> {
-    if osd_flags(up, t).await?.iter().any(|f| f == flag.name()) {
+    let set = osd_flags(up, t).await?.iter().any(|f| f == flag.name());
+    // A plan without a backup step (redeploy) records the flag here, and
+    // keeps the record before it changes anything.
+    let unrecorded = up.journal(|j| {
+        let new = !j.flags_before.contains_key(flag.name());
+        if new {
+            j.flags_before.insert(flag.name().to_string(), set);
+        }
+        new
+    });
+    if unrecorded {
+        up.save().map_err(|e| fail("-", e))?;
+    }
+    if set {
         return Ok(false);
     }
     ceph(up, t, &["osd", "set", flag.name()]).await?;

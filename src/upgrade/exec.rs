@@ -156,8 +156,8 @@ pub fn engine_plan(up: &Arc<Upgrade>) -> Plan {
         }
     }
     Plan {
-        name: format!("upgrade {} -> {}", up.plan.from, up.plan.to),
-        root: Node::Serial("upgrade".into(), phases),
+        name: up.plan.title(),
+        root: Node::Serial(up.plan.operation.into(), phases),
     }
 }
 
@@ -270,16 +270,20 @@ async fn perform(
             ids,
             ok_to_stop,
             standby_mgr,
+            recreate,
         } => {
             super::restart::restart(
                 up,
                 t,
                 ctx,
-                *kind,
-                host,
-                ids,
-                *ok_to_stop,
-                *standby_mgr,
+                super::restart::Restart {
+                    kind: *kind,
+                    host,
+                    ids,
+                    ask: *ok_to_stop,
+                    standby_mgr: *standby_mgr,
+                    recreate: *recreate,
+                },
                 s.gate.as_ref(),
             )
             .await

@@ -61,6 +61,23 @@ pub struct Journal {
     /// versions): `status` does not flag a daemon the upgrade moved.
     #[serde(default)]
     pub image: Option<String>,
+    /// What runs this journal's plan: `upgrade` (journals of earlier
+    /// versions), `redeploy`, `rotate-keys`.
+    #[serde(default = "upgrade_operation")]
+    pub operation: String,
+    /// The command that finishes it, as the operator runs it (None: the
+    /// upgrade's own, with --to).
+    #[serde(default)]
+    pub resume: Option<String>,
+    /// The health checks present when it started (recorded by its first
+    /// preflight): a resumed run refuses only on errors neither these nor
+    /// its own steps explain.
+    #[serde(default)]
+    pub health_before: Option<Vec<String>>,
+}
+
+fn upgrade_operation() -> String {
+    "upgrade".into()
 }
 
 /// Seconds since the epoch.
@@ -100,6 +117,9 @@ impl Journal {
             backup: None,
             errors: Vec::new(),
             image: None,
+            operation: upgrade_operation(),
+            resume: None,
+            health_before: None,
         }
     }
 
@@ -180,11 +200,15 @@ impl Journal {
                 .collect();
             format!("; held until a run of it ends: {}", list.join(", "))
         };
+        let what = if self.from == self.to {
+            format!("on {}", self.to)
+        } else {
+            format!("{} -> {}", self.from, self.to)
+        };
         format!(
-            "upgrade of `{}` {} -> {}: {state}, {steps}; last run by {}, {} s ago{held}",
+            "{} of `{}` {what}: {state}, {steps}; last run by {}, {} s ago{held}",
+            self.operation,
             self.cluster,
-            self.from,
-            self.to,
             self.holder,
             now().saturating_sub(self.updated)
         )

@@ -17,6 +17,7 @@ pub mod journal;
 pub mod layout;
 mod mds;
 pub mod plan;
+pub mod redeploy;
 pub mod refuse;
 mod release_steps;
 pub mod render;

@@ -39,6 +39,7 @@ pub fn plan(
         }
     }
     let mut plan = UpgradePlan {
+        operation: "upgrade",
         from,
         to,
         phases: Vec::new(),
@@ -251,6 +252,7 @@ impl Builder<'_> {
                         ids: vec![d.id.clone()],
                         ok_to_stop: ask,
                         standby_mgr: false,
+                        recreate: false,
                     },
                     format!("mon.{} on {}: {before}restart on {}", d.id, d.host, self.to),
                     Some(Gate::MonUpgraded {
@@ -327,6 +329,7 @@ impl Builder<'_> {
                     ids: vec![d.id.clone()],
                     ok_to_stop: false,
                     standby_mgr: standby,
+                    recreate: false,
                 },
                 format!("mgr.{} on {}: {before}restart on {}", d.id, d.host, self.to),
                 Some(Gate::MgrUpgraded {
@@ -404,6 +407,7 @@ impl Builder<'_> {
                     ids: ids(&on_host),
                     ok_to_stop: ask,
                     standby_mgr: false,
+                    recreate: false,
                 },
                 format!(
                     "{names} on {}: {before}restart{} on {}",
@@ -529,6 +533,7 @@ impl Builder<'_> {
                         ids: vec![d.id.clone()],
                         ok_to_stop: false,
                         standby_mgr: false,
+                        recreate: false,
                     },
                     format!("rgw.{} on {}: restart on {}", d.id, d.host, self.to),
                     Some(Gate::RgwUpgraded {

@@ -12,7 +12,7 @@ impl UpgradePlan {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let steps = self.steps().count();
-        let _ = writeln!(out, "upgrade {} -> {}: {steps} step(s)", self.from, self.to);
+        let _ = writeln!(out, "{}: {steps} step(s)", self.title());
         if self.is_empty() {
             let _ = writeln!(out, "nothing to do: every daemon runs {}", self.to);
         }

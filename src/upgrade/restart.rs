@@ -105,20 +105,36 @@ pub fn version_in(v: &Value) -> Option<Release> {
     parse_version(&text).and_then(|c| c.release())
 }
 
+/// What a restart step asks for.
+pub struct Restart<'a> {
+    pub kind: DaemonType,
+    pub host: &'a str,
+    pub ids: &'a [String],
+    /// `ceph <type> ok-to-stop` first.
+    pub ask: bool,
+    /// A standby mgr first.
+    pub standby_mgr: bool,
+    /// Made again even when its container is as wanted (`redeploy`).
+    pub recreate: bool,
+}
+
 /// Restarts one host's daemons of a type on the target, as the step says,
 /// then holds its gate.
-#[allow(clippy::too_many_arguments)]
 pub async fn restart(
     up: &Upgrade,
     t: &dyn Transport,
     ctx: &StepContext,
-    kind: DaemonType,
-    host: &str,
-    ids: &[String],
-    ask: bool,
-    standby_mgr: bool,
+    r: Restart<'_>,
     gate: Option<&Gate>,
 ) -> Result<bool, TransportError> {
+    let Restart {
+        kind,
+        host,
+        ids,
+        ask,
+        standby_mgr,
+        recreate,
+    } = r;
     let h = up
         .cluster
         .host(host)
@@ -156,10 +172,13 @@ pub async fn restart(
         let mons_know_dead = up.plan.to >= crate::release::Release::Octopus;
         crate::deploy::stop_marked_down(&up.cluster, h, t, ids, mons_know_dead).await?;
     }
-    let results = futures::future::join_all(
-        ids.iter()
-            .map(|id| crate::deploy::ensure_daemon(&up.cluster, h, t, role, id)),
-    )
+    let results = futures::future::join_all(ids.iter().map(|id| async move {
+        if recreate {
+            crate::deploy::recreate_daemon(&up.cluster, h, t, role, id).await
+        } else {
+            crate::deploy::ensure_daemon(&up.cluster, h, t, role, id).await
+        }
+    }))
     .await;
     for r in results {
         r?;

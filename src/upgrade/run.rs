@@ -280,6 +280,12 @@ pub async fn unfinished(
 /// The refusal a deploy, reconfigure or tune meets while an upgrade is
 /// unfinished.
 pub fn refusal(j: &Journal, inventory: &Path) -> String {
+    if let Some(cmd) = &j.resume {
+        return format!(
+            "{}; finish it with `{cmd}`, or stop it with `{cmd} --abort` (flags restored, daemons left as they are)",
+            j.summary(None)
+        );
+    }
     format!(
         "{}; finish it with `cephalo upgrade -i {} --to {}`, or stop it with `cephalo upgrade -i {} --to {} --abort` (flags restored, daemons left as they are)",
         j.summary(None),

@@ -11,6 +11,9 @@ use crate::release::Release;
 /// The whole upgrade, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpgradePlan {
+    /// What runs it: `upgrade`, `redeploy` (the journal says the same).
+    #[serde(skip)]
+    pub operation: &'static str,
     pub from: Release,
     pub to: Release,
     pub phases: Vec<Phase>,
@@ -65,6 +68,10 @@ pub enum StepKind {
         ids: Vec<String>,
         ok_to_stop: bool,
         standby_mgr: bool,
+        /// Made again from the spec even when it is as wanted (`redeploy`):
+        /// stopped, removed and made, with the same data.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        recreate: bool,
     },
     /// Make a ceph-mgr (key, data folder, container) where none runs yet.
     CreateMgr { host: String, id: String },
@@ -162,6 +169,10 @@ pub enum Check {
     HealthNotErr,
     /// Refuse when an inventory mon is out of quorum.
     MonsInQuorum,
+    /// Refuse unless the inventory's mons other than these are in quorum
+    /// and a majority of them all: what keeps the cluster answering while
+    /// these are made again (`redeploy`; one of them down is no reason).
+    OthersInQuorum { mons: Vec<String> },
     /// Read every daemon's version (`ceph versions`, or `ceph tell <daemon>
     /// version` where the release lacks it) and refuse when they do not
     /// fit this plan.
@@ -313,6 +324,15 @@ impl Gate {
 }
 
 impl UpgradePlan {
+    /// `upgrade pacific -> reef`, `redeploy on reef`.
+    pub fn title(&self) -> String {
+        if self.from == self.to && self.operation != "upgrade" {
+            format!("{} on {}", self.operation, self.to)
+        } else {
+            format!("{} {} -> {}", self.operation, self.from, self.to)
+        }
+    }
+
     /// Every step in order, with its phase's name.
     pub fn steps(&self) -> impl Iterator<Item = (&'static str, &UpgradeStep)> {
         self.phases

@@ -9,6 +9,7 @@ mod interfaces;
 mod layers;
 mod map;
 mod prometheus;
+mod redeploy;
 mod release;
 mod safety;
 mod scale;

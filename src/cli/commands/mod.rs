@@ -17,6 +17,7 @@ pub mod playground;
 pub mod prechecks;
 pub mod prometheus_targets;
 pub mod pull;
+pub mod redeploy;
 pub mod render;
 pub mod run;
 pub mod settings;

@@ -343,7 +343,7 @@ fn print_status(
     }
 }
 
-fn print_plan(plan: &crate::upgrade::UpgradePlan, json: bool) {
+pub(super) fn print_plan(plan: &crate::upgrade::UpgradePlan, json: bool) {
     if json {
         println!("{}", plan.to_json());
     } else {
@@ -352,14 +352,14 @@ fn print_plan(plan: &crate::upgrade::UpgradePlan, json: bool) {
 }
 
 /// Shows the plan and asks; with no terminal, refuses.
-fn confirm(plan: &crate::upgrade::UpgradePlan, json: bool) -> Result<()> {
+pub(super) fn confirm(plan: &crate::upgrade::UpgradePlan, json: bool) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::Usage(
             "not on a terminal: review the plan with --plan, then run again with --yes".into(),
         ));
     }
     print_plan(plan, json);
-    print!("upgrade {} -> {} as above? [y/N] ", plan.from, plan.to);
+    print!("{} as above? [y/N] ", plan.title());
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     let _ = std::io::stdin().lock().read_line(&mut line);
