@@ -217,9 +217,18 @@ pub fn judge(
     let mut found = Vec::new();
     for d in daemons {
         let mut d = d.clone();
+        let data = floor.of(&d.container);
         if d.release.is_none() && d.version.is_none() {
             // Crash-looping or not answering: its data says what it is.
-            d.release = floor.of(&d.container);
+            d.release = data;
+        } else if let (Some(r), Some(f)) = (d.release, data)
+            && r < f
+        {
+            // A daemon older than its data cannot be running on it (the
+            // mons refuse it, its store is unreadable): a container caught
+            // between two crashes. Its data says what it is.
+            d.release = Some(f);
+            d.version = None;
         }
         match d.release {
             Some(r) if r == configured => {}

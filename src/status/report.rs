@@ -329,9 +329,11 @@ pub fn build(cluster: &Cluster, facts: &Facts) -> Status {
             } else {
                 if !c.running {
                     flags.push(format!("not running ({})", c.state));
-                } else if c.state == "restarting" {
+                } else if c.state == "restarting"
+                    || (c.restarts > 0 && uptime(&c.started_at, facts.now).is_some_and(|s| s < 30))
+                {
                     // The engine says running while it restarts it again
-                    // and again: the daemon is down.
+                    // and again (or caught it between two crashes).
                     flags.push(format!(
                         "crash-looping ({} restarts): its daemon is down",
                         c.restarts

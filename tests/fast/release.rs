@@ -415,3 +415,26 @@ async fn check_diff_shows_the_image_versions_and_fields_of_a_container() {
         container_changes(&t)
     );
 }
+
+/// A daemon caught between two crashes reports the old image's version:
+/// older than its data, it cannot be running on it, so it is judged by
+/// its data (min_mon_release), not as a daemon of another release.
+#[test]
+fn a_daemon_older_than_its_data_is_judged_by_its_data() {
+    use cephalo::deploy::release_guard::{Floor, RunningDaemon, judge};
+    let v = cephalo::ceph::parse_version("ceph version 16.2.15 (x) pacific (stable)");
+    let mon = RunningDaemon {
+        host: "ceph1".into(),
+        container: "ceph_mon".into(),
+        version: v,
+        release: Some(Release::Pacific),
+        why: String::new(),
+    };
+    let floor = Floor {
+        mon: Some(Release::Reef),
+        osd: Some(Release::Reef),
+    };
+    assert!(judge(Release::Reef, &[mon.clone()], &[], floor).is_empty());
+    // Without a floor it is what it says.
+    assert_eq!(judge(Release::Reef, &[mon], &[], Floor::default()).len(), 1);
+}

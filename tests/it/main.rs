@@ -2,6 +2,7 @@
 
 mod all_in_one;
 mod ansible_compat;
+mod bad_days;
 mod cli;
 mod corpus;
 mod custom;
