@@ -434,7 +434,7 @@ fn a_daemon_older_than_its_data_is_judged_by_its_data() {
         mon: Some(Release::Reef),
         osd: Some(Release::Reef),
     };
-    assert!(judge(Release::Reef, &[mon.clone()], &[], floor).is_empty());
+    assert!(judge(Release::Reef, std::slice::from_ref(&mon), &[], floor).is_empty());
     // Without a floor it is what it says.
     assert_eq!(judge(Release::Reef, &[mon], &[], Floor::default()).len(), 1);
 }
