@@ -19,7 +19,6 @@ use cephalo::model::{self, Cluster, Sources};
 use cephalo::release::Release;
 use cephalo::transport::{Command, Endpoint};
 
-const IMAGE: &str = "cephalo/ceph:pacific";
 const DISKS: usize = 10;
 
 /// Milliseconds a remote command takes, by kind: medians of the 3-host
@@ -150,7 +149,9 @@ async fn deploy_and_restart(
     let dir = tempfile::tempdir().unwrap();
     let names: Vec<String> = (1..=hosts).map(|i| format!("ceph{i}")).collect();
     fresh::write_lab(dir.path(), &names, disks, extra).unwrap();
-    let mut inner = FakeCluster::fresh(Release::Pacific, IMAGE, &names, disks);
+    // The hosts hold the image the model names (the release's default).
+    let image = load(dir.path()).image.clone();
+    let mut inner = FakeCluster::fresh(Release::Pacific, &image, &names, disks);
     inner.sync_one_host = true;
     inner.osd_up_delay = Duration::from_secs(5);
     inner.ceph.clean_after = Duration::from_secs(4);
