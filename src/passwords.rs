@@ -240,6 +240,52 @@ pub fn genpwd(path: &Path, kind: SecretKind) -> Result<Vec<Filled>> {
     Ok(report)
 }
 
+/// Sets keys of passwords.yml to new values (the rotated cephx keys),
+/// keeping every other line as it is: the file before is kept beside it
+/// as `passwords.yml.<timestamp>` (0600), and the new one written
+/// atomically, 0600. None when every value was already so (nothing
+/// written); else the backup's path. A key not in the file is added.
+pub fn replace(path: &Path, values: &[(String, String)]) -> Result<Option<PathBuf>> {
+    let existing = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let existing = crate::inventory::decode_text(path, &existing)?;
+    let top = yamlfile::parse_top_mapping(path, &existing)?;
+    let mut lines: Vec<String> = existing.lines().map(str::to_string).collect();
+    let mut changed = false;
+    for (key, value) in values {
+        let line = format!("{key}: {value}");
+        match top.iter().find(|t| &t.key == key) {
+            Some(t) if t.value.as_str() == Some(value.as_str()) => {}
+            Some(t) if t.line >= 1 && (t.line as usize) <= lines.len() => {
+                lines[t.line as usize - 1] = line;
+                changed = true;
+            }
+            _ => {
+                lines.push(line);
+                changed = true;
+            }
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace([':', '-'], "");
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "passwords.yml".into());
+    let backup = path.with_file_name(format!("{name}.{stamp}"));
+    write_private(&backup, existing.as_bytes())?;
+    let mut text = lines.join("\n");
+    text.push('\n');
+    write_private(path, text.as_bytes())?;
+    Ok(Some(backup))
+}
+
 /// Writes a file readable only by its owner, atomically (temp file in the
 /// same directory, then rename).
 pub fn write_private(path: &Path, content: &[u8]) -> Result<()> {

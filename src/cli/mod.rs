@@ -37,6 +37,7 @@ pub use commands::prometheus_targets::PrometheusTargetsArgs;
 pub use commands::pull::PullArgs;
 pub use commands::redeploy::RedeployArgs;
 pub use commands::render::RenderArgs;
+pub use commands::rotate_keys::RotateKeysArgs;
 pub use commands::run::RunArgs;
 pub use commands::settings::SettingsArgs;
 pub use commands::status::StatusArgs;
@@ -107,6 +108,11 @@ pub enum Command {
     /// (mon.HOST, osd.ID ...), one at a time behind Ceph's own gates: the
     /// way out of a daemon left crash-looping, stopped or missing
     Redeploy(RedeployArgs),
+    /// Rotate every key cephalo manages to aes256k (CVE-2025-30156, Squid
+    /// 19.2.6 and Tentacle 20.2.4 on), one daemon at a time behind Ceph's
+    /// own gates, then the service cipher, the clients' keys and
+    /// passwords.yml; journaled and resumable like the upgrade
+    RotateKeys(RotateKeysArgs),
     /// Rolling upgrade to another Ceph release, one daemon at a time with
     /// Ceph's own gates (mons, mgrs, OSDs host by host, MDS, RGW, then
     /// finalise); journaled, resumable by running it again, flags always
@@ -204,6 +210,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Destroy(a) => drift::done(destroy::exec(a, verbose)),
         Command::Upgrade(a) => drift::done(upgrade::exec(a, verbose)),
         Command::Redeploy(a) => drift::done(redeploy::exec(a, verbose)),
+        Command::RotateKeys(a) => rotate_keys::exec(a, verbose),
         Command::Disks(DisksCommand::List(a)) => drift::done(disks::list(a, verbose)),
         Command::Disks(DisksCommand::Prepare(a)) => drift::done(disks::prepare(a, verbose)),
         Command::Playground(PlaygroundCommand::Up(a)) => drift::done(playground::up(a, verbose)),

@@ -355,27 +355,27 @@ pub const LASTING_WARNINGS: &[(&str, &str)] = &[
     ),
     (
         "AUTH_INSECURE_SERVICE_KEY_TYPE",
-        "daemon keys of type aes (CVE-2025-30156, from 19.2.6/20.2.4): rotate each daemon's key to aes256k (`ceph auth rotate ENTITY --key-type aes256k`, its keyring, a restart), then `ceph config set mon auth_service_cipher aes256k`",
+        "daemon keys of type aes (CVE-2025-30156, from 19.2.6/20.2.4): `cephalo rotate-keys -i INVENTORY` rotates every key cephalo manages to aes256k, one daemon at a time",
     ),
     (
         "AUTH_INSECURE_SERVICE_TICKETS",
-        "the mons issue aes service tickets (CVE-2025-30156): once every daemon key is aes256k, `ceph config set mon auth_service_cipher aes256k`",
+        "the mons issue aes service tickets (CVE-2025-30156): `cephalo rotate-keys -i INVENTORY` (its step `ceph mon set auth_service_cipher aes256k`, once every daemon key is aes256k)",
     ),
     (
         "AUTH_INSECURE_CLIENT_KEY_TYPE",
-        "client keys of type aes (CVE-2025-30156): rotate them to aes256k (`ceph auth rotate ENTITY --key-type aes256k`) and give each client its new keyring",
+        "client keys of type aes (CVE-2025-30156): `cephalo rotate-keys -i INVENTORY` rotates client.admin and the bootstrap keys; for other clients `ceph auth rotate ENTITY --key-type aes256k` and give each its new keyring (Tentacle and later clients only)",
     ),
     (
         "AUTH_INSECURE_ROTATING_SERVICE_KEY_TYPE",
-        "rotating service keys of type aes: once `auth_service_cipher` is aes256k, `ceph auth wipe-rotating-service-keys`",
+        "rotating service keys of type aes: `cephalo rotate-keys -i INVENTORY` (its step `ceph auth wipe-rotating-service-keys`, once `auth_service_cipher` is aes256k)",
     ),
     (
         "AUTH_INSECURE_KEYS_ALLOWED",
-        "the mons accept aes keys (`auth_allowed_ciphers`): drop aes once no key of that type is left",
+        "the mons accept aes keys: `ceph mon set auth_allowed_ciphers aes256k` once no key of that type is left (`cephalo rotate-keys -i INVENTORY` does it last)",
     ),
     (
         "AUTH_INSECURE_KEYS_CREATABLE",
-        "the mons may create aes keys: `ceph config set mon auth_preferred_cipher aes256k`",
+        "the mons may create aes keys: `ceph mon set auth_allowed_ciphers aes256k` once no key of type aes is left (`cephalo rotate-keys -i INVENTORY` does it last)",
     ),
     (
         "BLUESTORE_NO_PER_POOL_OMAP",
@@ -396,10 +396,6 @@ pub const LASTING_WARNINGS: &[(&str, &str)] = &[
     (
         "OSD_UPGRADE_FINISHED",
         "`ceph osd require-osd-release <release>` once `ceph versions` shows every OSD on it (`cephalo upgrade` finishes with it)",
-    ),
-    (
-        "AUTH_INSECURE_CLIENT_KEY_TYPE",
-        "`ceph auth rotate <entity> --key_type aes256k` for each entity `ceph health detail` names, then give its holders the new key (Tentacle and later clients only)",
     ),
     (
         "MON_MSGR2_NOT_ENABLED",

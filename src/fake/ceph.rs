@@ -56,6 +56,14 @@ pub struct FakeCeph {
     pub primary_affinity: BTreeMap<u32, f64>,
     /// cephx entities and their keys.
     pub auth: BTreeMap<String, String>,
+    /// Pending keys (`auth get-or-create-pending`): the entity's key once
+    /// it is first used (the next command of the fake commits them all).
+    pub pending: BTreeMap<String, String>,
+    /// The monmap's auth settings (Squid 19.2.6 / Tentacle 20.2.4 on):
+    /// service cipher, allowed ciphers, preferred cipher.
+    pub ciphers: (String, Vec<String>, String),
+    /// The rotating service keys are still of type aes (until wiped).
+    pub rotating_aes: bool,
     /// The mons' config-key store.
     pub config_keys: BTreeMap<String, String>,
     /// The config database: (who, option) -> value.
@@ -108,6 +116,9 @@ impl Default for FakeCeph {
             osd_uuids: BTreeMap::new(),
             primary_affinity: BTreeMap::new(),
             auth: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            ciphers: ("aes".into(), vec!["aes".into()], "aes".into()),
+            rotating_aes: true,
             config_keys: BTreeMap::new(),
             config: BTreeMap::new(),
             fs_settings: BTreeMap::new(),
@@ -241,12 +252,84 @@ impl FakeCeph {
         for (k, m) in &self.extra_checks {
             checks.insert(k.clone(), warn(m));
         }
+        if self.release().warns_insecure_key_types() {
+            self.insecure_keys(&mut checks);
+        }
         let status = if checks.is_empty() {
             "HEALTH_OK"
+        } else if checks.values().any(|(s, _)| s == "HEALTH_ERR") {
+            "HEALTH_ERR"
         } else {
             "HEALTH_WARN"
         };
         (status.into(), checks)
+    }
+
+    /// Whether a key is of type aes (1), as its first two bytes say.
+    pub fn is_aes(key: &str) -> bool {
+        crate::cephx::Secret::parse(key).is_ok_and(|s| s.kind().type_id() == 1)
+    }
+
+    /// The CVE-2025-30156 checks of 19.2.6 / 20.2.4, from the keys and the
+    /// monmap's auth settings, as the helper's run on 20.2.4 saw them.
+    fn insecure_keys(&self, checks: &mut BTreeMap<String, (String, String)>) {
+        let err = |m: String| ("HEALTH_ERR".to_string(), m);
+        let warn = |m: String| ("HEALTH_WARN".to_string(), m);
+        let aes = |prefixes: &[&str]| -> Vec<&String> {
+            self.auth
+                .iter()
+                .filter(|(e, k)| prefixes.iter().any(|p| e.starts_with(p)) && Self::is_aes(k))
+                .map(|(e, _)| e)
+                .collect()
+        };
+        let services = aes(&["mgr.", "osd.", "mds."]);
+        if !services.is_empty() {
+            checks.insert(
+                "AUTH_INSECURE_SERVICE_KEY_TYPE".into(),
+                err(format!(
+                    "{} auth service entities with insecure key types",
+                    services.len()
+                )),
+            );
+        }
+        if self.ciphers.0 == "aes" {
+            checks.insert(
+                "AUTH_INSECURE_SERVICE_TICKETS".into(),
+                err("Monitors are configured to issue insecure service tickets".into()),
+            );
+        }
+        if self.rotating_aes {
+            checks.insert(
+                "AUTH_INSECURE_ROTATING_SERVICE_KEY_TYPE".into(),
+                warn("4 rotating auth service keys using insecure key types".into()),
+            );
+        }
+        let clients = aes(&["client."]);
+        if !clients.is_empty() {
+            checks.insert(
+                "AUTH_INSECURE_CLIENT_KEY_TYPE".into(),
+                warn(format!(
+                    "{} auth client entities with insecure key types",
+                    clients.len()
+                )),
+            );
+        }
+        if self.ciphers.1.iter().any(|c| c == "aes") {
+            checks.insert(
+                "AUTH_INSECURE_KEYS_ALLOWED".into(),
+                warn("Monitors are configured to allow auth using insecure key types".into()),
+            );
+            checks.insert(
+                "AUTH_INSECURE_KEYS_CREATABLE".into(),
+                warn("Monitors are configured to allow creation of insecure key types".into()),
+            );
+        }
+    }
+
+    /// The health status and the names of its checks, for tests.
+    pub fn health_summary(&self) -> (String, Vec<String>) {
+        let (status, checks) = self.health();
+        (status, checks.into_keys().collect())
     }
 
     pub(super) fn health_json(&self) -> Value {

@@ -11,9 +11,25 @@ use super::{fail, out};
 use crate::release::Release;
 use crate::transport::Output;
 
+/// A new key of `kind`, as the mons make them.
+fn new_key(kind: crate::release::SecretKind) -> String {
+    crate::cephx::Secret::generate(kind)
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default()
+}
+
 impl FakeCeph {
     /// The answer to `ceph ARGS` (without `--cluster` and the like).
     pub fn answer(&mut self, args: &[String]) -> Output {
+        // A pending key is committed by its first use: the fake's next
+        // command, whoever sends it.
+        let committed: Vec<(String, String)> =
+            std::mem::take(&mut self.pending).into_iter().collect();
+        if !args.iter().any(|a| a == "get-or-create-pending") {
+            self.auth.extend(committed);
+        } else {
+            self.pending.extend(committed);
+        }
         let json_out = args.windows(2).any(|w| w[0] == "-f" && w[1] == "json");
         let words: Vec<&str> = args
             .iter()
@@ -74,6 +90,14 @@ impl FakeCeph {
                     let min = self.min_mon_release.unwrap_or(release);
                     v["min_mon_release"] = json!(min.major());
                     v["min_mon_release_name"] = json!(min.name());
+                }
+                if release.warns_insecure_key_types() {
+                    // As 20.2.4 prints them (tests/fixtures/ceph/tentacle).
+                    let cipher = |n: &str| json!({"name": n, "value": if n == "aes256k" { 2 } else { 1 }});
+                    v["auth_service_cipher"] = cipher(&self.ciphers.0);
+                    v["auth_allowed_ciphers"] = json!(self.ciphers.1.iter().map(|c| cipher(c)).collect::<Vec<_>>());
+                    v["auth_preferred_cipher"] = cipher(&self.ciphers.2);
+                    v["features"] = json!({"persistent": ["luminous", "mimic", "nautilus", "octopus", "pacific", "quincy", "reef", "squid", release.name(), "cephx_auth_aes256k"], "optional": []});
                 }
                 j(v)
             }
@@ -268,19 +292,57 @@ impl FakeCeph {
                 out(0, "")
             }
             ["auth", "get-or-create", entity, ..] | ["auth", "get", entity] => {
-                let known = self.auth.contains_key(*entity);
+                // The mons hold `mon.` in their keyrings, not in the database.
+                let known = self.auth.contains_key(*entity) || *entity == "mon.";
                 if words[1] == "get" && !known {
                     return fail(
                         2,
                         format!("Error ENOENT: failed to find {entity} in keyring"),
                     );
                 }
-                let key = self.auth.entry(entity.to_string()).or_insert_with(|| {
-                    crate::cephx::Secret::generate(crate::release::SecretKind::Aes)
-                        .map(|s| s.expose().to_string())
-                        .unwrap_or_default()
-                });
+                let kind = self.preferred_kind();
+                let key = self.auth.entry(entity.to_string()).or_insert_with(|| new_key(kind)).clone();
+                if json_out {
+                    return j(json!([{"entity": entity, "key": key, "caps": {}}]));
+                }
                 out(0, format!("[{entity}]\n\tkey = {key}\n"))
+            }
+            ["auth", "rotate", entity, "--key-type", "aes256k"] => {
+                if !self.auth.contains_key(*entity) && *entity != "mon." {
+                    return fail(2, format!("Error ENOENT: no such entity {entity}"));
+                }
+                let key = new_key(crate::release::SecretKind::Aes256);
+                self.auth.insert(entity.to_string(), key.clone());
+                j(json!([{"entity": entity, "key": key, "caps": {}}]))
+            }
+            ["auth", "get-or-create-pending", entity] => {
+                let Some(key) = self.auth.get(*entity).cloned() else {
+                    return fail(2, format!("Error ENOENT: no such entity {entity}"));
+                };
+                let kind = self.preferred_kind();
+                let pending = self.pending.entry(entity.to_string()).or_insert_with(|| new_key(kind)).clone();
+                j(json!([{"entity": entity, "key": key, "pending_key": pending, "caps": {}}]))
+            }
+            ["auth", "ls"] => j(json!({"auth_dump": self.auth.iter()
+                .filter(|(e, _)| *e != "mon.")
+                .map(|(e, k)| json!({"entity": e, "key": k, "caps": {}}))
+                .collect::<Vec<_>>()})),
+            ["auth", "wipe-rotating-service-keys"] => {
+                self.rotating_aes = false;
+                out(0, "wiped rotating service keys!\n")
+            }
+            ["mon", "set", name, value] => {
+                match *name {
+                    "auth_service_cipher" => self.ciphers.0 = value.to_string(),
+                    "auth_allowed_ciphers" => {
+                        self.ciphers.1 = value.split(',').map(str::to_string).collect()
+                    }
+                    "auth_preferred_cipher" => self.ciphers.2 = value.to_string(),
+                    _ => return fail(22, format!("Error EINVAL: unknown mon setting {name}")),
+                }
+                // Each change is a new monmap: an election.
+                self.changed();
+                out(0, "")
             }
             ["auth", "get-key", entity] => match self.auth.get(*entity) {
                 Some(key) => out(0, format!("{key}\n")),
@@ -297,6 +359,8 @@ impl FakeCeph {
                 // The lowest free id; down and never up until it starts.
                 let id = (0..).find(|i| !self.osds.contains_key(i)).unwrap_or_default();
                 self.osd_uuids.insert(id, uuid.to_string());
+                let kind = self.preferred_kind();
+                self.auth.insert(format!("osd.{id}"), new_key(kind));
                 self.osds.insert(id, Daemon { host: String::new(), running: None, up_from: 0 });
                 self.changed();
                 out(0, format!("{id}\n"))
@@ -448,6 +512,15 @@ impl FakeCeph {
                     words.join(" ")
                 ),
             ),
+        }
+    }
+
+    /// The key type new keys get: aes256k once the monmap prefers it.
+    fn preferred_kind(&self) -> crate::release::SecretKind {
+        if self.ciphers.2 == "aes256k" {
+            crate::release::SecretKind::Aes256
+        } else {
+            crate::release::SecretKind::Aes
         }
     }
 

@@ -99,6 +99,11 @@ impl FakeCluster {
             c.hosts.insert(h.to_string(), host);
         }
         c.ceph.require_osd_release = Some(release);
+        if release.warns_insecure_key_types() {
+            // A cluster made on such a release starts with aes256k settings.
+            c.ceph.ciphers = ("aes256k".into(), vec!["aes256k".into()], "aes256k".into());
+            c.ceph.rotating_aes = false;
+        }
         c.sync();
         c
     }

@@ -401,7 +401,7 @@ fn secrets(
                 {
                     problems.error(
                         origin.clone(),
-                        format!("the {entity} key is an aes256 (type 2) secret, which {r} does not accept"),
+                        format!("the {entity} key is an aes256 (type 2) secret, which {r} does not accept: after `cephalo rotate-keys` (or an upgrade to Squid or Tentacle) set ceph_release to the release the cluster runs"),
                     );
                 }
                 secrets.insert(entity.to_string(), secret.clone());

@@ -242,7 +242,7 @@ struct KeyringEntity {
 }
 
 /// The caps each bootstrap identity gets, as ceph-deploy gave them.
-fn caps_of(cluster: &Cluster, entity: &str) -> Vec<(&'static str, String)> {
+pub fn caps_of(cluster: &Cluster, entity: &str) -> Vec<(&'static str, String)> {
     match entity {
         "mon." => vec![("mon", "allow *".into())],
         "client.admin" => {

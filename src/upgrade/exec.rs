@@ -260,7 +260,7 @@ async fn perform(
     ctx: &StepContext,
 ) -> Result<bool, TransportError> {
     match &s.kind {
-        StepKind::Check { check } => act::check(up, t, ep, check).await,
+        StepKind::Check { check } => super::checks::check(up, t, ep, check).await,
         StepKind::Backup => act::backup(up, t, ep).await,
         StepKind::SetFlag { flag } => act::set_flag(up, t, *flag).await,
         StepKind::RestoreFlag { flag } => act::restore_flag(up, t, *flag).await,
@@ -329,5 +329,14 @@ async fn perform(
         StepKind::Hold { hold } => super::hold::hold(up, t, ep, hold).await,
         StepKind::PutBack { hold } => super::hold::put_back(up, t, hold).await,
         StepKind::PutBackAll => super::hold::put_back_all(up, t).await,
+        StepKind::RotateKey {
+            entity,
+            files,
+            pending,
+        } => super::keys::rotate_key(up, t, entity, files, *pending).await,
+        StepKind::MonSet { name, value } => super::keys::mon_set(up, t, ep, name, value).await,
+        StepKind::WipeRotatingKeys => super::keys::wipe_rotating(up, t, ep).await,
+        StepKind::SavePasswords => super::keys::save_passwords(up, t).await,
+        StepKind::DisallowAes => super::keys::disallow_aes(up, t, ep).await,
     }
 }

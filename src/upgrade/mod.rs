@@ -11,9 +11,11 @@
 //! ```
 
 mod act;
+pub mod checks;
 pub mod exec;
 pub mod hold;
 pub mod journal;
+pub mod keys;
 pub mod layout;
 mod mds;
 pub mod plan;
@@ -22,10 +24,13 @@ pub mod refuse;
 mod release_steps;
 pub mod render;
 mod restart;
+pub mod rotate;
 pub mod run;
 pub mod step;
 
 pub use layout::{Daemon, DaemonRef, DaemonType, Flag, HostLayout, Layout, Osd, PlanOptions};
 pub use plan::plan;
 pub use refuse::{Refused, parse_release, way};
-pub use step::{Check, Gate, Hold, MdsAction, Phase, StepKind, UpgradePlan, UpgradeStep, Warning};
+pub use step::{
+    Check, Gate, Hold, KeyFile, MdsAction, Phase, StepKind, UpgradePlan, UpgradeStep, Warning,
+};

@@ -294,6 +294,24 @@ async fn hold(
             })
             .await
         }
+        Gate::RanksActive => {
+            let what = "a file system rank did not return to up:active";
+            up.wait(ep, what, limit, || async {
+                let fs =
+                    super::mds::file_systems(&ceph_json(&up.cluster, t, &["fs", "dump"]).await?);
+                let short: Vec<String> = fs
+                    .iter()
+                    .filter(|f| (f.active.len() as u64) < f.max_mds)
+                    .map(|f| format!("{}: {} of {} active", f.name, f.active.len(), f.max_mds))
+                    .collect();
+                Ok(if short.is_empty() {
+                    Ok(())
+                } else {
+                    Err(short.join("; "))
+                })
+            })
+            .await
+        }
         _ => Ok(()),
     }
 }

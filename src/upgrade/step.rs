@@ -110,6 +110,41 @@ pub enum StepKind {
     /// Put back every setting the journal records as held (the end of
     /// every run, whatever its plan).
     PutBackAll,
+    /// Rotate an entity's key to aes256k (unless it is one already) and
+    /// write it where it is kept; `pending`: through a pending key, which
+    /// the old one serves until its first use (client.admin, whose keyring
+    /// every later call uses).
+    RotateKey {
+        entity: String,
+        files: Vec<KeyFile>,
+        pending: bool,
+    },
+    /// `ceph mon set NAME VALUE` (the monmap's auth settings), then the
+    /// whole quorum again (each change starts an election).
+    MonSet { name: String, value: String },
+    /// `ceph auth wipe-rotating-service-keys`: new rotating keys, of the
+    /// service cipher's type.
+    WipeRotatingKeys,
+    /// The keys passwords.yml holds, as the cluster has them now
+    /// (atomically, a backup kept, 0600): the next deploy writes them.
+    SavePasswords,
+    /// Once every key is aes256k and no client older than the release is
+    /// connected, `ceph mon set auth_allowed_ciphers aes256k`; else the
+    /// entities and clients left are named, and aes stays allowed.
+    DisallowAes,
+}
+
+/// Where a rotated key is written on a host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KeyFile {
+    pub host: String,
+    pub path: String,
+    /// Owned by the image's ceph user (a daemon's), else by root.
+    pub ceph_owned: bool,
+    /// `caps TYPE = "..."` lines it carries (mon.'s `allow *`).
+    pub caps: Vec<(String, String)>,
+    /// Only rewritten where it exists (where `cephalo admin` put it).
+    pub only_if_there: bool,
 }
 
 /// A setting the upgrade changes for a while to spare clients a stall,
@@ -190,6 +225,9 @@ pub enum Check {
     /// `ceph features`: report connected clients older than the release
     /// (they are named, not cut off).
     ClientFeatures { release: Release },
+    /// Every daemon runs a version with aes256k keys (19.2.6, 20.2.4 on)
+    /// and the monmap's persistent features have `cephx_auth_aes256k`.
+    Aes256kReady,
 }
 
 /// The MDS procedure, in order.
@@ -272,6 +310,8 @@ pub enum Gate {
     /// None of these OSDs is the acting primary of a PG, and every PG is
     /// active.
     LeadNoPg { ids: Vec<u32> },
+    /// Every rank of every file system is up:active again.
+    RanksActive,
 }
 
 impl Gate {
@@ -311,6 +351,7 @@ impl Gate {
             }
             Gate::MonsHaveV2 => "`ceph mon dump` lists v2 and v1 addresses for every mon".into(),
             Gate::ConfigSet { option, value } => format!("{option} is {value}"),
+            Gate::RanksActive => "every file system rank is up:active".into(),
             Gate::LeadNoPg { ids } => format!(
                 "{} lead{} no PG, and all PGs are active",
                 ids.iter()

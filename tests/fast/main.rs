@@ -11,6 +11,7 @@ mod map;
 mod prometheus;
 mod redeploy;
 mod release;
+mod rotate;
 mod safety;
 mod scale;
 mod status;

@@ -10,13 +10,12 @@ use std::sync::Arc;
 use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
-use crate::cli::context::{cluster_engine, inventory_dir, load, resolve_addresses, runtime};
-use crate::cli::output::{host_failures, print_warnings};
+use crate::cli::context::{cluster_engine, load, resolve_addresses, runtime};
+use crate::cli::output::print_warnings;
 use crate::error::{Error, Result};
-use crate::upgrade::journal::Journal;
 use crate::upgrade::run as up;
 
-use super::upgrade::{confirm, print_plan};
+use super::operation::{Operation, journal_of, run};
 
 #[derive(Debug, Args)]
 pub struct RedeployArgs {
@@ -51,19 +50,7 @@ pub fn exec(a: RedeployArgs, verbose: u8) -> Result<()> {
     let rt = runtime()?;
     resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
     let cluster = Arc::new(cluster);
-    let t = engine.transport.clone();
-    let dir = inventory_dir(&cluster).to_path_buf();
-    let inventory = a.target.primary_inventory().display().to_string();
-    let journal = rt
-        .block_on(up::unfinished(&cluster, Some(t.as_ref()), &dir))
-        .map_err(Error::Usage)?;
-    if let Some(j) = &journal
-        && j.operation != "redeploy"
-    {
-        return Err(Error::Refused {
-            what: up::refusal(j, a.target.primary_inventory()),
-        });
-    }
+    let journal = journal_of(&rt, &cluster, &engine, "redeploy")?;
     let live = rt.block_on(up::live(&cluster, &engine));
     let daemons =
         crate::upgrade::redeploy::parse_daemons(&live.layout, &a.daemons).map_err(Error::Usage)?;
@@ -72,90 +59,43 @@ pub fn exec(a: RedeployArgs, verbose: u8) -> Result<()> {
     up::unreached(&live, &hosts, a.target.primary_inventory())
         .map_err(|what| Error::NotReached { what })?;
     let plan = crate::upgrade::redeploy::plan(cluster.release, &live.layout, &daemons);
-    if a.plan {
-        print_plan(&plan, a.connect.json);
-        return Ok(());
-    }
-    if a.abort {
-        let Some(j) = journal else {
-            return Err(Error::Usage(format!(
-                "no redeploy of `{}` is in progress: nothing to abort",
-                cluster.name
-            )));
+    if !a.plan && !a.abort {
+        // Never a release older than the data, nor another than
+        // configured, on the hosts of the daemons made again.
+        let guard_engine = crate::engine::Engine {
+            transport: engine.transport.clone(),
+            hosts: engine
+                .hosts
+                .iter()
+                .filter(|(h, _)| hosts.contains(h))
+                .map(|(h, e)| (h.clone(), e.clone()))
+                .collect(),
+            forks: engine.forks,
+            reporter: engine.reporter.clone(),
         };
-        let run = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
-        let recap = rt.block_on(up::abort(run.clone(), &engine));
-        host_failures(&recap)?;
-        println!("{}", run.journal(|j| j.summary(None)));
-        return Ok(());
-    }
-    // Never a release older than the data, nor another than configured,
-    // on the hosts of the daemons made again.
-    let guard_engine = crate::engine::Engine {
-        transport: engine.transport.clone(),
-        hosts: engine
-            .hosts
-            .iter()
-            .filter(|(h, _)| hosts.contains(h))
-            .map(|(h, e)| (h.clone(), e.clone()))
-            .collect(),
-        forks: engine.forks,
-        reporter: engine.reporter.clone(),
-    };
-    rt.block_on(crate::deploy::release_guard::guard(
-        &cluster,
-        &guard_engine,
-        "redeploy",
-    ))?;
-    if !a.yes {
-        confirm(&plan, a.connect.json)?;
-    }
-    if let Some(broken) = rt
-        .block_on(up::take_lock(
+        rt.block_on(crate::deploy::release_guard::guard(
             &cluster,
-            t.as_ref(),
+            &guard_engine,
             "redeploy",
-            a.break_lock,
-        ))
-        .map_err(|what| Error::Refused { what })?
-    {
-        eprintln!("lock broken: it was {}", broken.describe());
+        ))?;
     }
     let names = daemons
         .iter()
         .map(|d| format!("{}.{}", d.kind, d.id))
         .collect::<Vec<_>>()
         .join(" ");
-    let j = journal.unwrap_or_else(|| {
-        let mut j = Journal::new(
-            &cluster.name,
-            &cluster.fsid.to_string(),
-            cluster.release,
-            cluster.release,
-        );
-        j.operation = "redeploy".into();
-        j.resume = Some(format!("cephalo redeploy -i {inventory} {names} --yes"));
-        j.image = Some(cluster.image.clone());
-        j
-    });
-    let run = up::upgrade(cluster.clone(), plan, j, &dir, engine.reporter.clone());
-    let outcome = rt.block_on(up::execute(run, &engine));
-    let u = &outcome.upgrade;
-    for line in u.said.lock().map(|s| s.clone()).unwrap_or_default() {
-        println!("{line}");
-    }
-    for r in u.upgraded.lock().map(|r| r.clone()).unwrap_or_default() {
-        println!("{} on {}: made again ({} s)", r.daemon, r.host, r.seconds);
-    }
-    if outcome.restored.is_some() {
-        let last = u.journal(|j| j.errors.last().cloned()).unwrap_or_default();
-        return Err(Error::Refused {
-            what: format!(
-                "the redeploy stopped: {last}\nnoout was put back; run the same command again to resume (`cephalo redeploy -i {inventory} {names} --yes`), or --abort"
-            ),
-        });
-    }
-    host_failures(&outcome.recap)?;
-    println!("{}", u.journal(|j| j.summary(None)));
-    Ok(())
+    let op = Operation {
+        name: "redeploy",
+        resume: format!(
+            "cephalo redeploy -i {} {names} --yes",
+            a.target.primary_inventory().display()
+        ),
+        plan,
+        show_plan: a.plan,
+        yes: a.yes,
+        abort: a.abort,
+        break_lock: a.break_lock,
+        json: a.connect.json,
+    };
+    run(&rt, cluster, &engine, journal, op)
 }

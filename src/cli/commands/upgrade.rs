@@ -64,6 +64,12 @@ pub struct UpgradeArgs {
     /// Take the cluster's operation lock from another machine's run.
     #[arg(long)]
     pub break_lock: bool,
+    /// Upgrading to Squid 19.2.6 / Tentacle 20.2.4 or later: leave the keys
+    /// of type aes as they are (CVE-2025-30156 keeps the cluster in
+    /// HEALTH_ERR until `cephalo rotate-keys` runs) instead of rotating
+    /// them to aes256k as the upgrade's last phase.
+    #[arg(long)]
+    pub no_rotate_keys: bool,
 }
 
 fn release(s: &str) -> Result<Release> {
@@ -232,7 +238,19 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
         println!("every daemon runs {to}: nothing to do");
         return Ok(());
     }
-    let plan = crate::upgrade::plan(from, to, &live.layout, &options).map_err(refused)?;
+    let mut plan = crate::upgrade::plan(from, to, &live.layout, &options).map_err(refused)?;
+    // To a release that flags keys of type aes: the rotation is the last
+    // phase, once every daemon was upgraded (a resumed run lets its
+    // journal skip what is done).
+    if !a.no_rotate_keys && to.warns_insecure_key_types() {
+        let rotated = match &journal {
+            Some(_) => Default::default(),
+            None => rt
+                .block_on(crate::upgrade::keys::rotated(&cluster, t.as_ref()))
+                .unwrap_or_default(),
+        };
+        crate::upgrade::rotate::append_to_upgrade(&mut plan, &cluster, &live.layout, &rotated);
+    }
     if a.plan {
         print_plan(&plan, a.connect.json);
         return Ok(());
