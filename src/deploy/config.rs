@@ -187,7 +187,9 @@ impl Action for PushConfig {
     }
 }
 
-pub(super) async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
+/// Writes what deploy writes on a host: ceph.conf and the keyrings from
+/// passwords.yml (each only when it differs), the folders first.
+pub async fn push_config(cluster: &Cluster, ep: &Endpoint, t: &dyn Transport) -> StepResult {
     let h = host(cluster, ep)?;
     // Nothing on a host without a daemon is the ceph user's but the
     // folders.

@@ -28,7 +28,7 @@ use crate::engine::{HostOutcome, Node, OnFailure, Plan, Step};
 use crate::model::{Cluster, Host, Role};
 use crate::transport::{Command, Endpoint, TransportError};
 
-pub use config::{PushConfig, ensure_daemon, recreate_daemon, stop_timeout};
+pub use config::{PushConfig, ensure_daemon, push_config, recreate_daemon, stop_timeout};
 pub use daemon::Daemon;
 pub use osd_restart::stop_marked_down;
 pub use waits::{pgmap_clean, wait_for};

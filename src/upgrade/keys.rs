@@ -287,6 +287,21 @@ pub async fn save_passwords(up: &Upgrade, t: &dyn Transport) -> Result<bool, Tra
         }
     }
     let saved = crate::passwords::replace(&path, &now).map_err(|e| fail("-", e.to_string()))?;
+    // And on the hosts, what deploy writes from it (the admin, bootstrap
+    // and mkfs keyrings): the next deploy finds them as it would write them.
+    let mut updated = (*up.cluster).clone();
+    for (name, key) in &now {
+        let entity = crate::passwords::IDENTITIES
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, e)| *e);
+        if let (Some(e), Ok(secret)) = (entity, Secret::parse(key)) {
+            updated.secrets.insert(e.to_string(), secret);
+        }
+    }
+    for h in &updated.hosts {
+        crate::deploy::push_config(&updated, &Endpoint::of(h), t).await?;
+    }
     if let Some(backup) = &saved {
         up.say(&format!(
             "{}: the rotated keys written (the one before kept as {})",

@@ -534,12 +534,15 @@ fn shlex_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-/// Reef -> Tentacle in place, the newest jump cephalo plans: 3 hosts (no
-/// client host; the objects go through the mon's container), 64 objects
-/// written on Reef and read back on Tentacle, every daemon on Tentacle,
-/// `require-osd-release tentacle`, flags as before, HEALTH_OK but for the
-/// aes key-type checks Tentacle raises (named by the upgrade), and a
-/// second run changes nothing.
+/// Reef -> Tentacle in place, the newest jump cephalo plans, after the
+/// bad days of issue 21 on the same Reef test bed: 3 hosts (no client
+/// host; the objects go through the mon's container), 64 objects written
+/// on Reef and read back on Tentacle. Killed once its mons run Tentacle
+/// (HEALTH_ERR from the aes keys, CVE-2025-30156) and aborted, the run
+/// again is not refused for that health, rotates every key to aes256k as
+/// its last phase and ends at HEALTH_OK; the globals keys it names make
+/// `deploy --check` clean; gatherkeys, admin and a client with the
+/// re-pushed admin keyring work; a second run changes nothing.
 #[test]
 fn reef_to_tentacle_in_place() {
     let pid = std::process::id();
@@ -573,6 +576,31 @@ fn reef_to_tentacle_in_place() {
     let written = checksums(&objects(WRITE_OBJECTS));
     assert_eq!(written.lines().count(), 64, "{written}");
     run.image("tentacle");
+    // Killed once every mon runs Tentacle, then aborted.
+    let mut child = run.upgrade_child("tentacle");
+    run.wait_journal(
+        "the mons were not all upgraded",
+        Duration::from_secs(900),
+        |j| {
+            let done = |id: &str| {
+                j["done"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|s| s.as_str() == Some(id)))
+            };
+            done("mon:ceph1") && done("mon:ceph2") && done("mon:ceph3")
+        },
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+    let aborted = run.upgrade(&["--abort"]);
+    assert!(aborted.status.success(), "{}", text(&aborted));
+    let health = pg.ceph_json("health detail");
+    assert_eq!(health["status"], "HEALTH_ERR", "{health:#}");
+    assert!(
+        health["checks"]["AUTH_INSECURE_SERVICE_KEY_TYPE"].is_object(),
+        "{health:#}"
+    );
+    // Run again: the health its own steps caused does not block it.
     let out = run.upgrade(&["--to", "tentacle", "--yes"]);
     assert!(
         out.status.success(),
@@ -593,31 +621,77 @@ fn reef_to_tentacle_in_place() {
     let flags = dump["flags"].as_str().unwrap_or("");
     assert!(!flags.contains("noout"), "noout left set: {flags}");
     held_as_before(&pg, "upgraded to tentacle");
-    // Keys made on Reef are of type aes: Tentacle raises the CVE-2025-30156
-    // checks (one an error) that no upgrade clears by itself; cephalo names
-    // them and the migration, and all else is healthy.
-    let said = String::from_utf8_lossy(&out.stdout).to_string();
-    let insecure = pg.ceph_json("health detail")["checks"]
-        .as_object()
-        .is_some_and(|c| c.contains_key("AUTH_INSECURE_SERVICE_KEY_TYPE"));
-    if insecure {
+    // Every key aes256k (type 2: base64 of 02 00 starts `Ag`), mon. too.
+    let auth = pg.peek(
+        "ceph1",
+        "docker exec ceph_mon ceph auth ls -f json 2>/dev/null",
+    );
+    let auth: Value = serde_json::from_str(auth.trim()).unwrap();
+    for e in auth["auth_dump"].as_array().unwrap() {
         assert!(
-            said.contains("CVE-2025-30156") && said.contains("aes256k"),
-            "the upgrade did not name the insecure key types:\n{said}"
+            e["key"].as_str().unwrap_or("").starts_with("Ag"),
+            "{} is not aes256k",
+            e["entity"]
         );
     }
-    run.health_ok_but(Duration::from_secs(600), &["AUTH_INSECURE_"]);
+    let mon_key = pg.peek(
+        "ceph1",
+        "docker exec ceph_mon ceph auth get mon. 2>/dev/null",
+    );
+    assert!(mon_key.contains("key = Ag"), "mon. is not aes256k");
+    run.health_ok(Duration::from_secs(300));
     assert_eq!(
         checksums(&objects(READ_OBJECTS)),
         written,
         "objects changed"
     );
+    // The keys the upgrade names make deploy --check find nothing to do.
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    for want in ["  ceph_release: tentacle", "  ceph_image_tag: tentacle"] {
+        assert!(said.contains(want), "{want:?} not named:\n{said}");
+    }
+    let globals = pg.dir.path().join("globals.yml");
+    let text_now = std::fs::read_to_string(&globals).unwrap();
+    let edited: String = text_now
+        .lines()
+        .map(|l| {
+            if l.starts_with("ceph_release:") {
+                "ceph_release: tentacle".to_string()
+            } else if l.starts_with("ceph_image_tag:") {
+                "ceph_image_tag: tentacle".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&globals, edited + "\n").unwrap();
+    let check = pg.cephalo(&["deploy", "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", output_text(&check));
+    // gatherkeys, admin and a client with the re-pushed admin keyring.
+    let keys = pg.dir.path().join("keys-after");
+    let gathered = pg.cephalo(&["gatherkeys", "--dest", keys.to_str().unwrap()]);
+    assert!(gathered.status.success(), "{}", output_text(&gathered));
+    let admin = std::fs::read_to_string(keys.join("ceph.client.admin.keyring")).unwrap();
+    assert!(
+        admin.contains("key = Ag"),
+        "gatherkeys wrote no aes256k admin key"
+    );
+    let pushed = pg.cephalo(&["admin", "ceph2"]);
+    assert!(pushed.status.success(), "{}", output_text(&pushed));
+    let client = pg.peek(
+        "ceph2",
+        "docker run --rm --network host -v /etc/ceph:/etc/ceph:ro --entrypoint ceph cephalo/ceph:tentacle -s",
+    );
+    assert!(client.contains("HEALTH_OK"), "{client}");
     let again = run.upgrade(&["--to", "tentacle", "--yes"]);
     assert!(
         again.status.success() && String::from_utf8_lossy(&again.stdout).contains("nothing to do"),
         "{}",
         text(&again)
     );
+    let rotate = pg.cephalo(&["rotate-keys", "--check"]);
+    assert_eq!(rotate.status.code(), Some(0), "{}", output_text(&rotate));
     eprintln!(
         "upgrade e2e: reef -> tentacle done in {} s",
         timer.elapsed().as_secs()
