@@ -29,8 +29,10 @@ RUNS=${2:-5}
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VENV=$REPO/bench/.venv
-DOC=$REPO/docs/benchmarks.md
-CEPHALO=$REPO/target/release/cephalo
+# BENCH_DOC: another file for the results (bench/smoke.sh); BENCH_BIN: a
+# cephalo already built (the debug one), instead of a release build.
+DOC=${BENCH_DOC:-$REPO/docs/benchmarks.md}
+CEPHALO=${BENCH_BIN:-$REPO/target/release/cephalo}
 SSHD=/usr/sbin/sshd
 TEST_USER=cephalo-test
 PORT=2222
@@ -83,6 +85,7 @@ ensure_user() {
 }
 
 build_cephalo() {
+    [[ -n ${BENCH_BIN:-} ]] && return 0
     log "cargo build --release"
     (cd "$REPO" && cargo build --release --quiet)
     [[ -x $CEPHALO ]] || die "$CEPHALO missing after cargo build --release"

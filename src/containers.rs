@@ -433,6 +433,25 @@ pub async fn stop_to_replace(
     }
 }
 
+/// A read-only look into an image: `ENTRYPOINT ARGS` in a one-off
+/// container of it, never pulled (a missing image is the engine's error),
+/// without network, removed at once.
+pub fn look_into(h: &crate::model::Host, image: &str, entrypoint: &str, args: &[&str]) -> Command {
+    let mut argv: Vec<String> = vec![
+        h.engine.command().into(),
+        "run".into(),
+        "--rm".into(),
+        "--pull=never".into(),
+        "--network=none".into(),
+        format!("--entrypoint={entrypoint}"),
+        image.into(),
+    ];
+    argv.extend(args.iter().map(|a| a.to_string()));
+    Command::new(argv)
+        .become_root(h.connection.become_root)
+        .timeout(Duration::from_secs(120))
+}
+
 /// What a container was made with, as the engine records it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Made {

@@ -4,8 +4,6 @@
 //! kept with the run's cluster (`Cluster.learned.image_versions`). Reads
 //! only; a missing image is the usual error naming `cephalo pull`.
 
-use std::time::Duration;
-
 use crate::ceph::{CephVersion, parse_version};
 use crate::containers;
 use crate::model::{Cluster, Host};
@@ -13,18 +11,7 @@ use crate::transport::{Command, Endpoint, Transport, TransportError, checked};
 
 /// `ceph --version` in a one-off container of `image`.
 pub fn version_command(h: &Host, image: &str) -> Command {
-    Command::new([
-        h.engine.command(),
-        "run",
-        "--rm",
-        "--pull=never",
-        "--network=none",
-        "--entrypoint=ceph",
-        image,
-        "--version",
-    ])
-    .become_root(h.connection.become_root)
-    .timeout(Duration::from_secs(120))
+    containers::look_into(h, image, "ceph", &["--version"])
 }
 
 /// What the host holds under an image reference.

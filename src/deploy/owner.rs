@@ -4,28 +4,13 @@
 //! Folders and keyrings the daemons read on the host are given to it. Asked
 //! once per run, host and image.
 
-use std::time::Duration;
-
 use crate::model::{Cluster, Host};
 use crate::transport::{Command, Endpoint, Transport, TransportError, checked};
 
 /// `stat` of /var/lib/ceph in a one-off container of `image`, never pulled
 /// (a missing image is an error naming `cephalo pull`).
 pub fn stat_command(h: &Host, image: &str) -> Command {
-    Command::new([
-        h.engine.command(),
-        "run",
-        "--rm",
-        "--pull=never",
-        "--network=none",
-        "--entrypoint=stat",
-        image,
-        "-c",
-        "%u:%g",
-        "/var/lib/ceph",
-    ])
-    .become_root(h.connection.become_root)
-    .timeout(Duration::from_secs(120))
+    crate::containers::look_into(h, image, "stat", &["-c", "%u:%g", "/var/lib/ceph"])
 }
 
 /// `uid:gid` as `stat -c %u:%g` prints it (numbers only).

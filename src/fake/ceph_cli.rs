@@ -201,7 +201,16 @@ impl FakeCeph {
                     fail(16, format!("Error EBUSY: not enough monitors would be available ({left} of {})", self.mons.len()))
                 }
             }
-            ["mds", "ok-to-stop", ..] if release >= Release::Octopus => out(0, ""),
+            ["mds", "ok-to-stop", ids @ ..] if release >= Release::Octopus => {
+                // The last MDS up is never ok to stop (its file system would
+                // have none), as Ceph says of a lone active MDS.
+                let up = self.mdss.values().filter(|d| d.running.is_some()).count();
+                if up <= ids.len() {
+                    fail(16, "Error EBUSY: insufficent standby MDS daemons to stop active gids 64870 and/or standby gids")
+                } else {
+                    out(0, "")
+                }
+            }
             ["mgr", "dump"] => {
                 let running: Vec<&String> = self
                     .mgrs

@@ -341,6 +341,28 @@ impl FakeCluster {
                 )
             }
             Some("ceph") => self.ceph_client(&rest[1..]),
+            // The mon's own keyring (gatherkeys reads `mon.` there).
+            Some("cat")
+                if container == "ceph_mon"
+                    && rest.get(1).is_some_and(|p| {
+                        p.starts_with("/var/lib/ceph/mon/") && p.ends_with("/keyring")
+                    }) =>
+            {
+                let key = self
+                    .ceph
+                    .auth
+                    .entry("mon.".into())
+                    .or_insert_with(|| {
+                        crate::cephx::Secret::generate(crate::release::SecretKind::Aes)
+                            .map(|s| s.expose().to_string())
+                            .unwrap_or_default()
+                    })
+                    .clone();
+                out(
+                    0,
+                    format!("[mon.]\n\tkey = {key}\n\tcaps mon = \"allow *\"\n"),
+                )
+            }
             Some("rbd" | "sh") if container == "ceph_mon" => {
                 match self.ceph.tool(&self.rbd, rest) {
                     Some(o) => o,

@@ -401,7 +401,7 @@ async fn live_cluster_checks(cluster: &Cluster, t: &dyn Transport) -> Vec<CheckR
     let mut quorum = names(&status);
     // A mon that runs but is not in quorum may have started a moment
     // ago (a deploy that stopped half way): it gets 30 s to join.
-    let since = std::time::Instant::now();
+    let since = tokio::time::Instant::now();
     while running.iter().any(|r| !quorum.contains(r))
         && since.elapsed() < std::time::Duration::from_secs(30)
     {

@@ -14,6 +14,7 @@ use super::step::KeyFile;
 use crate::ceph::{ceph_json, ceph_out};
 use crate::cephx::Secret;
 use crate::files::{self, Change, RemoteFile};
+use crate::release::Release;
 use crate::transport::{Command, Endpoint, Transport, TransportError, run};
 
 /// Ceph's name of the key type the rotation moves to.
@@ -331,8 +332,11 @@ pub async fn disallow_aes(
     if !first(&mon)["key"].as_str().is_some_and(is_aes256k) {
         left.push("mon.".into());
     }
+    // Clients that cannot use aes256k keys: those older than Squid (a Reef
+    // client cannot read one). `ceph features` names Tentacle's `squid` (no
+    // new feature bits), so nothing finer can be told from it.
     let features = ceph_json(&up.cluster, t, &["features"]).await?;
-    let older = super::checks::older_clients(&features, up.plan.to);
+    let older = super::checks::older_clients(&features, Release::Squid.min(up.plan.to));
     if !left.is_empty() || !older.is_empty() {
         let mut why = Vec::new();
         if !left.is_empty() {
@@ -344,7 +348,7 @@ pub async fn disallow_aes(
         if !older.is_empty() {
             why.push(format!(
                 "clients older than {} are connected ({}): they cannot use aes256k keys",
-                up.plan.to,
+                Release::Squid.min(up.plan.to),
                 older.join(", ")
             ));
         }

@@ -48,6 +48,7 @@ pub fn plan(release: Release, layout: &Layout, daemons: &[DaemonRef]) -> Upgrade
     todo.sort_by_key(|d| d.kind);
     let mons_total = layout.hosts.iter().map(|h| h.mons.len()).sum::<usize>();
     let mgrs_total = layout.hosts.iter().map(|h| h.mgrs.len()).sum::<usize>();
+    let mdss_total = layout.hosts.iter().map(|h| h.mdss.len()).sum::<usize>();
     let mons: Vec<String> = todo
         .iter()
         .filter(|d| d.kind == DaemonType::Mon)
@@ -85,7 +86,7 @@ pub fn plan(release: Release, layout: &Layout, daemons: &[DaemonRef]) -> Upgrade
     }
     let steps: Vec<UpgradeStep> = todo
         .iter()
-        .map(|d| redeploy_step(release, d, mons_total, mgrs_total))
+        .map(|d| redeploy_step(release, d, mons_total, mgrs_total, mdss_total))
         .collect();
     phases.push(Phase {
         name: "redeploy",
@@ -112,7 +113,13 @@ pub fn plan(release: Release, layout: &Layout, daemons: &[DaemonRef]) -> Upgrade
     }
 }
 
-fn redeploy_step(release: Release, d: &DaemonRef, mons: usize, mgrs: usize) -> UpgradeStep {
+fn redeploy_step(
+    release: Release,
+    d: &DaemonRef,
+    mons: usize,
+    mgrs: usize,
+    mdss: usize,
+) -> UpgradeStep {
     let (ask, standby, gate, before) = match d.kind {
         DaemonType::Mon => {
             let ask = release.has_mon_ok_to_stop() && mons >= 3;
@@ -159,7 +166,14 @@ fn redeploy_step(release: Release, d: &DaemonRef, mons: usize, mgrs: usize) -> U
                 },
             )
         }
-        DaemonType::Mds => (release.has_mds_ok_to_stop(), false, None, String::new()),
+        // A lone MDS is never ok to stop: its file system pauses while it
+        // is made again.
+        DaemonType::Mds => (
+            release.has_mds_ok_to_stop() && mdss > 1,
+            false,
+            Some(Gate::RanksActive),
+            String::new(),
+        ),
         DaemonType::Rgw => (
             false,
             false,

@@ -83,6 +83,7 @@ pub fn phases(
     let c = &cluster.name;
     let mgrs = layout.hosts.iter().map(|h| h.mgrs.len()).sum::<usize>();
     let mons = layout.hosts.iter().map(|h| h.mons.len()).sum::<usize>();
+    let mdss = layout.hosts.iter().map(|h| h.mdss.len()).sum::<usize>();
     let mut out = vec![Phase {
         name: "ciphers",
         steps: vec![step(
@@ -206,7 +207,9 @@ pub fn phases(
                     },
                     None => Gate::RanksActive,
                 };
-                let ask = kind == DaemonType::Mds && release.has_mds_ok_to_stop();
+                // A lone MDS is never ok to stop: its file system pauses
+                // for the few seconds it takes to come back.
+                let ask = kind == DaemonType::Mds && release.has_mds_ok_to_stop() && mdss > 1;
                 daemons.push(made_again(
                     kind,
                     &h.name,

@@ -8,6 +8,7 @@ mod golden;
 mod interfaces;
 mod layers;
 mod map;
+mod matrix;
 mod prometheus;
 mod redeploy;
 mod release;

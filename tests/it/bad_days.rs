@@ -2,8 +2,9 @@
 //! Tentacle (tests/it/upgrade.rs shares the test bed): the first inventory
 //! mon's container stopped, then that mon crash-looping on an image older
 //! than its data (what deploy made of a stale ceph_image_tag before the
-//! release guard). In each state every command either works or refuses
-//! with its exit code and a fix, and the fix run as printed gets out.
+//! release guard), then another host's SSH port closed. In each state
+//! every command either works or refuses with its exit code and a fix,
+//! and the fix run as printed gets out.
 
 use std::time::{Duration, Instant};
 
@@ -91,9 +92,18 @@ fn crash_loop(pg: &Playground) {
     panic!("ceph1's mon on the Pacific image did not crash-loop");
 }
 
+/// Runs a command in a host container itself (not over SSH).
+fn in_host(container: &str, script: &str) {
+    let out = std::process::Command::new("docker")
+        .args(["exec", container, "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {}", output_text(&out));
+}
+
 /// The playground's Reef cluster, deployed and healthy, with the Pacific
-/// image on its hosts too.
-pub(super) fn on_reef(pg: &Playground) {
+/// image on its hosts too; `name` is its containers' prefix.
+pub(super) fn on_reef(pg: &Playground, name: &str) {
     let keys = pg.dir.path().join("bad-day-keys");
     let keys = keys.to_str().unwrap();
 
@@ -209,4 +219,34 @@ pub(super) fn on_reef(pg: &Playground) {
     wait_quorum(pg, &["ceph1", "ceph2", "ceph3"]);
     let mon = pg.peek("ceph1", "docker inspect -f '{{.Config.Image}}' ceph_mon");
     assert_eq!(mon.trim(), "cephalo/ceph:reef");
+
+    // 3. ceph3's SSH port closed (the host and its daemons up; issue 27):
+    // never read as a host without daemons.
+    let ceph3 = format!("{name}-ceph3");
+    let rule = "INPUT -p tcp --dport 22 -j REJECT --reject-with tcp-reset";
+    in_host(&ceph3, &format!("iptables -I {rule}"));
+    expect(
+        pg,
+        &["upgrade", "--to", "tentacle", "--yes"],
+        5,
+        &[
+            "ceph3: cannot connect",
+            "--limit '!ceph3'",
+            "nothing was changed",
+        ],
+    );
+    assert!(
+        !pg.dir.path().join("upgrade/ceph.json").exists(),
+        "an upgrade was started"
+    );
+    let plan = expect(
+        pg,
+        &["upgrade", "--to", "tentacle", "--plan", "--limit", "!ceph3"],
+        0,
+        &["note: ceph3 could not be asked"],
+    );
+    assert!(!plan.contains("[require-osd-release]"), "{plan}");
+    expect(pg, &["status"], 5, &["ceph3 UNREACHABLE"]);
+    expect(pg, &["deploy", "--check"], 5, &["ceph3"]);
+    in_host(&ceph3, &format!("iptables -D {rule}"));
 }

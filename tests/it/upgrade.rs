@@ -560,7 +560,7 @@ fn reef_to_tentacle_in_place() {
     // The same test bed serves the bad days of issue 21 first: a mon
     // stopped, a mon crash-looping on the Pacific image.
     run.image("pacific");
-    super::bad_days::on_reef(&pg);
+    super::bad_days::on_reef(&pg, &format!("cephalo-upt-{pid}"));
     run.health_ok(Duration::from_secs(300));
     let timer = Instant::now();
     pg.on("ceph1", "docker exec ceph_mon ceph osd pool create data 16 && docker exec ceph_mon ceph osd pool application enable data rados");

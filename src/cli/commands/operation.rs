@@ -16,6 +16,40 @@ use crate::upgrade::run as up;
 
 use super::upgrade::{confirm, print_plan};
 
+/// The options every such operation takes.
+#[derive(Debug, clap::Args)]
+pub struct OperationArgs {
+    /// Print the plan and exit (with --json as JSON).
+    #[arg(long)]
+    pub plan: bool,
+    /// Run without asking (needed when not on a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Stop an unfinished run: put noout back, leave the daemons (and
+    /// keys) as they are; running the command again finishes it.
+    #[arg(long)]
+    pub abort: bool,
+    /// Take the cluster's operation lock from another machine's run.
+    #[arg(long)]
+    pub break_lock: bool,
+}
+
+/// The model with every host's address, and the engine over every host:
+/// what an operation starts from.
+pub fn connected(
+    target: &crate::cli::args::Target,
+    connect: &crate::cli::args::ConnectArgs,
+    verbose: u8,
+) -> Result<(tokio::runtime::Runtime, Arc<Cluster>, Engine)> {
+    let (mut cluster, _) = crate::cli::context::load(target)?;
+    crate::cli::output::print_warnings(&cluster, verbose);
+    let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
+    let engine = crate::cli::context::cluster_engine(&cluster, &all, connect, verbose)?;
+    let rt = crate::cli::context::runtime()?;
+    crate::cli::context::resolve_addresses(&rt, &mut cluster, &all, &engine, connect.json)?;
+    Ok((rt, Arc::new(cluster), engine))
+}
+
 /// An operation to run through the upgrade's executor.
 pub struct Operation {
     /// `redeploy`, `rotate-keys`: the journal's and the lock's word.
@@ -23,10 +57,6 @@ pub struct Operation {
     /// The command that resumes it, as printed for the operator.
     pub resume: String,
     pub plan: UpgradePlan,
-    pub show_plan: bool,
-    pub yes: bool,
-    pub abort: bool,
-    pub break_lock: bool,
     pub json: bool,
 }
 
@@ -60,15 +90,16 @@ pub fn run(
     cluster: Arc<Cluster>,
     engine: &Engine,
     journal: Option<Journal>,
+    args: &OperationArgs,
     op: Operation,
 ) -> Result<()> {
-    if op.show_plan {
+    if args.plan {
         print_plan(&op.plan, op.json);
         return Ok(());
     }
     let dir = crate::cli::context::inventory_dir(&cluster).to_path_buf();
     let t = engine.transport.clone();
-    if op.abort {
+    if args.abort {
         let Some(j) = journal else {
             return Err(Error::Usage(format!(
                 "no {} of `{}` is in progress: nothing to abort",
@@ -81,11 +112,16 @@ pub fn run(
         println!("{}", run.journal(|j| j.summary(None)));
         return Ok(());
     }
-    if !op.yes {
+    if !args.yes {
         confirm(&op.plan, op.json)?;
     }
     if let Some(broken) = rt
-        .block_on(up::take_lock(&cluster, t.as_ref(), op.name, op.break_lock))
+        .block_on(up::take_lock(
+            &cluster,
+            t.as_ref(),
+            op.name,
+            args.break_lock,
+        ))
         .map_err(|what| Error::Refused { what })?
     {
         eprintln!("lock broken: it was {}", broken.describe());

@@ -5,17 +5,13 @@
 //! as for deploy; `--plan` shows the steps; a run that stops is resumed
 //! by the same command, or `--abort`ed.
 
-use std::sync::Arc;
-
 use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
-use crate::cli::context::{cluster_engine, load, resolve_addresses, runtime};
-use crate::cli::output::print_warnings;
 use crate::error::{Error, Result};
 use crate::upgrade::run as up;
 
-use super::operation::{Operation, journal_of, run};
+use super::operation::{Operation, OperationArgs, connected, journal_of, run};
 
 #[derive(Debug, Args)]
 pub struct RedeployArgs {
@@ -27,29 +23,12 @@ pub struct RedeployArgs {
     /// mds.HOST, rgw.HOST.
     #[arg(value_name = "DAEMON")]
     pub daemons: Vec<String>,
-    /// Print the plan and exit (with --json as JSON).
-    #[arg(long)]
-    pub plan: bool,
-    /// Run without asking (needed when not on a terminal).
-    #[arg(long)]
-    pub yes: bool,
-    /// Stop an unfinished redeploy: put noout back, leave the daemons as
-    /// they are.
-    #[arg(long)]
-    pub abort: bool,
-    /// Take the cluster's operation lock from another machine's run.
-    #[arg(long)]
-    pub break_lock: bool,
+    #[command(flatten)]
+    pub op: OperationArgs,
 }
 
 pub fn exec(a: RedeployArgs, verbose: u8) -> Result<()> {
-    let (mut cluster, _) = load(&a.target)?;
-    print_warnings(&cluster, verbose);
-    let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
-    let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
-    let rt = runtime()?;
-    resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
-    let cluster = Arc::new(cluster);
+    let (rt, cluster, engine) = connected(&a.target, &a.connect, verbose)?;
     let journal = journal_of(&rt, &cluster, &engine, "redeploy")?;
     let live = rt.block_on(up::live(&cluster, &engine));
     let daemons =
@@ -59,7 +38,7 @@ pub fn exec(a: RedeployArgs, verbose: u8) -> Result<()> {
     up::unreached(&live, &hosts, a.target.primary_inventory())
         .map_err(|what| Error::NotReached { what })?;
     let plan = crate::upgrade::redeploy::plan(cluster.release, &live.layout, &daemons);
-    if !a.plan && !a.abort {
+    if !a.op.plan && !a.op.abort {
         // Never a release older than the data, nor another than
         // configured, on the hosts of the daemons made again.
         let guard_engine = crate::engine::Engine {
@@ -91,11 +70,7 @@ pub fn exec(a: RedeployArgs, verbose: u8) -> Result<()> {
             a.target.primary_inventory().display()
         ),
         plan,
-        show_plan: a.plan,
-        yes: a.yes,
-        abort: a.abort,
-        break_lock: a.break_lock,
         json: a.connect.json,
     };
-    run(&rt, cluster, &engine, journal, op)
+    run(&rt, cluster, &engine, journal, &a.op, op)
 }

@@ -5,18 +5,14 @@
 //! the upgrade's plan, journal, gates and lock (`upgrade::rotate`).
 //! `--check` says what a run would change (exit 8) and changes nothing.
 
-use std::sync::Arc;
-
 use clap::Args;
 
 use crate::cli::args::{ConnectArgs, Target};
-use crate::cli::context::{cluster_engine, load, resolve_addresses, runtime};
 use crate::cli::drift::{Outcome, checked};
-use crate::cli::output::print_warnings;
 use crate::error::{Error, Result};
 use crate::upgrade::run as up;
 
-use super::operation::{Operation, journal_of, run};
+use super::operation::{Operation, OperationArgs, connected, journal_of, run};
 
 #[derive(Debug, Args)]
 pub struct RotateKeysArgs {
@@ -29,29 +25,13 @@ pub struct RotateKeysArgs {
     /// 0 when nothing would.
     #[arg(short = 'C', long)]
     pub check: bool,
-    /// Print the plan and exit (with --json as JSON).
-    #[arg(long)]
-    pub plan: bool,
-    /// Run without asking (needed when not on a terminal).
-    #[arg(long)]
-    pub yes: bool,
-    /// Stop an unfinished rotation: put noout back, leave the keys and
-    /// daemons as they are (running the command again finishes it).
-    #[arg(long)]
-    pub abort: bool,
-    /// Take the cluster's operation lock from another machine's run.
-    #[arg(long)]
-    pub break_lock: bool,
+    #[command(flatten)]
+    pub op: OperationArgs,
 }
 
 pub fn exec(a: RotateKeysArgs, verbose: u8) -> Result<Outcome> {
-    let (mut cluster, _) = load(&a.target)?;
-    print_warnings(&cluster, verbose);
+    let (rt, cluster, engine) = connected(&a.target, &a.connect, verbose)?;
     let all: Vec<String> = cluster.hosts.iter().map(|h| h.name.clone()).collect();
-    let engine = cluster_engine(&cluster, &all, &a.connect, verbose)?;
-    let rt = runtime()?;
-    resolve_addresses(&rt, &mut cluster, &all, &engine, a.connect.json)?;
-    let cluster = Arc::new(cluster);
     if a.check {
         let left = rt
             .block_on(crate::upgrade::keys::left_to_rotate(
@@ -89,12 +69,8 @@ pub fn exec(a: RotateKeysArgs, verbose: u8) -> Result<Outcome> {
             a.target.primary_inventory().display()
         ),
         plan,
-        show_plan: a.plan,
-        yes: a.yes,
-        abort: a.abort,
-        break_lock: a.break_lock,
         json: a.connect.json,
     };
-    run(&rt, cluster, &engine, journal, op)?;
+    run(&rt, cluster, &engine, journal, &a.op, op)?;
     Ok(Outcome::Done)
 }

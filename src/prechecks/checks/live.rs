@@ -120,12 +120,24 @@ fn health(v: &LiveView) -> CheckResult {
             value,
             "see `ceph health detail`",
         ),
-        _ => c(
-            "cluster.health",
-            Level::Fail,
-            value,
-            "fix the cluster's errors first (`ceph health detail`)",
-        ),
+        _ => {
+            // Errors only from keys of type aes (CVE-2025-30156): the way
+            // out is a command of cephalo's.
+            let errors: Vec<&String> = checks
+                .iter()
+                .filter(|k| v.status["health"]["checks"][k.as_str()]["severity"] == "HEALTH_ERR")
+                .collect();
+            let keys = !errors.is_empty() && errors.iter().all(|k| k.starts_with("AUTH_INSECURE_"));
+            let hint = if keys {
+                format!(
+                    "keys of type aes (CVE-2025-30156): `cephalo rotate-keys -i {} --yes`",
+                    v.inventory
+                )
+            } else {
+                "fix the cluster's errors first (`ceph health detail`)".to_string()
+            };
+            CheckResult::cluster("cluster.health", Level::Fail, value, hint)
+        }
     }
 }
 
