@@ -116,7 +116,12 @@ ceph_conf_overrides:
     # (below the critical share a mon stops itself).
     mon_data_avail_warn: 1
     mon_data_avail_crit: 1
-"#,
+{no_redundancy}"#,
+        no_redundancy = if size == 1 {
+            "    # One host: pools of one copy, chosen (POOL_NO_REDUNDANCY otherwise).\n    mon_warn_on_pool_no_redundancy: false\n"
+        } else {
+            ""
+        },
         name = l.request.name,
         release = l.release.name(),
         subnet = l.public_network(),
