@@ -1,12 +1,14 @@
 #!/bin/bash
-# Deploy on a fresh 3-host Pacific playground, then again on the healthy
+# Deploy on a fresh Pacific playground (3 hosts unless HOSTS), then again on the healthy
 # cluster: wall time of each, and the share of it spent outside remote
 # commands (wall time during which no command ran on any host), from the
 # `command` events of cephalo's run log. Prints Markdown rows for
-# docs/benchmarks.md. Usage: bash bench/deploy.sh [RUNS]
+# docs/benchmarks.md. Usage: bash bench/deploy.sh [RUNS] [HOSTS]
+# (bench/smoke.sh runs 1 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
+hosts=${2:-3}
 cargo build -q
 bin=$PWD/target/debug/cephalo
 dir=$(mktemp -d /tmp/cephalo-bench-deploy-XXXXXX)
@@ -47,7 +49,7 @@ echo "| run | wall s | remote commands | s with a command running | % outside re
 echo "|---|---:|---:|---:|---:|---:|"
 for r in $(seq 1 "$runs"); do
   "$bin" playground down --dir "$dir" >/dev/null 2>&1 || true
-  "$bin" playground up --no-deploy --name cephalo-bench --subnet 10.78.0.0/24 --dir "$dir" >/dev/null
+  "$bin" playground up --no-deploy --hosts "$hosts" --name cephalo-bench --subnet 10.78.0.0/24 --dir "$dir" >/dev/null
   for what in first second; do
     rm -rf "$dir/logs"
     t0=$(date +%s.%N)

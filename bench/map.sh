@@ -1,16 +1,18 @@
 #!/bin/bash
-# `cephalo map rbd` on a 3-host Reef playground: a thin 100 GiB image
+# `cephalo map rbd` on a Reef playground (3 hosts unless HOSTS): a thin 100 GiB image
 # whose objects are made by `rbd bench` random 4 KiB writes (so tens of
 # thousands of objects without tens of GiB of data), then `map rbd` (and
 # `map osd`) timed; objects mapped per second = objects / wall time of the
 # whole command (SSH, `rbd info`, `rados ls`, `rbd diff`, the maps, the
 # local hashing). The issue's target is 10,000 objects/s. Prints Markdown
 # rows for docs/benchmarks.md.
-# Usage: bash bench/map.sh [WRITES] [RUNS]   (WRITES 4 KiB writes, default 60000)
+# Usage: bash bench/map.sh [WRITES] [RUNS] [HOSTS]   (WRITES 4 KiB writes,
+# default 60000; bench/smoke.sh runs 200 1 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 writes=${1:-60000}
 runs=${2:-3}
+hosts=${3:-3}
 cargo build -q
 bin=$PWD/target/debug/cephalo
 dir=$(mktemp -d /tmp/cephalo-bench-map-XXXXXX)
@@ -18,7 +20,7 @@ cleanup() { "$bin" playground down --dir "$dir" >/dev/null 2>&1 || true; rm -rf 
 # BENCH_KEEP=1 keeps the playground (and says where) to look into a run.
 if [ -n "${BENCH_KEEP:-}" ]; then echo "kept: $dir" >&2; else trap cleanup EXIT; fi
 
-"$bin" playground up --no-deploy --release reef --name cephalo-bench-map --subnet 10.77.0.0/24 --dir "$dir" >/dev/null
+"$bin" playground up --no-deploy --hosts "$hosts" --release reef --name cephalo-bench-map --subnet 10.77.0.0/24 --dir "$dir" >/dev/null
 "$bin" deploy -i "$dir/inventory" --log-dir "$dir/logs" >/dev/null
 in_mon() {
   "$bin" run -b --limit ceph1 -i "$dir/inventory" --log-dir "$dir/logs" -- \

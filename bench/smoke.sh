@@ -5,8 +5,8 @@
 #   - bench/sim.sh 10 on the debug build `cargo test` made;
 #   - bench/upgrade.sh --from the figures the upgrade e2e wrote (tests/run.sh
 #     sets CEPHALO_UPGRADE_FIGURES for it), when they are there;
-#   - bench/deploy.sh 1, bench/deploy-hosts.sh 1 2, bench/map.sh 200 1 on
-#     playgrounds of their own (images from the cache the tests filled);
+#   - bench/deploy.sh 1 1, bench/deploy-hosts.sh 1 2, bench/map.sh 200 1 1 on
+#     one-host playgrounds of their own (images from the cache the tests filled);
 #   - bench/fanout.sh 2 1 with the debug binary, inside mount and network
 #     namespaces of its own: its account exists only in copies of the
 #     account files bind-mounted there, its sshd and fleet live on a private
@@ -18,7 +18,7 @@ work=$(mktemp -d /tmp/cephalo-smoke-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 doc=$work/benchmarks.md
 cp docs/benchmarks.md "$doc"
-step() { echo "== bench smoke: $*" >&2; }
+step() { echo "== bench smoke ($(date +%T)): $*" >&2; }
 # Runs a benchmark (its output kept whole: no pipe to cut it short) and
 # checks that it printed WANT.
 bench() { # WANT COMMAND...
@@ -43,12 +43,12 @@ else
   exit 1
 fi
 
-step "deploy.sh 1"
-bench '|' bash bench/deploy.sh 1
+step "deploy.sh 1 1"
+bench '|' bash bench/deploy.sh 1 1
 step "deploy-hosts.sh 1 2"
 bench '2 hosts / 1 hosts' bash bench/deploy-hosts.sh 1 2
-step "map.sh 200 1"
-bench '|' bash bench/map.sh 200 1
+step "map.sh 200 1 1"
+bench '|' bash bench/map.sh 200 1 1
 
 step "fanout.sh 2 1"
 # What fanout.sh installs, outside the namespaces (they have no network).

@@ -385,6 +385,44 @@ fn cephalo() -> Cli {
     Cli::cargo_bin("cephalo").unwrap()
 }
 
+/// Ansible's `-m shell -a 'uptime; df -h'` habit: one argument with shell
+/// syntax runs through `sh -c` on every host; several arguments stay
+/// words, their shell syntax passed as written.
+#[test]
+fn run_takes_one_shell_string_or_words() {
+    let fleet = Fleet::start(2);
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory");
+    std::fs::write(&inv, fleet.inventory()).unwrap();
+    let run = |words: &[&str]| {
+        let out = cephalo()
+            .args(["run", "-i"])
+            .arg(&inv)
+            .arg("--known-hosts")
+            .arg(&fleet.known_hosts)
+            .arg("--log-dir")
+            .arg(dir.path().join("logs"))
+            .arg("--")
+            .args(words)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let shell = run(&["echo a; echo b"]);
+    let words = run(&["echo", "a; b"]);
+    for h in &fleet.hosts {
+        assert!(
+            shell.contains(&format!("{} | CHANGED | rc=0 >>\na\nb\n", h.name)),
+            "{shell}"
+        );
+        assert!(
+            words.contains(&format!("{} | CHANGED | rc=0 >>\na; b\n", h.name)),
+            "{words}"
+        );
+    }
+}
+
 #[test]
 fn run_reports_an_unreachable_host_while_the_others_succeed() {
     let fleet = Fleet::start(3);

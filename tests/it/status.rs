@@ -1,6 +1,7 @@
 //! `cephalo status` and `cephalo map` on real 3-host playgrounds, Reef and
 //! Nautilus (the JSON shapes of `pg dump`, `rbd namespace ls` and `ceph
-//! status` differ):
+//! status` differ), run on the upgrade e2e tests' test beds before their
+//! upgrades (tests/it/upgrade.rs):
 //! - status on the healthy cluster lists every daemon with the version
 //!   it reports, flags nothing, exits 0;
 //! - map: an RBD pool, a 64 MiB image written whole by `rbd bench`, and an
@@ -293,31 +294,14 @@ fn unreachable(pg: &Playground, name: &str) {
     }
 }
 
-fn status_and_map(release: &str, major: &str, net: u32) {
-    let pid = std::process::id();
-    let name = format!("cephalo-st-{release}-{pid}");
-    let pg = Playground::up(
-        &name,
-        3,
-        0,
-        release,
-        "docker",
-        &format!("10.{net}.{}.0/24", pid % 250),
-    );
-    let deployed = pg.deploy();
-    assert!(deployed.contains("HEALTH_OK"), "{deployed}");
-    healthy(&pg, major);
-    map(&pg);
-    stopped_osd(&pg);
-    unreachable(&pg, &name);
-}
-
-#[test]
-fn status_and_map_on_reef() {
-    status_and_map("reef", "18.", 87);
-}
-
-#[test]
-fn status_and_map_on_nautilus() {
-    status_and_map("nautilus", "14.", 89);
+/// Every check of this file on a freshly deployed 3-host playground named
+/// `name` (its host containers are `{name}-cephN`) whose daemons report
+/// versions starting with `major`. The upgrade e2e tests call it on their
+/// test beds before they start (Nautilus and Reef), so that no playground
+/// is made for status alone.
+pub fn status_and_map(pg: &Playground, name: &str, major: &str) {
+    healthy(pg, major);
+    map(pg);
+    stopped_osd(pg);
+    unreachable(pg, name);
 }

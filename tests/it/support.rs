@@ -252,6 +252,11 @@ impl Playground {
         let (block, overrides) = bed[from..]
             .split_once("\nceph_conf_overrides:\n  global:\n")
             .unwrap_or_else(|| panic!("no ceph_conf_overrides in {bed}"));
+        // A one-host playground's own choice of pools of one copy is the
+        // cluster's, not the test bed's: the example states its own.
+        let overrides = overrides
+            .split_once("    # One host:")
+            .map_or(overrides, |(bed_only, _)| bed_only);
         (format!("{block}\n"), overrides.to_string())
     }
 

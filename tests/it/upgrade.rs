@@ -16,7 +16,8 @@ use serde_json::Value;
 use super::support::{Playground, long_cephalo, output_text};
 
 /// The client's loop (in a container of the old release's image on
-/// client1): put and get one of 64 objects over and over, counting
+/// client1): put and get one of 64 objects over and over (0.2 s apart, so
+/// that it does not take a core of the 2-core test machine), counting
 /// failures and the longest gap between two successful round trips; each
 /// gap over 3 s goes to /io/stalls as `END_MS GAP_MS PUT_MS GET_MS` (epoch
 /// ms, the clock the run logs use), for bench/upgrade.sh to find the step
@@ -35,6 +36,7 @@ while [ ! -e /io/stop ]; do
     errors=$((errors+1)); echo "op $i failed at $(date)" >>/io/errors
   fi
   echo "$i $errors $maxgap" >/io/progress.tmp && mv /io/progress.tmp /io/progress
+  sleep 0.2
 done
 "#;
 
@@ -247,6 +249,9 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
     );
     let deployed = pg.deploy();
     assert!(deployed.contains("HEALTH_OK"), "{deployed}");
+    // The test bed serves status and map on Nautilus first.
+    super::status::status_and_map(&pg, &format!("cephalo-upg-{pid}"), "14.");
+    Run { pg: &pg }.health_ok(Duration::from_secs(300));
     let run = Run { pg: &pg };
     let timer = Instant::now();
 
@@ -557,8 +562,11 @@ fn reef_to_tentacle_in_place() {
     let deployed = pg.deploy();
     assert!(deployed.contains("HEALTH_OK"), "{deployed}");
     let run = Run { pg: &pg };
-    // The same test bed serves the bad days of issue 21 first: a mon
-    // stopped, a mon crash-looping on the Pacific image.
+    // The same test bed serves status and map on Reef first, then the bad
+    // days of issue 21: a mon stopped, a mon crash-looping on the Pacific
+    // image.
+    super::status::status_and_map(&pg, &format!("cephalo-upt-{pid}"), "18.");
+    run.health_ok(Duration::from_secs(300));
     run.image("pacific");
     super::bad_days::on_reef(&pg, &format!("cephalo-upt-{pid}"));
     run.health_ok(Duration::from_secs(300));

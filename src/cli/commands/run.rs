@@ -30,7 +30,10 @@ pub struct RunArgs {
     /// the same connections (for measuring a multi-step run).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub repeat: usize,
-    /// The command and its arguments, after `--`.
+    /// The command, after `--`. One argument with spaces or shell syntax
+    /// (`-- 'uptime; df -h'`) runs through `sh -c`, like Ansible's shell
+    /// module; several arguments are one command and its arguments, each
+    /// passed as written (`-- echo 'a; b'` prints `a; b`).
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<String>,
 }
@@ -52,7 +55,7 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
         verbose,
     )?;
     let timeout = a.timeout.unwrap_or(targets.settings.ssh_command_timeout);
-    let command = crate::transport::Command::new(a.command.clone())
+    let command = crate::transport::Command::new(argv(&a.command))
         .become_root(a.become_root)
         .timeout(std::time::Duration::from_secs(timeout));
     let hosts: indexmap::IndexMap<String, Endpoint> = targets
@@ -102,6 +105,21 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
     host_failures(&recap)
 }
 
+/// The words run on each host: a lone shell string through `sh -c`,
+/// anything else as written.
+fn argv(command: &[String]) -> Vec<String> {
+    match command {
+        [one]
+            if one.contains(|c: char| {
+                c.is_whitespace() || ";&|<>()$`*?[]{}~'\"\\#=!".contains(c)
+            }) =>
+        {
+            vec!["sh".into(), "-c".into(), one.clone()]
+        }
+        _ => command.to_vec(),
+    }
+}
+
 /// `cephalo run` output, ansible style: a header line per host, then what
 /// the command printed.
 fn print_host_output(r: &HostResult) {
@@ -133,5 +151,28 @@ fn print_host_output(r: &HostResult) {
                 println!("stderr: {line}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::argv;
+
+    fn words(w: &[&str]) -> Vec<String> {
+        w.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_lone_shell_string_runs_through_sh_and_words_stay_words() {
+        assert_eq!(
+            argv(&words(&["uptime; df -h"])),
+            words(&["sh", "-c", "uptime; df -h"])
+        );
+        assert_eq!(argv(&words(&["uptime"])), words(&["uptime"]));
+        assert_eq!(argv(&words(&["echo", "a; b"])), words(&["echo", "a; b"]));
+        assert_eq!(
+            argv(&words(&["ls /var/lib/ceph"])),
+            words(&["sh", "-c", "ls /var/lib/ceph"])
+        );
     }
 }
