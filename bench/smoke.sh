@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Every benchmark at its smallest size, so that none can rot: tests/run.sh
-# runs this after the tests. The figures go to a copy of docs/benchmarks.md
-# that is thrown away (the real runs, at their sizes, write the file):
+# Every benchmark at its smallest size, so that none can rot: the test
+# suite runs this (tests/it/bench.rs, beside the other tests); the upgrade
+# e2e runs bench/upgrade.sh --from the figures it wrote. The figures go to a
+# copy of docs/benchmarks.md that is thrown away (the real runs, at their
+# sizes, write the file):
 #   - bench/sim.sh 10 on the debug build `cargo test` made;
-#   - bench/upgrade.sh --from the figures the upgrade e2e wrote (tests/run.sh
-#     sets CEPHALO_UPGRADE_FIGURES for it), when they are there;
 #   - bench/deploy.sh 1 1, bench/deploy-hosts.sh 1 2, bench/map.sh 200 1 1 on
 #     one-host playgrounds of their own (images from the cache the tests filled);
 #   - bench/fanout.sh 2 1 with the debug binary, inside mount and network
@@ -34,14 +34,6 @@ bench() { # WANT COMMAND...
 
 step "sim.sh 10"
 bench '| 10 x 10 |' env BENCH_DOC="$doc" BENCH_PROFILE=dev bash bench/sim.sh 10
-
-if [ -n "${CEPHALO_UPGRADE_FIGURES:-}" ] && [ -e "$CEPHALO_UPGRADE_FIGURES" ]; then
-  step "upgrade.sh --from $CEPHALO_UPGRADE_FIGURES"
-  bench 'stall' bash bench/upgrade.sh --from "$CEPHALO_UPGRADE_FIGURES"
-else
-  echo "bench smoke: upgrade.sh needs the figures of the upgrade e2e (CEPHALO_UPGRADE_FIGURES)" >&2
-  exit 1
-fi
 
 step "deploy.sh 1 1"
 bench '|' bash bench/deploy.sh 1 1

@@ -12,8 +12,8 @@
 #   - chrony, faketime, parted, iptables (prechecks tests seed real time
 #     daemons, skewed clocks, labelled loop disks and dropped ports, inside
 #     those namespaces)
-# then checks formatting and lints, runs the whole test suite, then every
-# benchmark at its smallest size (bench/smoke.sh). The suite
+# then checks formatting and lints, runs the whole test suite (every
+# benchmark at its smallest size among it: tests/it/bench.rs). The suite
 # must leave the machine as it found it: tests/machine-state.sh before and
 # after (users, sudo rules, chrony, iptables, mounts, ...) must not differ.
 set -euo pipefail
@@ -41,18 +41,10 @@ fi
 cargo fmt --check
 cargo clippy --all-targets --quiet -- -D warnings
 before=$(mktemp)
-figures=$(mktemp -d)
-trap 'rm -rf "$before" "$figures"' EXIT
+trap 'rm -f "$before"' EXIT
 tests/machine-state.sh >"$before"
 status=0
-# The upgrade e2e also writes its figures for bench/upgrade.sh, which the
-# benchmarks' smoke run then reads (every benchmark at its smallest size,
-# so that none can rot).
-export CEPHALO_UPGRADE_FIGURES=$figures/upgrade.json
 INSTA_UPDATE=no cargo test --quiet 2>&1 || status=$?
-if [ "$status" = 0 ]; then
-  bash bench/smoke.sh || status=$?
-fi
 if ! changed=$(tests/machine-state.sh | diff -u --label before --label after "$before" -); then
   echo "the tests changed this machine (tests/machine-state.sh, before and after):" >&2
   echo "$changed" >&2

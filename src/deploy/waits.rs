@@ -93,8 +93,21 @@ where
     .await
 }
 
-/// The polling loop under every wait: `probe` every second, for at most
-/// `limit`, until it is done or stops.
+/// The pause between two polls of a wait that has lasted `waited`: a
+/// second for the first 10 s (most waits end there), then 2 s, so that a
+/// long wait (PGs clean after an OSD restart, a slow mgr) asks the mons
+/// half as often; each `ceph` call starts a Python interpreter in the mon
+/// container.
+pub(super) fn pause_after(waited: Duration) -> Duration {
+    if waited < Duration::from_secs(10) {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(2)
+    }
+}
+
+/// The polling loop under every wait: `probe` every second (every 2 s
+/// after the first 10 s), for at most `limit`, until it is done or stops.
 pub(super) async fn poll_until<T, F, Fut>(
     ctx: &StepContext,
     host: &str,
@@ -133,8 +146,10 @@ where
         ctx.reporter
             .output_line(&ctx.step, host, crate::transport::Stream::Stdout, &last);
         let paused = crate::engine::report::now_ms() as u64;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        ctx.reporter.waited(&ctx.step, host, paused, 1000);
+        let pause = pause_after(started.elapsed());
+        tokio::time::sleep(pause).await;
+        ctx.reporter
+            .waited(&ctx.step, host, paused, pause.as_millis() as u64);
     }
     if let Some(since) = refused_since {
         return Err(refused_error(host, &last, since.elapsed().as_secs()));
@@ -536,6 +551,20 @@ impl Action for WaitHealth {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_wait_polls_half_as_often() {
+        assert_eq!(pause_after(Duration::ZERO), Duration::from_secs(1));
+        assert_eq!(
+            pause_after(Duration::from_millis(9_999)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(pause_after(Duration::from_secs(10)), Duration::from_secs(2));
+        assert_eq!(
+            pause_after(Duration::from_secs(600)),
+            Duration::from_secs(2)
+        );
+    }
 
     #[test]
     fn placement_groups_clean_by_state() {

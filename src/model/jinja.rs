@@ -26,21 +26,45 @@ pub fn has_template(v: &Value) -> bool {
     }
 }
 
+/// Whether an Ansible fact (`ansible_distribution`, `ansible_facts[...]`,
+/// `hostvars`): a name Ansible gathers from the host, never set in an
+/// inventory.
+pub fn is_fact(name: &str) -> bool {
+    name.starts_with("ansible_") || name == "hostvars"
+}
+
+/// What a value needing an Ansible fact that is not known becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithoutFacts {
+    /// An error naming the fact (commands that act on the value).
+    Error,
+    /// A warning naming the fact; views show the value as written (as
+    /// Ansible's `ansible-inventory --list`, which evaluates no template),
+    /// the setting takes its role default.
+    Warning,
+    /// The same as a note (shown with `-v`): `run`, which never uses it.
+    Note,
+}
+
 /// Replaces every templated value of `layer` with its value evaluated
 /// against `view` (every var that applies, not only cephalo's settings)
 /// and `magic` (Ansible's `inventory_hostname`, `groups`, ...). A value
 /// that cannot be evaluated is reported and replaced by its `fallback` (the
 /// role default), so that the error is not reported again as a missing
-/// setting; without one it is left out of the layer.
+/// setting; without one it is left out of the layer. A value that needs an
+/// Ansible fact is reported as `without_facts` says; with `Note`, the
+/// values as written of those keys are returned, for views to show.
 pub fn evaluate(
     layer: &mut Layer,
     view: &Vars,
     magic: Map<String, Value>,
     fallback: &Layer,
+    without_facts: WithoutFacts,
     problems: &mut Problems,
-) {
+) -> Layer {
+    let mut as_written = Layer::new();
     if !layer.values().any(|v| has_template(&v.value)) {
-        return;
+        return as_written;
     }
     let ctx = Arc::new(View {
         env: environment(),
@@ -63,10 +87,30 @@ pub fn evaluate(
         match ctx.var(&key, &var.value) {
             Ok(v) => var.value = v,
             Err(why) => {
-                problems.error(
-                    var.origin.clone(),
-                    format!("cannot evaluate the Jinja value of `{key}`: {why}"),
-                );
+                let fact = ctx.lock().fact.take();
+                match (fact, without_facts) {
+                    (Some(fact), WithoutFacts::Warning | WithoutFacts::Note) => {
+                        let why = format!(
+                            "`{key}` needs Ansible's fact `{fact}`, which only the host knows: shown as written"
+                        );
+                        if without_facts == WithoutFacts::Warning {
+                            problems.warning(var.origin.clone(), why);
+                        } else {
+                            problems.note(var.origin.clone(), why);
+                        }
+                        as_written.insert(key.clone(), var.clone());
+                    }
+                    (Some(fact), WithoutFacts::Error) => problems.error(
+                        var.origin.clone(),
+                        format!(
+                            "cannot evaluate the Jinja value of `{key}`: it needs Ansible's fact `{fact}`, gathered by Ansible from the host, which cephalo does not offer to templates yet; give `{key}` its value for each host (host_vars/HOST or the host's inventory line)"
+                        ),
+                    ),
+                    (None, _) => problems.error(
+                        var.origin.clone(),
+                        format!("cannot evaluate the Jinja value of `{key}`: {why}"),
+                    ),
+                }
                 match fallback.get(&key) {
                     Some(default) => *var = default.clone(),
                     None => {
@@ -76,6 +120,7 @@ pub fn evaluate(
             }
         }
     }
+    as_written
 }
 
 /// The Jinja environment: strict about undefined names, with Ansible's
@@ -111,6 +156,8 @@ struct State {
     failure: Option<String>,
     /// The last name looked up and not found.
     missing: Option<String>,
+    /// The first Ansible fact looked up and not found.
+    fact: Option<String>,
 }
 
 /// One host's (or the cluster's) vars as a Jinja context, each evaluated
@@ -130,7 +177,11 @@ impl Object for View {
             return Some(JValue::from(minijinja::value::Serde(v.clone())));
         }
         let Some(raw) = self.vars.get(name) else {
-            self.lock().missing = Some(name.to_string());
+            let mut st = self.lock();
+            st.missing = Some(name.to_string());
+            if is_fact(name) && st.fact.is_none() {
+                st.fact = Some(name.to_string());
+            }
             return None;
         };
         match self.var(name, raw) {
@@ -283,7 +334,14 @@ mod tests {
         let view = vars(pairs);
         let mut layer = view.clone();
         let mut problems = Problems::default();
-        evaluate(&mut layer, &view, Map::new(), &Layer::new(), &mut problems);
+        let _ = evaluate(
+            &mut layer,
+            &view,
+            Map::new(),
+            &Layer::new(),
+            WithoutFacts::Error,
+            &mut problems,
+        );
         (layer, problems)
     }
 
@@ -342,5 +400,74 @@ mod tests {
         );
         // No literal template is left as a value.
         assert!(l.values().all(|v| !has_template(&v.value)));
+    }
+
+    #[test]
+    fn a_value_needing_an_ansible_fact_is_a_note_in_views_and_an_error_naming_it_otherwise() {
+        let view = vars(&[
+            ("public_network", "10.0.0.0/24".into()),
+            (
+                "monitor_interface",
+                "{{ 'eth1' if ansible_distribution == 'CentOS' else 'ens6' }}".into(),
+            ),
+            ("other", "{{ nope }}".into()),
+        ]);
+        let fallback: Layer = vars(&[("monitor_interface", "eth0".into())]);
+        for mode in [
+            WithoutFacts::Warning,
+            WithoutFacts::Note,
+            WithoutFacts::Error,
+        ] {
+            let mut layer = view.clone();
+            let mut problems = Problems::default();
+            let written = evaluate(
+                &mut layer,
+                &view,
+                Map::new(),
+                &fallback,
+                mode,
+                &mut problems,
+            );
+            let keys: Vec<&String> = written.keys().collect();
+            match mode {
+                WithoutFacts::Error => assert!(keys.is_empty()),
+                _ => assert_eq!(keys, ["monitor_interface"]),
+            }
+            if mode != WithoutFacts::Error {
+                assert_eq!(
+                    written["monitor_interface"].value,
+                    view["monitor_interface"].value
+                );
+            }
+            let msgs: Vec<String> = problems.0.iter().map(ToString::to_string).collect();
+            let fact = msgs
+                .iter()
+                .find(|m| m.contains("(key `monitor_interface`)"))
+                .unwrap_or_else(|| panic!("{msgs:?}"));
+            assert!(fact.contains("`ansible_distribution`"), "{fact}");
+            match mode {
+                WithoutFacts::Warning | WithoutFacts::Note => {
+                    let level = if mode == WithoutFacts::Note {
+                        "note: "
+                    } else {
+                        "warning: "
+                    };
+                    assert!(fact.starts_with(level), "{fact}");
+                    assert!(fact.contains("shown as written"), "{fact}");
+                }
+                WithoutFacts::Error => {
+                    assert!(fact.starts_with("error: "), "{fact}");
+                    assert!(fact.contains("host_vars/HOST"), "{fact}");
+                }
+            }
+            // The setting takes its role default, never the template.
+            assert_eq!(layer["monitor_interface"].value, "eth0");
+            // A name that is no fact is an error either way.
+            assert!(
+                msgs.iter()
+                    .any(|m| m.starts_with("error: ") && m.contains("`nope` is not defined")),
+                "{msgs:?}"
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use super::ceph_ansible;
-use super::jinja;
+use super::jinja::{self, WithoutFacts};
 use crate::error::{Origin, Problems};
 use crate::inventory::{HostDecl, Inventory, Vars};
 use crate::settings::{self, Catalog, ClusterSettings, Layer, Scope};
@@ -37,6 +37,8 @@ pub struct Layers {
     ignored: Vec<(String, Origin)>,
     /// Sibling-group conflicts already noted: (key, loser, winner).
     siblings_noted: std::collections::BTreeSet<(String, String, String)>,
+    /// What a value needing an Ansible fact becomes.
+    without_facts: WithoutFacts,
 }
 
 impl Layers {
@@ -46,6 +48,7 @@ impl Layers {
         inventory: &Inventory,
         globals: &Vars,
         extra: &Vars,
+        without_facts: WithoutFacts,
         problems: &mut Problems,
     ) -> (Layers, Option<ClusterSettings>) {
         let catalog = Catalog::builtin();
@@ -93,7 +96,14 @@ impl Layers {
             view.extend(all.file_vars.clone());
         }
         view.extend(extra.clone());
-        jinja::evaluate(&mut cluster, &view, Map::new(), &catalog.defaults, problems);
+        let _ = jinja::evaluate(
+            &mut cluster,
+            &view,
+            Map::new(),
+            &catalog.defaults,
+            without_facts,
+            problems,
+        );
         ceph_ansible::cluster_names(&mut cluster, problems);
         let cluster_settings = settings::extract(&catalog, &cluster, Scope::Cluster, problems);
         let layers = Layers {
@@ -107,19 +117,22 @@ impl Layers {
             cluster,
             ignored,
             siblings_noted: Default::default(),
+            without_facts,
         };
         (layers, cluster_settings)
     }
 
     /// Every value that applies to host `name`, each with where it was set,
-    /// Jinja evaluated and ceph-ansible's names read.
+    /// Jinja evaluated and ceph-ansible's names read; and the values that
+    /// need an Ansible fact, as written (with `WithoutFacts::Note`; their
+    /// keys take the role default in the first).
     pub fn host(
         &mut self,
         inventory: &Inventory,
         name: &str,
         decl: &HostDecl,
         problems: &mut Problems,
-    ) -> Layer {
+    ) -> (Layer, Layer) {
         let host = settings::classify_layer(
             &self.catalog,
             &decl.vars,
@@ -145,13 +158,21 @@ impl Layers {
         layers.push(&self.extra);
         let mut merged = settings::merge(&layers);
         self.note_siblings(inventory, name, &merged, problems);
+        let mut as_written = Layer::new();
         if merged.values().any(|v| jinja::has_template(&v.value)) {
             let view = self.host_view(inventory, name);
             let magic = magic_vars(inventory, name, &groups);
-            jinja::evaluate(&mut merged, &view, magic, &self.catalog.defaults, problems);
+            as_written = jinja::evaluate(
+                &mut merged,
+                &view,
+                magic,
+                &self.catalog.defaults,
+                self.without_facts,
+                problems,
+            );
         }
         ceph_ansible::host_names(&mut merged, problems);
-        merged
+        (merged, as_written)
     }
 
     /// A value that reaches host `name` from a group while a sibling group

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::conf::CephConf;
+use super::jinja::WithoutFacts;
 use super::layers::Layers;
 use super::resolve::{Inputs, connection_of, resolve};
 use super::types::{Cluster, ConfOverrides, Files, Sources, Target, Targets};
@@ -226,10 +227,17 @@ pub fn load_targets(sources: &Sources) -> Result<Targets> {
     let Some(inventory) = inventory.filter(|_| !problems.has_errors()) else {
         return Err(Error::Invalid { problems });
     };
-    let (mut layers, cluster) = Layers::new(&inventory, &globals, &extra, &mut problems);
+    // `run` never uses a value that needs an Ansible fact.
+    let (mut layers, cluster) = Layers::new(
+        &inventory,
+        &globals,
+        &extra,
+        WithoutFacts::Note,
+        &mut problems,
+    );
     let mut hosts = Vec::new();
     for (name, decl) in &inventory.hosts {
-        let merged = layers.host(&inventory, name, decl, &mut problems);
+        let (merged, _) = layers.host(&inventory, name, decl, &mut problems);
         hosts.push(Target {
             name: name.clone(),
             connection: connection_of(name, &merged, &mut problems),

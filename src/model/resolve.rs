@@ -9,6 +9,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::jinja::WithoutFacts;
 use super::layers::Layers;
 use super::types::{
     Cluster, ConfOverrides, Connection, Engine, Files, Host, JumpHost, ObjectStore, Password, Role,
@@ -46,6 +47,11 @@ pub fn resolve(
         inputs.inventory,
         inputs.globals,
         inputs.extra,
+        if inputs.view_only {
+            WithoutFacts::Warning
+        } else {
+            WithoutFacts::Error
+        },
         &mut problems,
     );
     let cs = cluster_settings.as_ref();
@@ -273,7 +279,7 @@ fn hosts(
             }
             roles.insert(Role::Client);
         }
-        let merged = layers.host(inventory, name, decl, problems);
+        let (merged, as_written) = layers.host(inventory, name, decl, problems);
         let Some(hs) =
             settings::extract::<HostSettings>(&layers.catalog, &merged, Scope::Host, problems)
         else {
@@ -303,6 +309,9 @@ fn hosts(
         );
         let crush_location = ceph_ansible::crush_location(&merged, problems);
         let custom = customs.of_host(&hs, &o, inventory, name, &roles, problems);
+        // Views show a value that needs an Ansible fact as written.
+        let mut vars = merged;
+        vars.extend(as_written);
         hosts.push(Host {
             name: name.clone(),
             connection,
@@ -316,7 +325,7 @@ fn hosts(
             engine,
             object_store,
             settings: hs,
-            vars: merged,
+            vars,
         });
     }
     super::custom::check_users(hosts.iter().flat_map(|h| &h.custom), problems);

@@ -343,3 +343,103 @@ fn ansible_inventory_json_and_scripts_resolve_as_the_ini_they_came_from() {
         );
     }
 }
+
+/// ceph-ansible's all_daemons/container inventory (the shape of
+/// tests/fixtures/ceph-ansible-all-daemons) with the line its group_vars/all
+/// really has: `monitor_interface` chosen by the Ansible fact
+/// `ansible_distribution`. `inventory --list` shows it as written, as
+/// `ansible-inventory --list` does, with a note naming the fact, and exits
+/// 0; a command that would act on it says which fact it needs and how to
+/// give the value instead (issue 22: facts offered to templates are next).
+#[test]
+fn a_value_needing_an_ansible_fact_is_shown_as_written_by_inventory_list() {
+    let fixture = repo().join("tests/fixtures/ceph-ansible-all-daemons");
+    let template = "{{ 'eth1' if ansible_distribution == 'CentOS' else 'ens6' }}";
+    let all = format!(
+        "{}monitor_interface: \"{template}\"\n",
+        std::fs::read_to_string(fixture.join("group_vars/all")).unwrap()
+    );
+    let mut files = vec![
+        ("group_vars/all".to_string(), all),
+        ("globals.yml".to_string(), String::new()),
+    ];
+    for f in ["hosts", "group_vars/mons", "group_vars/osds"] {
+        files.push((
+            f.to_string(),
+            std::fs::read_to_string(fixture.join(f)).unwrap(),
+        ));
+    }
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let dir = crate::support::scratch(&refs);
+    let hosts = dir.path().join("hosts");
+
+    let out = assert_cmd::Command::cargo_bin("cephalo")
+        .unwrap()
+        .args(["inventory", "--list", "-i"])
+        .arg(&hosts)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("group_vars/all")
+            && stderr.contains("`monitor_interface` needs Ansible's fact `ansible_distribution`"),
+        "{stderr}"
+    );
+    let ours: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs = ansible_hostvars(&[hosts.as_path()]);
+    // Every var both show is the same (cephalo shows the values of the
+    // other templates evaluated, its settings only, and no secrets).
+    let mut compared = 0;
+    for (host, vars) in &theirs {
+        let mine = ours["_meta"]["hostvars"][host]
+            .as_object()
+            .unwrap_or_else(|| panic!("no {host} in {ours}"));
+        for (k, v) in vars {
+            let Some(m) = mine.get(k) else { continue };
+            let evaluated =
+                k != "monitor_interface" && v.as_str().is_some_and(|s| s.contains("{{"));
+            if m == "<redacted>" || evaluated {
+                continue;
+            }
+            assert_eq!(m, v, "{host}: {k}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 20, "{compared} vars compared");
+    // osd0 has no monitor_interface of its own: the template, as written,
+    // by both; mon1's own `eth1` as well.
+    assert_eq!(theirs["osd0"]["monitor_interface"], template);
+    assert_eq!(
+        ours["_meta"]["hostvars"]["osd0"]["monitor_interface"],
+        template
+    );
+    assert_eq!(
+        ours["_meta"]["hostvars"]["mon1"]["monitor_interface"],
+        "eth1"
+    );
+
+    let out = assert_cmd::Command::cargo_bin("cephalo")
+        .unwrap()
+        .args(["render", "-i"])
+        .arg(&hosts)
+        .arg("--globals")
+        .arg(dir.path().join("globals.yml"))
+        .arg("--passwords")
+        .arg(crate::support::good_passwords())
+        .arg("--out")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("it needs Ansible's fact `ansible_distribution`")
+            && stderr.contains("host_vars/HOST"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("out").exists());
+}

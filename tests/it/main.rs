@@ -3,6 +3,7 @@
 mod all_in_one;
 mod ansible_compat;
 mod bad_days;
+mod bench;
 mod cli;
 mod corpus;
 mod custom;

@@ -508,12 +508,27 @@ fn nautilus_to_pacific_to_reef_under_client_io_with_a_kill_and_an_abort() {
     eprintln!(
         "upgrade e2e: client {ops} round trips, 0 errors, longest stall {maxgap} ms; stalls over 3 s (end ms, gap ms):\n{stalls}"
     );
-    write_figures(pg.dir.path(), ops, maxgap, &stalls);
+    let figures = write_figures(pg.dir.path(), ops, maxgap, &stalls);
+    // bench/upgrade.sh at its smallest size: these figures, read as it
+    // reads them (so that the benchmark cannot rot).
+    let bench = std::process::Command::new("bash")
+        .arg(super::support::repo().join("bench/upgrade.sh"))
+        .arg("--from")
+        .arg(&figures)
+        .output()
+        .unwrap();
+    let said = text(&bench);
+    assert!(bench.status.success(), "bench/upgrade.sh --from:\n{said}");
+    assert!(said.contains("stall"), "bench/upgrade.sh --from:\n{said}");
 }
 
-/// For bench/upgrade.sh: the client's figures of this run.
-fn write_figures(dir: &Path, ops: u64, maxgap: u64, stalls: &str) {
-    if let Ok(out) = std::env::var("CEPHALO_UPGRADE_FIGURES") {
+/// For bench/upgrade.sh: the client's figures of this run, in
+/// CEPHALO_UPGRADE_FIGURES when set (bench/upgrade.sh sets it), else in
+/// the playground's folder; where they went.
+fn write_figures(dir: &Path, ops: u64, maxgap: u64, stalls: &str) -> String {
+    let out = std::env::var("CEPHALO_UPGRADE_FIGURES")
+        .unwrap_or_else(|_| dir.join("figures.json").display().to_string());
+    {
         let logs = dir.join("logs");
         let _ = std::fs::write(
             &out,
@@ -533,6 +548,7 @@ fn write_figures(dir: &Path, ops: u64, maxgap: u64, stalls: &str) {
             .arg(format!("{out}.logs"))
             .status();
     }
+    out
 }
 
 fn shlex_quote(s: &str) -> String {
