@@ -1,5 +1,6 @@
 //! Hints added to clap's usage errors for mistakes operators make: the
-//! command of `cephalo run` given without `--` before it. Only words for
+//! command of `cephalo run` given without `--` before it, or as Ansible's
+//! `-m shell -a '...'`. Only words for
 //! the error message; the parser itself is clap's.
 
 use std::ffi::OsString;
@@ -8,7 +9,13 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 /// `e` with a tip for a mistake it recognises; otherwise `e` unchanged.
 pub fn add(mut e: clap::Error, cmd: &clap::Command, args: &[OsString]) -> clap::Error {
-    if let Some(tip) = run_without_dashes(&e, cmd, args) {
+    if let Some(tip) = ansible_module(&e, args) {
+        // clap's own tip (`-- -m`) would run `-m` as the command.
+        e.insert(
+            ContextKind::Suggested,
+            ContextValue::StyledStrs(vec![tip.into()]),
+        );
+    } else if let Some(tip) = run_without_dashes(&e, cmd, args) {
         let mut tips = match e.get(ContextKind::Suggested) {
             Some(ContextValue::StyledStrs(v)) => v.clone(),
             _ => Vec::new(),
@@ -54,6 +61,62 @@ fn run_without_dashes(e: &clap::Error, cmd: &clap::Command, args: &[OsString]) -
     line.extend(args[at..].iter().map(|a| quote(a)));
     Some(format!(
         "the command to run goes after `--`: `{}`",
+        line.join(" ")
+    ))
+}
+
+/// `cephalo run -i INV -m shell -a 'uptime'`, Ansible's ad-hoc form: the
+/// tip is the line without `-m MODULE`, with `-a`'s command after `--`
+/// (one shell string, which `run` gives to `sh -c`).
+fn ansible_module(e: &clap::Error, args: &[OsString]) -> Option<String> {
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(unexpected)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let flag = unexpected.split('=').next().unwrap_or(unexpected);
+    if !["-m", "--module-name", "-a", "--args"].contains(&flag) {
+        return None;
+    }
+    let args: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if !args.iter().skip(1).any(|a| a == "run") {
+        return None;
+    }
+    let mut line = vec!["cephalo".to_string()];
+    let mut command = None;
+    let mut i = 1;
+    while i < args.len() {
+        let a = &args[i];
+        let (name, inline) = match a.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let is_module = name == "-m" || name == "--module-name";
+        let is_args = name == "-a" || name == "--args";
+        if is_module || is_args {
+            let value = match inline {
+                Some(v) => Some(v),
+                None => {
+                    i += 1;
+                    args.get(i).cloned()
+                }
+            };
+            if is_args {
+                command = value;
+            }
+        } else {
+            line.push(quote(a));
+        }
+        i += 1;
+    }
+    line.push("--".into());
+    line.push(command.map_or_else(|| "COMMAND".to_string(), |c| quote(&c)));
+    Some(format!(
+        "cephalo runs shell commands, as Ansible's shell module: `{}`",
         line.join(" ")
     ))
 }
@@ -128,6 +191,27 @@ mod tests {
         // An option's value that looks like the command is not taken for it.
         let text = error_of(&["cephalo", "run", "-i", "uptime", "uptime"]);
         assert!(text.contains("`cephalo run -i uptime -- uptime`"), "{text}");
+    }
+
+    #[test]
+    fn ansible_modules_get_the_line_that_runs_the_command() {
+        let text = error_of(&[
+            "cephalo",
+            "run",
+            "-i",
+            "inv",
+            "-m",
+            "shell",
+            "-a",
+            "uptime; df -h",
+        ]);
+        assert!(
+            text.contains("`cephalo run -i inv -- 'uptime; df -h'`"),
+            "{text}"
+        );
+        assert!(!text.contains("'-- -m'"), "{text}");
+        let text = error_of(&["cephalo", "run", "-i", "inv", "-a", "uptime"]);
+        assert!(text.contains("`cephalo run -i inv -- uptime`"), "{text}");
     }
 
     #[test]

@@ -179,10 +179,32 @@ where
 /// errors exit here, a usage error with 2) and runs the command; returns
 /// the exit code.
 pub fn main() -> i32 {
+    quiet_on_a_closed_pipe();
     match parse(std::env::args_os()) {
         Ok(cli) => run(cli),
         Err(e) => e.exit(),
     }
+}
+
+/// Output written to a closed pipe (`cephalo inventory --list | head -1`)
+/// ends the program quietly with the status a shell shows for a program
+/// that SIGPIPE ended (128 + 13), as other Unix tools end; Rust's print
+/// macros would panic there. SIGPIPE itself stays ignored, so that a write
+/// to a child's or a socket's closed end stays an error cephalo reports.
+fn quiet_on_a_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Runs a command and returns the process exit code.

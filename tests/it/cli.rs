@@ -886,3 +886,70 @@ fn run_logs_go_next_to_the_inventory_unless_log_dir_says_otherwise() {
     assert_eq!(logs(&elsewhere), 1);
     assert_eq!(logs(&site.path().join("logs")), 1);
 }
+
+/// Modes that cannot go together are refused by the parser, with exit 2
+/// and the usage line, before anything is read or connected: `--from`
+/// without `--plan` (it would have started a real run), `--status`,
+/// `--abort` or `--resume` with `--plan`, and with each other.
+#[test]
+fn conflicting_upgrade_modes_are_refused_with_the_usage_line() {
+    let inv = repo().join("inventory/multinode");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--from", "pacific", "--to", "reef"], "--plan"),
+        (&["--to", "reef", "--plan", "--status"], "--status"),
+        (&["--to", "reef", "--plan", "--abort"], "--abort"),
+        (&["--to", "reef", "--plan", "--resume"], "--resume"),
+        (&["--status", "--abort"], "--abort"),
+        (&["--resume", "--abort"], "--abort"),
+    ];
+    for (args, named) in cases {
+        let out = cephalo()
+            .arg("upgrade")
+            .args(args)
+            .arg("-i")
+            .arg(&inv)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("Usage: cephalo upgrade"), "{args:?}: {err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+}
+
+/// A view piped into a reader that has gone (`| head -1`) ends quietly
+/// with status 141, as a program SIGPIPE ends: no panic message.
+#[test]
+fn a_view_written_to_a_closed_pipe_ends_quietly() {
+    let inv = repo().join("inventory/multinode").display().to_string();
+    let pw = corpus("good/passwords.yml").display().to_string();
+    let views: [&[&str]; 3] = [
+        &["inventory", "--list", "-i", &inv],
+        &[
+            "upgrade",
+            "--plan",
+            "--from",
+            "pacific",
+            "--to",
+            "reef",
+            "-i",
+            &inv,
+            "--passwords",
+            &pw,
+        ],
+        &["settings"],
+    ];
+    for args in views {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(cephalo_bin())
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

@@ -32,9 +32,8 @@ fn inventory() -> tempfile::TempDir {
 fn every_command_that_reads_the_layout_exits_5_naming_the_hosts() {
     let dir = inventory();
     let inv = dir.path().join("multinode");
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 5] = [
         &["upgrade", "--to", "reef", "--yes"],
-        &["upgrade", "--from", "pacific", "--to", "reef", "--yes"],
         &["upgrade", "--to", "reef", "--status"],
         &["upgrade", "--status"],
         &["status"],

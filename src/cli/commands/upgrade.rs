@@ -44,22 +44,23 @@ pub struct UpgradeArgs {
     /// Print the whole plan and exit (with --json as JSON).
     #[arg(long)]
     pub plan: bool,
-    /// The release the cluster runs now: with --plan, contacts no host.
-    #[arg(long, value_name = "RELEASE")]
+    /// The release the cluster runs now: with --plan (only), contacts no
+    /// host.
+    #[arg(long, value_name = "RELEASE", requires = "plan")]
     pub from: Option<String>,
     /// Run without asking (needed when not on a terminal).
     #[arg(long)]
     pub yes: bool,
     /// Show where an upgrade stands and which daemons run which version.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["plan", "resume", "abort"])]
     pub status: bool,
     /// Resume an unfinished upgrade (what running the command again does).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["plan", "abort"])]
     pub resume: bool,
     /// Stop an unfinished upgrade: restore the flags (and the primary
     /// affinity and read lease the OSD phase held), leave every daemon
     /// as it is (a later `upgrade` finishes it).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "plan")]
     pub abort: bool,
     /// Take the cluster's operation lock from another machine's run.
     #[arg(long)]
@@ -221,10 +222,9 @@ pub fn exec(mut a: UpgradeArgs, verbose: u8) -> Result<()> {
             ),
         });
     }
-    let from = match (&a.from, &journal) {
-        (Some(f), _) => release(f)?,
-        (None, Some(j)) => j.from,
-        (None, None) => up::source_release(&live.daemons).ok_or_else(|| Error::Refused {
+    let from = match &journal {
+        Some(j) => j.from,
+        None => up::source_release(&live.daemons).ok_or_else(|| Error::Refused {
             what: "no Ceph daemon runs on the inventory's hosts: nothing to upgrade (deploy first)"
                 .into(),
         })?,
