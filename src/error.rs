@@ -33,10 +33,13 @@ pub mod exit {
     /// the data it would run on (a downgrade), or daemons that run another
     /// release: refused, and nothing was changed.
     pub const WRONG_RELEASE: i32 = 9;
+    /// The output's reader went away (`| head -1`): the program ended
+    /// quietly, with what a shell shows for a program SIGPIPE ends.
+    pub const CLOSED_PIPE: i32 = 141;
 
     /// Every code but 0, with what it means in a line, for `--help` and the
     /// man page (the README's table says the same at more length).
-    pub const ALL: [(i32, &str); 9] = [
+    pub const ALL: [(i32, &str); 10] = [
         (
             FAILURE,
             "a failure on this machine (a file that cannot be written)",
@@ -60,6 +63,10 @@ pub mod exit {
         (
             WRONG_RELEASE,
             "refused: the Ceph release would not fit ceph_release or would be older than the data",
+        ),
+        (
+            CLOSED_PIPE,
+            "the output's reader went away (a closed pipe): ended quietly",
         ),
     ];
 }

@@ -201,7 +201,7 @@ fn quiet_on_a_closed_pipe() {
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or("");
         if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
-            std::process::exit(141);
+            std::process::exit(crate::error::exit::CLOSED_PIPE);
         }
         default(info);
     }));
