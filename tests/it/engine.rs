@@ -48,13 +48,18 @@ fn step(
         hosts: hosts.iter().map(|h| h.to_string()).collect(),
         batch,
         on_failure,
-        action: Arc::new(PerHost { script }),
+        action: Arc::new(PerHost {
+            script,
+            // Beside the log, in the test's own temporary folder.
+            root: log.with_file_name("hosts"),
+        }),
     })
 }
 
 /// Runs the script in a folder named after the host, so it knows which it is.
 struct PerHost {
     script: String,
+    root: std::path::PathBuf,
 }
 
 impl cephalo::engine::Action for PerHost {
@@ -64,9 +69,7 @@ impl cephalo::engine::Action for PerHost {
         t: &'a dyn cephalo::transport::Transport,
         ctx: &'a cephalo::engine::StepContext,
     ) -> cephalo::transport::BoxFuture<'a, cephalo::engine::HostOutcome> {
-        let dir = std::env::temp_dir()
-            .join(format!("cephalo-engine-{}", std::process::id()))
-            .join(&host.name);
+        let dir = self.root.join(&host.name);
         std::fs::create_dir_all(&dir).unwrap();
         let action = RunCommand {
             command: Command::new([
