@@ -29,7 +29,7 @@ pub fn has_template(v: &Value) -> bool {
 /// Whether an Ansible fact (`ansible_distribution`, `ansible_facts[...]`,
 /// `hostvars`): a name Ansible gathers from the host, never set in an
 /// inventory.
-pub fn is_fact(name: &str) -> bool {
+fn is_fact(name: &str) -> bool {
     name.starts_with("ansible_") || name == "hostvars"
 }
 
@@ -52,8 +52,9 @@ pub enum WithoutFacts {
 /// that cannot be evaluated is reported and replaced by its `fallback` (the
 /// role default), so that the error is not reported again as a missing
 /// setting; without one it is left out of the layer. A value that needs an
-/// Ansible fact is reported as `without_facts` says; with `Note`, the
-/// values as written of those keys are returned, for views to show.
+/// Ansible fact is reported as `without_facts` says; unless it is an
+/// error, the values as written of those keys are returned, for views to
+/// show.
 pub fn evaluate(
     layer: &mut Layer,
     view: &Vars,

@@ -105,15 +105,12 @@ pub fn exec(a: RunArgs, verbose: u8) -> Result<()> {
     host_failures(&recap)
 }
 
-/// The words run on each host: a lone shell string through `sh -c`,
-/// anything else as written.
+/// The words run on each host: a lone word the shell would not read back
+/// as itself (spaces, `;`, `$`, quotes...) is a shell string, run through
+/// `sh -c`; anything else as written.
 fn argv(command: &[String]) -> Vec<String> {
     match command {
-        [one]
-            if one.contains(|c: char| {
-                c.is_whitespace() || ";&|<>()$`*?[]{}~'\"\\#=!".contains(c)
-            }) =>
-        {
+        [one] if crate::transport::quote(one) != *one => {
             vec!["sh".into(), "-c".into(), one.clone()]
         }
         _ => command.to_vec(),
